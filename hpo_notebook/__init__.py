@@ -1,0 +1,56 @@
+"""hpo_notebook: live multi-objective Bayesian hyperparameter optimization for Jupyter.
+
+Example:
+    >>> import hpo_notebook as hn
+    >>> space = hn.Space(lr=hn.Float(1e-4, 1e-1, log=True), layers=hn.Int(1, 4))
+    >>> study = hn.Study(None, space, objectives={"loss": "min", "latency_ms": "min"})
+    >>> study.name
+    'study'
+
+Importing this package stays light: torch, BoTorch, Dask and matplotlib load on first use.
+"""
+
+from __future__ import annotations
+
+from hpo_notebook.exceptions import (
+    ConfigError,
+    HpoError,
+    HpoWarning,
+    Pruned,
+    SpaceError,
+    StorageError,
+    StudyFailedError,
+    TrialInterrupted,
+    TrialResultError,
+)
+from hpo_notebook.lineage import fingerprint
+from hpo_notebook.objectives import Objective
+from hpo_notebook.space import Choice, Float, Int, Space
+from hpo_notebook.study import Study, load_study
+from hpo_notebook.trial import Trial, TrialContext, TrialState
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Choice",
+    "ConfigError",
+    "Float",
+    "HpoError",
+    "HpoWarning",
+    "Int",
+    "Objective",
+    "Pruned",
+    "Space",
+    "SpaceError",
+    "StorageError",
+    "Study",
+    "StudyFailedError",
+    "Trial",
+    "TrialContext",
+    "TrialInterrupted",
+    "TrialResultError",
+    "TrialState",
+    "__version__",
+    "fingerprint",
+    "load_study",
+]

@@ -1,0 +1,103 @@
+"""The executor contract: run trial functions somewhere and say when they end.
+
+The study's run loop is the only caller. An executor puts two kinds of messages on the queue
+it is opened with, from whatever thread it likes:
+
+- :class:`TrialEnded` when a trial function returned, raised, or could not run;
+- :class:`ReportArrived` for every ``trial.report(...)`` made inside a running trial.
+"""
+
+from __future__ import annotations
+
+import queue
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class TrialSpec:
+    """What a worker needs to run one trial (all plain data but ``fn``).
+
+    Attributes:
+        number: trial number.
+        params: parameter values.
+        seed: the trial's seed.
+        attempt: 1 for the first run, more for re-runs.
+    """
+
+    number: int
+    params: dict[str, Any]
+    seed: int
+    attempt: int
+
+
+@dataclass(frozen=True)
+class TrialEnded:
+    """A trial function finished.
+
+    Attributes:
+        number: trial number.
+        attempt: which run of the trial this was.
+        status: ``"ok"``, ``"failed"``, ``"pruned"`` or ``"interrupted"``.
+        result: what the function returned (status ``"ok"``).
+        error: one-line description (other statuses).
+        traceback: full traceback text of a failure.
+        started_at, ended_at: UNIX times measured where the trial ran.
+        worker: where it ran (a Dask worker address).
+        lineage: host, pid and versions of the process that ran it.
+    """
+
+    number: int
+    attempt: int
+    status: str
+    result: Any = None
+    error: str | None = None
+    traceback: str | None = None
+    started_at: float | None = None
+    ended_at: float | None = None
+    worker: str | None = None
+    lineage: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ReportArrived:
+    """An intermediate report ``{"trial", "step", "metrics", "attempt", "t", "worker"}``."""
+
+    report: dict[str, Any]
+
+
+Message = TrialEnded | ReportArrived
+
+
+class Executor(Protocol):
+    """Runs trial functions; see the module docstring for the messages it sends."""
+
+    def open(self, messages: queue.Queue[Any], study_key: str) -> None:
+        """Connect (starting a cluster if needed); messages go to ``messages``."""
+        ...
+
+    def capacity(self) -> int:
+        """How many trials can run at once."""
+        ...
+
+    def submit(self, fn: Callable[..., Any], spec: TrialSpec) -> None:
+        """Start a trial; its :class:`TrialEnded` arrives on the queue later."""
+        ...
+
+    def stop_trials(self) -> None:
+        """Ask running trials to stop at their next report (cooperative)."""
+        ...
+
+    def abandon(self, numbers: Mapping[int, int]) -> None:
+        """Stop waiting for these trials (number -> attempt); they are re-run later."""
+        ...
+
+    def close(self) -> None:
+        """Release what :meth:`open` acquired (a cluster it started is shut down)."""
+        ...
+
+    @property
+    def dashboard_link(self) -> str | None:
+        """Where the cluster's own dashboard is, if it has one."""
+        ...

@@ -1,0 +1,308 @@
+"""The Dask executor: the only module that knows Dask.
+
+- Trials are ``Client.submit`` tasks (one per trial attempt, ``pure=False``) running
+  :func:`_run_trial` on a worker, which seeds the process, calls the user function with a
+  :class:`~hpo_notebook.trial.TrialContext` and returns a small outcome dict; exceptions are
+  caught there so the traceback text survives the trip back.
+- Reports travel as worker events (``Worker.log_event`` -> ``Client.subscribe_topic``):
+  about 0.1 ms to send, fire-and-forget, in order (``shared/recipes/dask-channels.md``).
+- Stopping is cooperative, through a ``distributed.Event`` that ``trial.report`` checks on a
+  timer: ``Client.cancel`` does not stop running Python code.
+
+``cluster`` may be None (a ``LocalCluster`` on 127.0.0.1 with one single-threaded worker
+process per trial slot, closed afterwards), a ``distributed.Client`` (used as is, never
+closed), a scheduler address string, or a cluster object with ``scheduler_address``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import random
+import sys
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from hpo_notebook.exceptions import ConfigError, Pruned, TrialInterrupted
+from hpo_notebook.execution.base import ReportArrived, TrialEnded, TrialSpec
+from hpo_notebook.lineage import process_lineage
+from hpo_notebook.trial import TrialContext
+
+
+def default_workers() -> int:
+    """Worker processes for a LocalCluster when the user gives no concurrency."""
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+class DaskExecutor:
+    """Runs trials on a Dask cluster.
+
+    Args:
+        cluster: None, a ``distributed.Client``, a scheduler address or a cluster object.
+        n_workers: worker processes of the LocalCluster started when ``cluster`` is None.
+        resources: Dask resources each trial needs, e.g. ``{"GPU": 1}``.
+
+    Raises:
+        ConfigError: ``cluster`` has an unsupported type, or no worker offers ``resources``.
+    """
+
+    def __init__(
+        self,
+        cluster: Any = None,
+        n_workers: int | None = None,
+        resources: Mapping[str, float] | None = None,
+    ) -> None:
+        if not (
+            cluster is None
+            or isinstance(cluster, str)
+            or _is_client(cluster)
+            or hasattr(cluster, "scheduler_address")
+        ):
+            raise ConfigError(
+                "cluster must be None (start a local cluster), a distributed.Client, a "
+                f"scheduler address such as 'tcp://10.0.0.1:8786', or a cluster object; got "
+                f"{type(cluster).__name__}"
+            )
+        if resources is not None and (
+            not isinstance(resources, Mapping)
+            or not all(isinstance(k, str) and _positive(v) for k, v in resources.items())
+        ):
+            raise ConfigError(
+                f"resources must map names to positive amounts, e.g. {{'GPU': 1}}; got "
+                f"{resources!r}"
+            )
+        self._cluster_arg = cluster
+        self._n_workers = n_workers or default_workers()
+        self.resources = dict(resources) if resources else None
+        self._client: Any = None
+        self._own_client = False
+        self._own_cluster: Any = None
+        self._messages: queue.Queue[Any] | None = None
+        self._topic = ""
+        self._stop_name = ""
+        self._futures: dict[tuple[int, int], Any] = {}
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def open(self, messages: queue.Queue[Any], study_key: str) -> None:
+        from distributed import Client, LocalCluster
+
+        self._messages = messages
+        self._topic = f"hpo-report-{study_key}"
+        self._stop_name = f"hpo-stop-{study_key}"
+        c = self._cluster_arg
+        if c is None:
+            self._own_cluster = LocalCluster(
+                n_workers=self._n_workers,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=":0" if _has_bokeh() else None,
+                silence_logs=logging.ERROR,
+            )
+            self._client = Client(self._own_cluster, set_as_default=False)
+            self._own_client = True
+        elif _is_client(c):
+            self._client = c
+        else:
+            self._client = Client(c, set_as_default=False)
+            self._own_client = True
+        self._check_resources()
+        self._client.subscribe_topic(self._topic, self._on_report)
+
+    def close(self) -> None:
+        client = self._client
+        if client is None:
+            return
+        try:
+            client.unsubscribe_topic(self._topic)
+            for fut in self._futures.values():
+                fut.cancel()
+            self._futures.clear()
+            self._stop_event().clear()
+        except Exception:  # closing must not raise over the real error, if any
+            logging.getLogger(__name__).debug("while closing the executor", exc_info=True)
+        finally:
+            if self._own_client:
+                client.close()
+            if self._own_cluster is not None:
+                self._own_cluster.close()
+            self._client = None
+            self._own_cluster = None
+
+    @property
+    def client(self) -> Any:
+        return self._client
+
+    @property
+    def dashboard_link(self) -> str | None:
+        if self._client is None or not _has_bokeh():
+            return None
+        try:
+            return str(self._client.dashboard_link)
+        except Exception:
+            return None
+
+    def capacity(self) -> int:
+        workers = self._client.scheduler_info(n_workers=-1)["workers"].values()
+        total = 0
+        for w in workers:
+            slots = int(w.get("nthreads", 1))
+            for name, need in (self.resources or {}).items():
+                have = float(w.get("resources", {}).get(name, 0))
+                slots = min(slots, int(have // need))
+            total += slots
+        return total
+
+    def _check_resources(self) -> None:
+        if not self.resources:
+            return
+        if self._client.scheduler_info(n_workers=-1)["workers"] and self.capacity() > 0:
+            return
+        offered = {
+            addr: w.get("resources", {})
+            for addr, w in self._client.scheduler_info(n_workers=-1)["workers"].items()
+        }
+        raise ConfigError(
+            f"no worker offers resources {self.resources} (workers offer {offered or 'nothing'}); "
+            "start workers that declare them, e.g. hn.local_gpu_cluster() or "
+            "`dask worker ADDRESS --resources GPU=1`"
+        )
+
+    # ------------------------------------------------------------------ trials
+
+    def submit(self, fn: Callable[..., Any], spec: TrialSpec) -> None:
+        wire = {
+            "number": spec.number,
+            "params": spec.params,
+            "seed": spec.seed,
+            "attempt": spec.attempt,
+            "topic": self._topic,
+            "stop": self._stop_name,
+        }
+        fut = self._client.submit(
+            _run_trial,
+            fn,
+            wire,
+            key=f"{self._topic}-{spec.number}-{spec.attempt}",
+            pure=False,
+            resources=self.resources,
+        )
+        self._futures[(spec.number, spec.attempt)] = fut
+        fut.add_done_callback(lambda f, s=spec: self._on_done(f, s))
+
+    def stop_trials(self) -> None:
+        self._stop_event().set()
+
+    def abandon(self, numbers: Mapping[int, int]) -> None:
+        for number, attempt in numbers.items():
+            fut = self._futures.pop((number, attempt), None)
+            if fut is not None:
+                fut.cancel()
+
+    # ------------------------------------------------------------------ callbacks
+
+    def _stop_event(self) -> Any:
+        from distributed import Event
+
+        return Event(self._stop_name, client=self._client)
+
+    def _on_report(self, event: tuple[float, dict[str, Any]]) -> None:
+        # Runs on the client's event loop: only enqueue.
+        _, msg = event
+        if self._messages is not None:
+            self._messages.put(ReportArrived(dict(msg)))
+
+    def _on_done(self, fut: Any, spec: TrialSpec) -> None:
+        self._futures.pop((spec.number, spec.attempt), None)
+        if self._messages is None:
+            return
+        try:
+            out = fut.result()
+            msg = TrialEnded(spec.number, spec.attempt, **out)
+        except BaseException as exc:  # the task could not run: worker loss, cancellation
+            msg = TrialEnded(
+                spec.number,
+                spec.attempt,
+                "failed",
+                error=f"{type(exc).__name__}: {exc}",
+                traceback="".join(traceback.format_exception(exc)),
+                ended_at=time.time(),
+            )
+        self._messages.put(msg)
+
+
+# ---------------------------------------------------------------------- worker side
+
+
+def _run_trial(fn: Callable[..., Any], wire: dict[str, Any]) -> dict[str, Any]:
+    """Executed on a Dask worker: run one trial and describe how it ended."""
+    from distributed import get_worker
+
+    worker = get_worker()
+    topic = wire["topic"]
+    stop_event: list[Any] = []
+
+    def sink(msg: dict[str, Any]) -> None:
+        worker.log_event(topic, msg)
+
+    def should_stop() -> bool:
+        if not stop_event:
+            from distributed import Event
+
+            stop_event.append(Event(wire["stop"]))
+        return bool(stop_event[0].is_set())
+
+    ctx = TrialContext(
+        wire["number"], wire["params"], wire["seed"], wire["attempt"], sink, should_stop
+    )
+    seed_everything(wire["seed"])
+    started = time.time()
+    base = {"started_at": started, "worker": worker.address, "lineage": process_lineage()}
+    try:
+        result = fn(dict(wire["params"]), ctx)
+    except Pruned as exc:
+        return {**base, "status": "pruned", "error": str(exc) or None, "ended_at": time.time()}
+    except TrialInterrupted as exc:
+        return {**base, "status": "interrupted", "error": str(exc), "ended_at": time.time()}
+    except Exception as exc:
+        return {
+            **base,
+            "status": "failed",
+            "error": f"{type(exc).__name__}: {exc}",
+            "traceback": traceback.format_exc(),
+            "ended_at": time.time(),
+        }
+    return {**base, "status": "ok", "result": result, "ended_at": time.time()}
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's, NumPy's and (if loaded) torch's global generators for one trial."""
+    random.seed(seed)
+    if "numpy" in sys.modules:
+        sys.modules["numpy"].random.seed(seed % 2**32)
+    if "torch" in sys.modules:
+        sys.modules["torch"].manual_seed(seed)
+
+
+def _is_client(x: Any) -> bool:
+    try:
+        from distributed import Client
+    except ImportError:  # pragma: no cover - dask is a dependency
+        return False
+    return isinstance(x, Client)
+
+
+def _positive(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0
+
+
+def _has_bokeh() -> bool:
+    try:
+        import bokeh  # noqa: F401
+    except ImportError:
+        return False
+    return True

@@ -1,0 +1,263 @@
+"""Objectives and outcome constraints, and the checks on what a trial returns.
+
+This module is the one boundary where "min" objectives are flipped to the maximization
+frame that BoTorch and the hypervolume maths use (:meth:`Objectives.to_max_frame`).
+
+Example:
+    >>> import hpo_notebook as hn
+    >>> objs = Objectives.parse({"val_loss": "min", "acc": hn.Objective("max", threshold=0.8)},
+    ...                         constraints={"latency_ms": ("<=", 50)})
+    >>> objs.names, objs.metric_names
+    (('val_loss', 'acc'), ('val_loss', 'acc', 'latency_ms'))
+    >>> objs.to_max_frame({"val_loss": 0.25, "acc": 0.9, "latency_ms": 10.0})
+    [-0.25, 0.9]
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from hpo_notebook.exceptions import ConfigError, TrialResultError
+
+Direction = Literal["min", "max"]
+_DIRECTIONS = ("min", "max")
+_ALIASES = {"minimize": "min", "maximize": "max", "min": "min", "max": "max"}
+_OPS = ("<=", ">=")
+
+
+@dataclass(frozen=True)
+class Objective:
+    """One objective: its direction and, when known, the worst value still worth having.
+
+    The threshold becomes that objective's coordinate of the hypervolume reference point;
+    without one it is inferred from the data.
+
+    Example:
+        >>> Objective("min", threshold=0.3)
+        Objective(direction='min', threshold=0.3)
+    """
+
+    direction: Direction = "min"
+    threshold: float | None = None
+
+    def __post_init__(self) -> None:
+        d = _ALIASES.get(self.direction) if isinstance(self.direction, str) else None
+        if d is None:
+            raise ConfigError(
+                f"Objective: direction must be 'min' or 'max', got {self.direction!r}"
+            )
+        object.__setattr__(self, "direction", d)
+        if self.threshold is not None and (
+            isinstance(self.threshold, bool)
+            or not isinstance(self.threshold, (int, float))
+            or not math.isfinite(self.threshold)
+        ):
+            raise ConfigError(
+                f"Objective: threshold must be a finite number or None, got {self.threshold!r}"
+            )
+
+    @property
+    def sign(self) -> float:
+        """+1 for "max", -1 for "min": multiply to get the maximization frame."""
+        return 1.0 if self.direction == "max" else -1.0
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """An outcome constraint ``metric <= bound`` or ``metric >= bound``."""
+
+    metric: str
+    op: str
+    bound: float
+
+    def slack(self, value: float) -> float:
+        """Negative or zero when satisfied (BoTorch's convention), positive when violated."""
+        return value - self.bound if self.op == "<=" else self.bound - value
+
+    def satisfied(self, value: float) -> bool:
+        return self.slack(value) <= 0.0
+
+    def __str__(self) -> str:
+        return f"{self.metric} {self.op} {self.bound:g}"
+
+
+@dataclass(frozen=True)
+class Objectives:
+    """The objectives and constraints of a study, validated. Built with :meth:`parse`."""
+
+    objectives: tuple[tuple[str, Objective], ...]
+    constraints: tuple[Constraint, ...] = ()
+
+    @classmethod
+    def parse(
+        cls,
+        objectives: Mapping[str, str | Objective] | str | None,
+        constraints: Mapping[str, tuple[str, float]] | None = None,
+    ) -> Objectives:
+        """Validate user input (see the module docstring for the accepted forms).
+
+        A single string such as ``"min"`` means one objective named ``"value"``.
+
+        Raises:
+            ConfigError: naming the offending objective or constraint.
+        """
+        if objectives is None:
+            raise ConfigError(
+                "objectives are required, e.g. objectives={'val_loss': 'min', 'acc': 'max'}"
+            )
+        if isinstance(objectives, (str, Objective)):
+            objectives = {"value": objectives}
+        if not isinstance(objectives, Mapping) or not objectives:
+            raise ConfigError(
+                "objectives must be a non-empty mapping of metric names to 'min', 'max' or "
+                f"hn.Objective(...), got {objectives!r}"
+            )
+        parsed: list[tuple[str, Objective]] = []
+        for name, spec in objectives.items():
+            if not isinstance(name, str) or not name:
+                raise ConfigError(f"objective names must be non-empty strings, got {name!r}")
+            if isinstance(spec, Objective):
+                parsed.append((name, spec))
+            elif isinstance(spec, str) and spec.lower() in _ALIASES:
+                parsed.append((name, Objective(_ALIASES[spec.lower()])))  # type: ignore[arg-type]
+            else:
+                raise ConfigError(
+                    f"objective {name!r}: direction must be 'min', 'max' or hn.Objective(...), "
+                    f"got {spec!r}"
+                )
+        cons: list[Constraint] = []
+        if constraints is not None:
+            if not isinstance(constraints, Mapping):
+                raise ConfigError(
+                    "constraints must be a mapping like {'latency_ms': ('<=', 50)}, "
+                    f"got {constraints!r}"
+                )
+            for metric, spec in constraints.items():
+                cons.append(_parse_constraint(metric, spec))
+        return cls(tuple(parsed), tuple(cons))
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Objective names, in order."""
+        return tuple(n for n, _ in self.objectives)
+
+    @property
+    def metric_names(self) -> tuple[str, ...]:
+        """Objective names then constrained metrics that are not objectives."""
+        extra = [c.metric for c in self.constraints if c.metric not in self.names]
+        return self.names + tuple(dict.fromkeys(extra))
+
+    @property
+    def n(self) -> int:
+        return len(self.objectives)
+
+    @property
+    def signs(self) -> list[float]:
+        return [o.sign for _, o in self.objectives]
+
+    def thresholds_max_frame(self) -> list[float | None]:
+        """Each objective's threshold in the maximization frame (None where unknown)."""
+        return [None if o.threshold is None else o.sign * o.threshold for _, o in self.objectives]
+
+    def to_max_frame(self, metrics: Mapping[str, float]) -> list[float]:
+        """Objective values with "min" objectives negated."""
+        return [o.sign * float(metrics[n]) for n, o in self.objectives]
+
+    def feasible(self, metrics: Mapping[str, float]) -> bool:
+        return all(c.satisfied(float(metrics[c.metric])) for c in self.constraints)
+
+    def check_result(self, result: Any) -> dict[str, float | Any]:
+        """Turn what a trial function returned into a metrics dict, or raise.
+
+        A bare number is accepted when there is exactly one objective. Extra metrics are kept
+        (finite numbers as floats, anything else as-is if JSON can hold it).
+
+        Raises:
+            TrialResultError: naming the missing or non-finite metric.
+        """
+        if _is_number(result):
+            if self.n != 1:
+                raise TrialResultError(
+                    f"the trial returned a single number ({result!r}) but the study has "
+                    f"{self.n} objectives {list(self.names)}; return a dict with each of them"
+                )
+            result = {self.names[0]: result}
+        if not isinstance(result, Mapping):
+            raise TrialResultError(
+                "the trial must return a dict of metrics such as "
+                f"{ {n: 0.0 for n in self.metric_names} }, got {type(result).__name__} "
+                f"{_short(result)}"
+            )
+        missing = [m for m in self.metric_names if m not in result]
+        if missing:
+            raise TrialResultError(
+                f"the trial result lacks metric(s) {missing}; it returned keys "
+                f"{sorted(map(str, result))}, and the study needs {list(self.metric_names)}"
+            )
+        out: dict[str, Any] = {}
+        for key, value in result.items():
+            if not isinstance(key, str):
+                raise TrialResultError(f"metric names must be strings, got {key!r}")
+            if key in self.metric_names:
+                if not _is_number(value) or not math.isfinite(float(value)):
+                    raise TrialResultError(
+                        f"metric {key!r} must be a finite number, got {_short(value)}"
+                    )
+                out[key] = float(value)
+            elif _is_number(value):
+                out[key] = float(value)
+            else:
+                out[key] = value
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "objectives": {
+                n: {"direction": o.direction, "threshold": o.threshold} for n, o in self.objectives
+            },
+            "constraints": {c.metric: [c.op, c.bound] for c in self.constraints},
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Objectives:
+        objs = {
+            n: Objective(d["direction"], threshold=d.get("threshold"))
+            for n, d in data["objectives"].items()
+        }
+        cons = {m: tuple(v) for m, v in data.get("constraints", {}).items()}
+        return cls.parse(objs, cons or None)
+
+
+def _parse_constraint(metric: Any, spec: Any) -> Constraint:
+    if not isinstance(metric, str) or not metric:
+        raise ConfigError(f"constraint names must be non-empty metric names, got {metric!r}")
+    ok = (
+        isinstance(spec, (tuple, list))
+        and len(spec) == 2
+        and spec[0] in _OPS
+        and _is_number(spec[1])
+        and math.isfinite(float(spec[1]))
+    )
+    if not ok:
+        raise ConfigError(
+            f"constraint {metric!r}: expected ('<=', bound) or ('>=', bound) with a finite "
+            f"number, got {spec!r}"
+        )
+    return Constraint(metric, spec[0], float(spec[1]))
+
+
+def _is_number(x: Any) -> bool:
+    if isinstance(x, bool):
+        return False
+    if isinstance(x, (int, float)):
+        return True
+    # numpy and torch scalars
+    return hasattr(x, "item") and getattr(x, "ndim", 1) == 0 and isinstance(x.item(), (int, float))
+
+
+def _short(x: Any, limit: int = 80) -> str:
+    r = repr(x)
+    return r if len(r) <= limit else r[: limit - 3] + "..."

@@ -1,0 +1,5 @@
+"""BoTorch-based Bayesian optimization (torch and BoTorch load on first use)."""
+
+from hpo_notebook.optimizers.botorch.adapter import BoTorchOptimizer
+
+__all__ = ["BoTorchOptimizer"]

@@ -1,0 +1,333 @@
+"""The Bayesian optimizer: turns a study history into tensors, calls the candidate functions,
+and turns candidates back into parameters.
+
+This is the one place where "min" objectives are negated for BoTorch, and where a failing
+model falls back to quasi-random points (recorded as ``kind="sobol-fallback"`` with the reason
+in ``info["note"]``) instead of stopping the study.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+
+from hpo_notebook.exceptions import ConfigError, HpoWarning
+from hpo_notebook.objectives import Objectives
+from hpo_notebook.optimizers.base import History, Proposal, Suggestion
+from hpo_notebook.optimizers.random import sobol_proposals
+from hpo_notebook.space import Choice, Int, Space
+
+#: Accepted acquisition names and what they build. The non-log names are aliases: the Log
+#: variants optimize the same quantity without vanishing gradients (Ament et al., 2023).
+ACQUISITION_ALIASES = {
+    "qLogNEHVI": "qLogNEHVI",
+    "qNEHVI": "qLogNEHVI",
+    "qLogEHVI": "qLogEHVI",
+    "qEHVI": "qLogEHVI",
+    "qLogNParEGO": "qLogNParEGO",
+    "qNParEGO": "qLogNParEGO",
+}
+
+#: A Choice with more options than this is optimized by sampling a subset of its options at
+#: each step of BoTorch's mixed optimizer, so proposals explore it slowly.
+MANY_OPTIONS = 20
+
+
+def call_seed(seed: int, n_trials: int) -> int:
+    """The seed of one ``suggest`` call, derived from the study seed and the trial count."""
+    return int(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, n_trials]).generate_state(1)[0])
+
+
+class BoTorchOptimizer:
+    """Batch multi-objective Bayesian optimization with BoTorch.
+
+    Quasi-random (Sobol) points for the first ``n_initial`` trials, then a GP model and a Log
+    acquisition function: ``qLogNEHVI`` (default) or ``qLogEHVI`` for two or three objectives,
+    ``qLogNEI`` for one, ``qLogNParEGO`` for four or more. Running trials are ``X_pending``.
+    While outcome constraints or objective thresholds exist and no observation satisfies
+    them all, the probability of satisfying them is maximized instead (``qLogPoF``).
+
+    Args:
+        acquisition: ``"qLogNEHVI"``, ``"qLogEHVI"`` or ``"qLogNParEGO"`` (``"qNEHVI"``,
+            ``"qEHVI"`` and ``"qNParEGO"`` are accepted and mean their Log variants).
+        n_initial: quasi-random trials before the model is used; default ``2 * (d + 1)``.
+        settings: acquisition-optimization effort (see ``OptimizeSettings``).
+        warm_start: start each GP fit from the previous fit's hyperparameters.
+
+    Example:
+        >>> opt = BoTorchOptimizer("qLogEHVI", n_initial=8)
+        >>> opt.name
+        'qLogEHVI'
+    """
+
+    def __init__(
+        self,
+        acquisition: str = "qLogNEHVI",
+        n_initial: int | None = None,
+        settings: Any = None,
+        warm_start: bool = True,
+    ) -> None:
+        from hpo_notebook.optimizers.botorch.candidates import OptimizeSettings
+
+        if acquisition not in ACQUISITION_ALIASES:
+            raise ConfigError(
+                f"optimizer: unknown acquisition {acquisition!r}; choose one of "
+                f"{sorted(ACQUISITION_ALIASES)} or 'sobol'"
+            )
+        if n_initial is not None and (not isinstance(n_initial, int) or n_initial < 1):
+            raise ConfigError(f"optimizer: n_initial must be an integer >= 1, got {n_initial!r}")
+        self.name = ACQUISITION_ALIASES[acquisition]
+        self.n_initial = n_initial
+        self.settings = settings if settings is not None else OptimizeSettings()
+        self.warm_start = warm_start
+        self._warned_spaces: set[Space] = set()
+
+    def __repr__(self) -> str:
+        return f"BoTorchOptimizer({self.name!r}, n_initial={self.n_initial})"
+
+    def initial_design_size(self, space: Space) -> int:
+        return self.n_initial if self.n_initial is not None else 2 * (space.dim + 1)
+
+    def suggest(
+        self,
+        space: Space,
+        objectives: Objectives,
+        history: History,
+        n: int,
+        seed: int,
+        state: dict[str, Any] | None = None,
+    ) -> Suggestion:
+        """Propose ``n`` points; see :class:`~hpo_notebook.optimizers.base.Optimizer`."""
+        self._warn_about_space(space)
+        finite = np.isfinite(history.Y).all(axis=1) if len(history.Y) else np.zeros(0, bool)
+        n_obs = int(finite.sum())
+        if history.n_trials < self.initial_design_size(space) or n_obs < 2:
+            return Suggestion(sobol_proposals(space, history.n_trials, n, seed), state)
+        try:
+            return self._bayesian(space, objectives, history, finite, n, seed, state)
+        except Exception as exc:  # a model failure must never stop the study
+            note = f"model failed ({type(exc).__name__}: {exc}); used quasi-random points"
+            warnings.warn(f"hpo_notebook: {note}", HpoWarning, stacklevel=2)
+            return Suggestion(
+                sobol_proposals(space, history.n_trials, n, seed, "sobol-fallback", note),
+                None,  # drop the warm start: it may be what broke the fit
+            )
+
+    # ------------------------------------------------------------------ internals
+
+    def _bayesian(
+        self,
+        space: Space,
+        objectives: Objectives,
+        history: History,
+        finite: np.ndarray,
+        n: int,
+        seed: int,
+        state: dict[str, Any] | None,
+    ) -> Suggestion:
+        import torch
+
+        from hpo_notebook.optimizers.botorch import candidates as C
+        from hpo_notebook.pareto import reference_point
+
+        t0 = time.perf_counter()
+        s = call_seed(seed, history.n_trials)
+        m = objectives.n
+        X = torch.as_tensor(history.X[finite], dtype=C.DTYPE)
+        Y_raw = torch.as_tensor(history.Y[finite], dtype=C.DTYPE)
+        signs = torch.as_tensor(objectives.signs, dtype=C.DTYPE)
+        Y = torch.cat([Y_raw[:, :m] * signs, Y_raw[:, m:]], dim=-1)
+        cons = _model_constraints(objectives)
+        dims = dim_spec(space)
+        warm = (state or {}).get("hyperparameters") if self.warm_start else None
+
+        with torch.random.fork_rng(), C.torch_threads(self.settings.torch_threads):
+            torch.manual_seed(s)
+            model, hp = _fit(X, Y, list(dims.cat_dims), warm, self.settings.fit_maxiter)
+            t1 = time.perf_counter()
+
+            name, acq_cons, ref = self._choose(objectives, Y, cons, reference_point)
+            pending = torch.as_tensor(history.X_pending, dtype=C.DTYPE)
+            pending_or_none = pending if len(pending) else None
+            if name == "qLogNParEGO":
+                cand = self._parego(model, X, Y, m, acq_cons, pending, dims, n, s)
+            else:
+                acq = C.build_acquisition(
+                    name,
+                    model,
+                    X,
+                    Y,
+                    m,
+                    ref,
+                    acq_cons,
+                    pending_or_none,
+                    self.settings.mc_samples,
+                    s,
+                )
+                cand = C.optimize_candidates(acq, dims, n, self.settings)
+        t2 = time.perf_counter()
+
+        info = {
+            "fit_s": round(t1 - t0, 4),
+            "acq_s": round(t2 - t1, 4),
+            "total_s": round(t2 - t0, 4),
+            "n_obs": len(X),
+            "n_pending": len(pending),
+            "ref_point": ref,
+        }
+        proposals = self._decode(space, cand, history, name, info, seed)
+        return Suggestion(proposals, {"hyperparameters": hp, "settings": asdict(self.settings)})
+
+    def _choose(
+        self, objectives: Objectives, Y: Any, cons: list[Any], reference_point: Any
+    ) -> tuple[str, list[Any], list[float] | None]:
+        """Pick the acquisition, its constraints and reference point for this history."""
+        import torch
+
+        from hpo_notebook.optimizers.botorch.candidates import OutcomeConstraint
+
+        m = objectives.n
+        name = "qLogNEI" if m == 1 else "qLogNParEGO" if m >= 4 else self.name
+        feasible = torch.ones(len(Y), dtype=torch.bool)
+        for c in cons:
+            feasible &= c.callable()(Y) <= 0
+        thresholds = objectives.thresholds_max_frame()
+        threshold_cons = [
+            OutcomeConstraint(i, 1.0, ">=", t) for i, t in enumerate(thresholds) if t is not None
+        ]
+        good = feasible.clone()
+        for c in threshold_cons:
+            good &= c.callable()(Y) < 0
+        if (cons or threshold_cons) and not bool(good.any()):
+            return "qLogPoF", cons + threshold_cons, None
+        ref = None
+        if name in ("qLogNEHVI", "qLogEHVI"):
+            obs = Y[feasible][:, :m] if bool(feasible.any()) else Y[:, :m]
+            ref = reference_point(obs.numpy(), thresholds)
+        return name, cons, ref
+
+    def _parego(
+        self,
+        model: Any,
+        X: Any,
+        Y: Any,
+        m: int,
+        cons: list[Any],
+        pending: Any,
+        dims: Any,
+        n: int,
+        s: int,
+    ) -> Any:
+        import torch
+
+        from hpo_notebook.optimizers.botorch import candidates as C
+
+        gen = torch.Generator().manual_seed(s)
+        picks: list[Any] = []
+        for i in range(n):
+            X_pend = torch.cat([pending, *picks]) if (len(pending) or picks) else None
+            acq = C.build_acquisition(
+                "qLogNParEGO",
+                model,
+                X,
+                Y,
+                m,
+                None,
+                cons,
+                X_pend,
+                self.settings.mc_samples,
+                s + i,
+                scalarization_weights=C.sample_weights(m, gen),
+            )
+            picks.append(C.optimize_candidates(acq, dims, 1, self.settings))
+        return torch.cat(picks)
+
+    def _decode(
+        self,
+        space: Space,
+        cand: Any,
+        history: History,
+        name: str,
+        info: dict[str, Any],
+        seed: int,
+    ) -> list[Proposal]:
+        """Candidates -> params; a candidate that repeats a known point becomes quasi-random."""
+        known = [space.to_unit(space.from_unit(x)) for x in history.X_pending.tolist()]
+        known += [space.to_unit(space.from_unit(x)) for x in history.X.tolist()]
+        out: list[Proposal] = []
+        for i, row in enumerate(cand.tolist()):
+            params = space.from_unit(row)
+            u = space.to_unit(params)
+            if any(np.allclose(u, k, atol=1e-9) for k in known):
+                note = "the model proposed an already evaluated or running point"
+                p = sobol_proposals(space, history.n_trials + i, 1, seed, "sobol-duplicate", note)
+                out.append(p[0])
+                known.append(space.to_unit(p[0].params))
+                continue
+            known.append(u)
+            out.append(Proposal(params, name, dict(info)))
+        return out
+
+    def _warn_about_space(self, space: Space) -> None:
+        if space in self._warned_spaces:
+            return
+        self._warned_spaces.add(space)
+        for name, p in space.items():
+            if isinstance(p, Choice) and p.n_values > MANY_OPTIONS:
+                warnings.warn(
+                    f"hpo_notebook: Choice {name!r} has {p.n_values} options; the acquisition "
+                    f"optimizer tries a random subset of {MANY_OPTIONS} of them per step, so "
+                    "it explores this parameter slowly. Group rare options or use an Int if "
+                    "they are ordered.",
+                    HpoWarning,
+                    stacklevel=3,
+                )
+
+
+def dim_spec(space: Space) -> Any:
+    """How each unit-cube dimension of ``space`` may vary (see ``DimSpec``)."""
+    from hpo_notebook.optimizers.botorch.candidates import DimSpec
+
+    discrete: dict[int, list[float]] = {}
+    cat: dict[int, list[float]] = {}
+    fixed: dict[int, float] = {}
+    for i, p in enumerate(space.values()):
+        if isinstance(p, Choice):
+            if p.n_values == 1:
+                fixed[i] = 0.0
+            else:
+                cat[i] = p.unit_values()
+        elif isinstance(p, Int):
+            values = p.unit_values()
+            if values is not None:  # otherwise continuous, rounded when decoded
+                discrete[i] = values
+    return DimSpec(space.dim, discrete, cat, fixed)
+
+
+def _model_constraints(objectives: Objectives) -> list[Any]:
+    """Outcome constraints on model columns (objective columns are in the max frame)."""
+    from hpo_notebook.optimizers.botorch.candidates import OutcomeConstraint
+
+    names = objectives.names
+    metric_cols = {name: i for i, name in enumerate(objectives.metric_names)}
+    out = []
+    for c in objectives.constraints:
+        col = metric_cols[c.metric]
+        sign = objectives.signs[col] if c.metric in names else 1.0
+        out.append(OutcomeConstraint(col, sign, c.op, c.bound))
+    return out
+
+
+def _fit(X: Any, Y: Any, cat_dims: list[int], warm: Any, maxiter: int) -> tuple[Any, Any]:
+    from hpo_notebook.optimizers.botorch.candidates import fit_model
+
+    if warm:
+        try:
+            return fit_model(X, Y, cat_dims, warm, maxiter)
+        except Exception:  # a stale warm start can break the fit: retry from scratch
+            pass
+    return fit_model(X, Y, cat_dims, None, maxiter)

@@ -1,0 +1,351 @@
+"""Bayesian-optimization candidate generation as pure functions over tensors.
+
+Everything here works in the unit cube ``[0, 1]^d`` (the encoding of
+:class:`hpo_notebook.space.Space`, which is the input normalization) and in the
+maximization frame for objectives. Fit -> acquisition -> optimize is written once:
+
+1. :func:`fit_model` fits a GP (``SingleTaskGP``, or ``MixedSingleTaskGP`` with a categorical
+   kernel when the space has :class:`~hpo_notebook.space.Choice` parameters) with outcome
+   standardization, optionally warm-started from the previous fit's hyperparameters;
+2. :func:`build_acquisition` builds one of the Log acquisition functions;
+3. :func:`optimize_candidates` optimizes it with BoTorch's continuous or mixed optimizer.
+
+Shapes: ``X`` is ``n x d``, ``Y`` is ``n x k`` where the first ``m`` columns are objectives
+(maximized) and the rest are constrained metrics; ``X_pending`` is ``p x d``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import Tensor
+
+DTYPE = torch.float64
+
+#: Acquisition functions this module builds, by name.
+ACQUISITIONS = ("qLogNEHVI", "qLogEHVI", "qLogNEI", "qLogNParEGO", "qLogPoF")
+
+
+@dataclass(frozen=True)
+class DimSpec:
+    """How each unit-cube dimension may vary.
+
+    Attributes:
+        d: number of dimensions.
+        discrete_dims: ordinal dimensions and their allowed unit values (Int parameters).
+        cat_dims: categorical dimensions and their allowed unit values (Choice parameters).
+        fixed: dimensions with a single allowed value (a one-option Choice).
+    """
+
+    d: int
+    discrete_dims: dict[int, list[float]] = field(default_factory=dict)
+    cat_dims: dict[int, list[float]] = field(default_factory=dict)
+    fixed: dict[int, float] = field(default_factory=dict)
+
+    @property
+    def bounds(self) -> Tensor:
+        return torch.stack([torch.zeros(self.d, dtype=DTYPE), torch.ones(self.d, dtype=DTYPE)])
+
+
+@dataclass(frozen=True)
+class OptimizeSettings:
+    """Effort spent optimizing the acquisition function.
+
+    The defaults were chosen with ``benchmarks/sample_efficiency.py`` and
+    ``benchmarks/suggest_latency.py``: they match the hypervolume of BoTorch's tutorial
+    settings (10 restarts, 512 raw samples) at a fraction of the time.
+    """
+
+    num_restarts: int = 4
+    raw_samples: int = 256
+    maxiter: int = 100
+    mc_samples: int = 128
+    sample_around_best: bool = True
+    fit_maxiter: int = 75
+    maxiter_alternating: int = 8
+    #: torch threads while proposing. One is fastest when trials load the same cores (the
+    #: usual case on a local cluster): oversubscribed OpenMP threads were 10x slower here.
+    torch_threads: int | None = 1
+
+
+@dataclass(frozen=True)
+class OutcomeConstraint:
+    """``sign * Z[..., column] <= bound`` (``op='<='``) or ``>= bound``, on model outputs."""
+
+    column: int
+    sign: float
+    op: str
+    bound: float
+
+    def callable(self) -> Callable[[Tensor], Tensor]:
+        col, s, b, le = self.column, self.sign, self.bound, self.op == "<="
+        if le:
+            return lambda Z: s * Z[..., col] - b
+        return lambda Z: b - s * Z[..., col]
+
+
+# --------------------------------------------------------------------------- model
+
+
+def fit_model(
+    X: Tensor,
+    Y: Tensor,
+    cat_dims: Sequence[int] = (),
+    warm_state: dict[str, Any] | None = None,
+    maxiter: int = 75,
+) -> tuple[Any, dict[str, Any]]:
+    """Fit a GP to ``X`` (``n x d``) and ``Y`` (``n x k``), return it and its hyperparameters.
+
+    Args:
+        warm_state: hyperparameters from a previous fit (as returned here); a state whose
+            shapes no longer match is ignored. Starting from it makes the fit 3-4x faster.
+        maxiter: L-BFGS iterations of the marginal-likelihood fit.
+
+    Raises:
+        botorch.exceptions.ModelFittingError: the fit failed (callers fall back).
+    """
+    from botorch.fit import fit_gpytorch_mll
+    from botorch.models import MixedSingleTaskGP, SingleTaskGP
+    from botorch.models.transforms.outcome import Standardize
+    from gpytorch.mlls import ExactMarginalLogLikelihood
+
+    k = Y.shape[-1]
+    if cat_dims:
+        model = MixedSingleTaskGP(X, Y, cat_dims=list(cat_dims), outcome_transform=Standardize(k))
+    else:
+        model = SingleTaskGP(X, Y, outcome_transform=Standardize(k))
+    if warm_state:
+        _load_hyperparameters(model, warm_state)
+    mll = ExactMarginalLogLikelihood(model.likelihood, model)
+    fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": maxiter}})
+    model.eval()
+    return model, hyperparameters(model)
+
+
+def hyperparameters(model: Any) -> dict[str, Any]:
+    """The model's raw hyperparameters as JSON-friendly nested lists."""
+    return {
+        k: v.detach().tolist()
+        for k, v in model.state_dict().items()
+        if ".raw_" in f".{k}" and "_constraint" not in k
+    }
+
+
+def _load_hyperparameters(model: Any, state: dict[str, Any]) -> bool:
+    current = model.state_dict()
+    update = {}
+    for k, v in state.items():
+        if k not in current:
+            return False
+        t = torch.as_tensor(v, dtype=current[k].dtype)
+        if t.shape != current[k].shape or not torch.isfinite(t).all():
+            return False
+        update[k] = t
+    model.load_state_dict(update, strict=False)
+    return True
+
+
+# --------------------------------------------------------------------------- acquisition
+
+
+def build_acquisition(
+    name: str,
+    model: Any,
+    X_baseline: Tensor,
+    Y_baseline: Tensor,
+    n_objectives: int,
+    ref_point: Sequence[float] | None,
+    constraints: Sequence[OutcomeConstraint] = (),
+    X_pending: Tensor | None = None,
+    mc_samples: int = 128,
+    seed: int = 0,
+    scalarization_weights: Tensor | None = None,
+) -> Any:
+    """Build a BoTorch acquisition function by name (one of :data:`ACQUISITIONS`).
+
+    ``qLogPoF`` maximizes the probability that every constraint holds (used while no
+    observed point is feasible); for it, ``constraints`` should include objective thresholds.
+    """
+    from botorch.acquisition.logei import (
+        qLogNoisyExpectedImprovement,
+        qLogProbabilityOfFeasibility,
+    )
+    from botorch.acquisition.multi_objective.logei import (
+        qLogExpectedHypervolumeImprovement,
+        qLogNoisyExpectedHypervolumeImprovement,
+    )
+    from botorch.acquisition.multi_objective.objective import IdentityMCMultiOutputObjective
+    from botorch.acquisition.multi_objective.parego import qLogNParEGO
+    from botorch.acquisition.objective import GenericMCObjective
+    from botorch.sampling import SobolQMCNormalSampler
+    from botorch.utils.multi_objective.box_decompositions.non_dominated import (
+        FastNondominatedPartitioning,
+    )
+
+    sampler = SobolQMCNormalSampler(sample_shape=torch.Size([mc_samples]), seed=seed)
+    cons = [c.callable() for c in constraints] or None
+    k = Y_baseline.shape[-1]
+    mo_objective = (
+        IdentityMCMultiOutputObjective(outcomes=list(range(n_objectives)))
+        if k > n_objectives
+        else None
+    )
+    if name == "qLogPoF":
+        return qLogProbabilityOfFeasibility(
+            model, constraints=cons or [], sampler=sampler, X_pending=X_pending
+        )
+    if name == "qLogNEI":
+        objective = GenericMCObjective(lambda Z, X=None: Z[..., 0]) if k > 1 else None
+        return qLogNoisyExpectedImprovement(
+            model,
+            X_baseline=X_baseline,
+            sampler=sampler,
+            objective=objective,
+            constraints=cons,
+            X_pending=X_pending,
+            prune_baseline=True,
+        )
+    if name == "qLogNParEGO":
+        return qLogNParEGO(
+            model,
+            X_baseline=X_baseline,
+            scalarization_weights=scalarization_weights,
+            sampler=sampler,
+            objective=mo_objective,
+            constraints=cons,
+            X_pending=X_pending,
+            prune_baseline=True,
+        )
+    ref = torch.as_tensor(list(ref_point or []), dtype=DTYPE)
+    if name == "qLogNEHVI":
+        return qLogNoisyExpectedHypervolumeImprovement(
+            model,
+            ref_point=ref,
+            X_baseline=X_baseline,
+            sampler=sampler,
+            objective=mo_objective,
+            constraints=cons,
+            X_pending=X_pending,
+            prune_baseline=True,
+            cache_root=True,
+        )
+    if name == "qLogEHVI":
+        # Partition the objective space under the model's posterior mean at the feasible
+        # observed points: less sensitive to noise than the raw observations.
+        with torch.no_grad():
+            mean = model.posterior(X_baseline).mean
+        feas = torch.ones(mean.shape[0], dtype=torch.bool)
+        for c in constraints:
+            feas &= c.callable()(mean) <= 0
+        front = mean[feas][..., :n_objectives]
+        partitioning = FastNondominatedPartitioning(ref_point=ref, Y=front)
+        return qLogExpectedHypervolumeImprovement(
+            model,
+            ref_point=ref,
+            partitioning=partitioning,
+            sampler=sampler,
+            objective=mo_objective,
+            constraints=cons,
+            X_pending=X_pending,
+        )
+    raise ValueError(f"unknown acquisition {name!r}; expected one of {ACQUISITIONS}")
+
+
+# --------------------------------------------------------------------------- optimize
+
+
+def optimize_candidates(
+    acq: Any, dims: DimSpec, q: int, settings: OptimizeSettings = OptimizeSettings()
+) -> Tensor:
+    """Maximize ``acq`` over the space, returning ``q x d`` candidates (sequential greedy).
+
+    Purely continuous spaces use ``optimize_acqf``; spaces with Int or Choice dimensions use
+    ``optimize_acqf_mixed_alternating``, which searches discrete values directly instead of
+    rounding a continuous optimum.
+    """
+    from botorch.optim import optimize_acqf
+    from botorch.optim.optimize_mixed import optimize_acqf_mixed_alternating
+
+    bounds = dims.bounds
+    fixed = dict(dims.fixed) or None
+    if not dims.discrete_dims and not dims.cat_dims:
+        X, _ = optimize_acqf(
+            acq,
+            bounds=bounds,
+            q=q,
+            num_restarts=settings.num_restarts,
+            raw_samples=settings.raw_samples,
+            options={
+                "maxiter": settings.maxiter,
+                "batch_limit": settings.num_restarts,
+                "init_batch_limit": settings.raw_samples,
+                "sample_around_best": settings.sample_around_best,
+            },
+            sequential=True,
+            fixed_features=fixed,
+        )
+        return X.detach()
+    X, _ = optimize_acqf_mixed_alternating(
+        acq,
+        bounds=bounds,
+        discrete_dims=dims.discrete_dims,
+        cat_dims=dims.cat_dims,
+        q=q,
+        num_restarts=settings.num_restarts,
+        raw_samples=settings.raw_samples,
+        options={"maxiter_alternating": settings.maxiter_alternating},
+        fixed_features=fixed,
+    )
+    return X.detach()
+
+
+@contextmanager
+def torch_threads(n: int | None) -> Iterator[None]:
+    """Temporarily set torch's intra-op thread count (None leaves it alone)."""
+    if n is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def sample_weights(m: int, generator: torch.Generator) -> Tensor:
+    """A uniform draw from the ``m``-simplex (ParEGO's random scalarization weights)."""
+    e = -torch.log(torch.rand(m, generator=generator, dtype=DTYPE))
+    return e / e.sum()
+
+
+def finite_rows(*tensors: Tensor) -> Tensor:
+    """Mask of rows where every tensor is finite."""
+    mask = torch.ones(tensors[0].shape[0], dtype=torch.bool)
+    for t in tensors:
+        mask &= torch.isfinite(t).all(dim=-1)
+    return mask
+
+
+def is_close_to_any(x: Tensor, others: Tensor, tol: float = 1e-6) -> bool:
+    """True when ``x`` (``d``) is within ``tol`` (max-norm) of a row of ``others``."""
+    if others.numel() == 0:
+        return False
+    return bool(((others - x).abs().max(dim=-1).values <= tol).any())
+
+
+__all__ = [
+    "ACQUISITIONS",
+    "DimSpec",
+    "OptimizeSettings",
+    "OutcomeConstraint",
+    "build_acquisition",
+    "fit_model",
+    "hyperparameters",
+    "optimize_candidates",
+    "sample_weights",
+]

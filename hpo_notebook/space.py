@@ -1,0 +1,412 @@
+"""The search space: typed parameters, validation and the unit-cube encoding.
+
+A :class:`Space` is an ordered mapping from parameter names to :class:`Float`, :class:`Int` or
+:class:`Choice` definitions. It is the one place that knows how parameter values map to the
+unit cube ``[0, 1]^d`` that the optimizers work in:
+
+- ``Float``: linear (or logarithmic with ``log=True``) position between ``low`` and ``high``;
+- ``Int``: the same, and decoding rounds to the nearest integer in the parameter's own scale;
+- ``Choice``: option ``i`` of ``k`` sits at ``i / (k - 1)``; the optimizers treat it as an
+  unordered category, the position only names it.
+
+Example:
+    >>> import hpo_notebook as hn
+    >>> space = hn.Space(lr=hn.Float(1e-4, 1e-1, log=True), layers=hn.Int(1, 4),
+    ...                  act=hn.Choice(["relu", "tanh"]))
+    >>> space.to_unit({"lr": 1e-4, "layers": 4, "act": "tanh"})
+    [0.0, 1.0, 1.0]
+    >>> space.from_unit([1.0, 0.0, 0.0])
+    {'lr': 0.1, 'layers': 1, 'act': 'relu'}
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from hpo_notebook.exceptions import SpaceError
+
+#: Int parameters with more values than this are treated as continuous by the optimizer and
+#: rounded when decoded, instead of listing every allowed value.
+MAX_LISTED_INT_VALUES = 1000
+
+_JSON_SCALARS = (str, int, float, bool, type(None))
+
+
+def _is_real(x: object) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _clip01(u: float) -> float:
+    return 0.0 if u < 0.0 else 1.0 if u > 1.0 else float(u)
+
+
+@dataclass(frozen=True)
+class Float:
+    """A real-valued parameter in ``[low, high]``, optionally searched on a log scale.
+
+    Example:
+        >>> Float(1e-5, 1e-1, log=True)
+        Float(low=1e-05, high=0.1, log=True)
+    """
+
+    low: float
+    high: float
+    log: bool = False
+
+    kind = "float"
+
+    def _check_definition(self, name: str) -> None:
+        _check_bounds("Float", name, self.low, self.high, self.log, integral=False)
+
+    def to_unit(self, value: Any) -> float:
+        """Position of ``value`` in ``[0, 1]``."""
+        v = float(value)
+        if self.log:
+            return (math.log(v) - math.log(self.low)) / (math.log(self.high) - math.log(self.low))
+        return (v - self.low) / (self.high - self.low)
+
+    def from_unit(self, u: float) -> float:
+        """The value at position ``u`` (clipped to ``[0, 1]``)."""
+        u = _clip01(u)
+        if self.log:
+            v = math.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low)))
+        else:
+            v = self.low + u * (self.high - self.low)
+        return min(max(v, float(self.low)), float(self.high))
+
+    def from_uniform(self, u: float) -> float:
+        """The value a uniform draw ``u`` in ``[0, 1)`` stands for (used by quasi-random search)."""
+        return self.from_unit(u)
+
+    def check_value(self, name: str, value: Any) -> float:
+        """Return ``value`` as a float, or raise :class:`SpaceError` if it is not allowed."""
+        if not _is_real(value) or not math.isfinite(value):
+            raise SpaceError(f"Float {name!r}: value must be a finite number, got {value!r}")
+        if not self.low <= value <= self.high:
+            raise SpaceError(
+                f"Float {name!r}: value must lie in [{self.low}, {self.high}], got {value!r}"
+            )
+        return float(value)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": "float", "low": self.low, "high": self.high, "log": self.log}
+
+
+@dataclass(frozen=True)
+class Int:
+    """An integer parameter in ``[low, high]`` (both included), optionally on a log scale.
+
+    Example:
+        >>> Int(16, 512, log=True)
+        Int(low=16, high=512, log=True)
+    """
+
+    low: int
+    high: int
+    log: bool = False
+
+    kind = "int"
+
+    def _check_definition(self, name: str) -> None:
+        _check_bounds("Int", name, self.low, self.high, self.log, integral=True)
+
+    @property
+    def n_values(self) -> int:
+        """How many integers the parameter can take."""
+        return int(self.high) - int(self.low) + 1
+
+    def to_unit(self, value: Any) -> float:
+        """Position of ``value`` in ``[0, 1]`` (``low`` at 0, ``high`` at 1)."""
+        v = float(value)
+        if self.log:
+            return (math.log(v) - math.log(self.low)) / (math.log(self.high) - math.log(self.low))
+        return (v - self.low) / (self.high - self.low)
+
+    def from_unit(self, u: float) -> int:
+        """The integer nearest to position ``u``, measured in the parameter's own scale."""
+        u = _clip01(u)
+        if self.log:
+            x = math.log(self.low) + u * (math.log(self.high) - math.log(self.low))
+            lo = max(int(self.low), math.floor(math.exp(x)))
+            hi = min(int(self.high), lo + 1)
+            return lo if abs(math.log(lo) - x) <= abs(math.log(hi) - x) else hi
+        return min(int(self.high), max(int(self.low), round(self.low + u * (self.high - self.low))))
+
+    def from_uniform(self, u: float) -> int:
+        """Each integer gets an equal share of ``[0, 1)`` (an equal share of the log range with
+        ``log=True``), so quasi-random search does not under-sample the two ends."""
+        u = _clip01(u)
+        if self.log:
+            span = math.log(self.high + 1) - math.log(self.low)
+            return min(int(self.high), math.floor(math.exp(math.log(self.low) + u * span)))
+        return min(int(self.high), int(self.low) + math.floor(u * self.n_values))
+
+    def unit_values(self) -> list[float] | None:
+        """Unit positions of every allowed integer, or None when there are too many to list."""
+        if self.n_values > MAX_LISTED_INT_VALUES:
+            return None
+        return [self.to_unit(v) for v in range(int(self.low), int(self.high) + 1)]
+
+    def check_value(self, name: str, value: Any) -> int:
+        """Return ``value`` as an int, or raise :class:`SpaceError` if it is not allowed."""
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise SpaceError(f"Int {name!r}: value must be an integer, got {value!r}")
+        if not self.low <= value <= self.high:
+            raise SpaceError(
+                f"Int {name!r}: value must lie in [{self.low}, {self.high}], got {value!r}"
+            )
+        return int(value)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": "int", "low": self.low, "high": self.high, "log": self.log}
+
+
+@dataclass(frozen=True)
+class Choice:
+    """An unordered categorical parameter taking one of ``options``.
+
+    Options must be distinct JSON scalars (str, int, float, bool or None) so that a study
+    file can store them without pickling.
+
+    Example:
+        >>> Choice(["adam", "sgd"])
+        Choice(options=('adam', 'sgd'))
+    """
+
+    options: tuple[Any, ...] = field()
+
+    kind = "choice"
+
+    def __init__(self, options: Sequence[Any]) -> None:
+        if isinstance(options, (str, bytes)) or not isinstance(options, Sequence):
+            raise SpaceError(f"Choice: options must be a list or tuple of values, got {options!r}")
+        object.__setattr__(self, "options", tuple(options))
+
+    def _check_definition(self, name: str) -> None:
+        if not self.options:
+            raise SpaceError(f"Choice {name!r}: options must not be empty")
+        for opt in self.options:
+            if not isinstance(opt, _JSON_SCALARS) or (
+                isinstance(opt, float) and not math.isfinite(opt)
+            ):
+                raise SpaceError(
+                    f"Choice {name!r}: options must be str, int, float, bool or None "
+                    f"(stored as JSON), got {opt!r} of type {type(opt).__name__}"
+                )
+        keys = [_option_key(o) for o in self.options]
+        if len(set(keys)) != len(keys):
+            dupes = sorted({repr(o) for o, k in zip(self.options, keys) if keys.count(k) > 1})
+            raise SpaceError(
+                f"Choice {name!r}: options must be unique, got duplicates {', '.join(dupes)}"
+            )
+
+    @property
+    def n_values(self) -> int:
+        return len(self.options)
+
+    def index(self, value: Any) -> int:
+        key = _option_key(value)
+        for i, opt in enumerate(self.options):
+            if _option_key(opt) == key:
+                return i
+        raise ValueError(value)
+
+    def to_unit(self, value: Any) -> float:
+        i = self.index(value)
+        return 0.0 if len(self.options) == 1 else i / (len(self.options) - 1)
+
+    def from_unit(self, u: float) -> Any:
+        if len(self.options) == 1:
+            return self.options[0]
+        return self.options[round(_clip01(u) * (len(self.options) - 1))]
+
+    def from_uniform(self, u: float) -> Any:
+        return self.options[min(len(self.options) - 1, math.floor(_clip01(u) * len(self.options)))]
+
+    def unit_values(self) -> list[float]:
+        return [self.to_unit(o) for o in self.options]
+
+    def check_value(self, name: str, value: Any) -> Any:
+        try:
+            return self.options[self.index(value)]
+        except ValueError:
+            raise SpaceError(
+                f"Choice {name!r}: value must be one of {list(self.options)!r}, got {value!r}"
+            ) from None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": "choice", "options": list(self.options)}
+
+
+def _option_key(value: Any) -> tuple[str, Any]:
+    # True == 1 in Python; keep them apart so Choice([1, True]) is two options.
+    return (type(value).__name__ if isinstance(value, bool) else "value", value)
+
+
+Param = Float | Int | Choice
+_PARAM_TYPES = (Float, Int, Choice)
+
+
+def _check_bounds(kind: str, name: str, low: Any, high: Any, log: Any, integral: bool) -> None:
+    for label, v in (("low", low), ("high", high)):
+        if not _is_real(v) or not math.isfinite(v):
+            raise SpaceError(f"{kind} {name!r}: {label} must be a finite number, got {label}={v!r}")
+        if integral and not float(v).is_integer():
+            raise SpaceError(f"{kind} {name!r}: {label} must be an integer, got {label}={v!r}")
+    if not isinstance(log, bool):
+        raise SpaceError(f"{kind} {name!r}: log must be True or False, got log={log!r}")
+    if not low < high:
+        raise SpaceError(f"{kind} {name!r}: low must be < high, got low={low!r}, high={high!r}")
+    if log and low <= 0:
+        raise SpaceError(f"{kind} {name!r}: log=True needs low > 0, got low={low!r}")
+
+
+class Space(Mapping[str, Param]):
+    """An ordered set of named parameters.
+
+    Args:
+        params: a mapping of names to parameters (for names that are not identifiers).
+        **kwargs: parameters by name.
+
+    Raises:
+        SpaceError: a definition breaks a rule; the message names the parameter.
+
+    Example:
+        >>> space = Space(lr=Float(1e-4, 1e-1, log=True), layers=Int(1, 4))
+        >>> len(space), space.names
+        (2, ('lr', 'layers'))
+    """
+
+    def __init__(self, params: Mapping[str, Param] | None = None, **kwargs: Param) -> None:
+        merged: dict[str, Param] = {}
+        if params is not None:
+            if not isinstance(params, Mapping):
+                raise SpaceError(f"Space: params must be a mapping of names, got {params!r}")
+            merged.update(params)
+        for name in kwargs:
+            if name in merged:
+                raise SpaceError(f"Space: parameter {name!r} is defined twice")
+        merged.update(kwargs)
+        if not merged:
+            raise SpaceError("Space: define at least one parameter, e.g. Space(x=Float(0, 1))")
+        for name, p in merged.items():
+            if not isinstance(name, str) or not name:
+                raise SpaceError(f"Space: parameter names must be non-empty strings, got {name!r}")
+            if not isinstance(p, _PARAM_TYPES):
+                raise SpaceError(
+                    f"Space: parameter {name!r} must be Float, Int or Choice, "
+                    f"got {type(p).__name__} {p!r}"
+                )
+            p._check_definition(name)
+        self._params = merged
+
+    # Mapping protocol
+    def __getitem__(self, name: str) -> Param:
+        return self._params[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._params)
+
+    def __len__(self) -> int:
+        return len(self._params)
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{k}={v!r}" for k, v in self._params.items())
+        return f"Space({inner})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Space) and list(self._params.items()) == list(
+            other._params.items()
+        )
+
+    def __hash__(self) -> int:
+        return hash(tuple(self._params.items()))
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self._params)
+
+    @property
+    def dim(self) -> int:
+        """Number of unit-cube coordinates (one per parameter)."""
+        return len(self._params)
+
+    def validate(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Check a full parameter assignment and return it in canonical types and order.
+
+        Raises:
+            SpaceError: a name is missing or unknown, or a value is out of its range.
+        """
+        if not isinstance(params, Mapping):
+            raise SpaceError(f"params must be a mapping of parameter names, got {params!r}")
+        missing = [n for n in self._params if n not in params]
+        unknown = [n for n in params if n not in self._params]
+        if missing or unknown:
+            parts = []
+            if missing:
+                parts.append(f"missing {missing}")
+            if unknown:
+                parts.append(f"unknown {unknown}")
+            raise SpaceError(
+                f"params do not match the space ({'; '.join(parts)}); "
+                f"expected exactly {list(self._params)}"
+            )
+        return {n: p.check_value(n, params[n]) for n, p in self._params.items()}
+
+    def to_unit(self, params: Mapping[str, Any]) -> list[float]:
+        """Encode a parameter assignment as a point of the unit cube."""
+        checked = self.validate(params)
+        return [p.to_unit(checked[n]) for n, p in self._params.items()]
+
+    def from_unit(self, u: Sequence[float]) -> dict[str, Any]:
+        """Decode a point of the unit cube (values are clipped and rounded as needed)."""
+        if len(u) != self.dim:
+            raise SpaceError(f"expected a point with {self.dim} coordinates, got {len(u)}")
+        return {n: p.from_unit(float(x)) for (n, p), x in zip(self._params.items(), u)}
+
+    def from_uniform(self, u: Sequence[float]) -> dict[str, Any]:
+        """Decode a uniform draw so that every integer and option is equally likely."""
+        if len(u) != self.dim:
+            raise SpaceError(f"expected a point with {self.dim} coordinates, got {len(u)}")
+        return {n: p.from_uniform(float(x)) for (n, p), x in zip(self._params.items(), u)}
+
+    def sobol(self, n: int, seed: int, skip: int = 0) -> list[dict[str, Any]]:
+        """``n`` points of a scrambled Sobol sequence, starting at index ``skip``.
+
+        The same ``seed`` and index always give the same point, so a study that resumes draws
+        the points it would have drawn.
+        """
+        from scipy.stats import qmc
+
+        engine = qmc.Sobol(d=self.dim, scramble=True, seed=seed)
+        if skip:
+            engine.fast_forward(skip)
+        return [self.from_uniform(row) for row in engine.random(n)]
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-serializable description (see :meth:`from_json`)."""
+        return {n: p.to_json() for n, p in self._params.items()}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | str) -> Space:
+        """Rebuild a space from :meth:`to_json` output (a dict or its JSON text)."""
+        if isinstance(data, str):
+            data = json.loads(data)
+        params: dict[str, Param] = {}
+        for name, d in data.items():
+            t = d.get("type")
+            if t == "float":
+                params[name] = Float(d["low"], d["high"], log=d.get("log", False))
+            elif t == "int":
+                params[name] = Int(d["low"], d["high"], log=d.get("log", False))
+            elif t == "choice":
+                params[name] = Choice(d["options"])
+            else:
+                raise SpaceError(f"parameter {name!r}: unknown type {t!r} in stored space")
+        return cls(params)

@@ -1,0 +1,766 @@
+"""The Study: ask/tell at the core, with ``run``/``start`` as a loop over it on Dask.
+
+Example:
+    >>> import hpo_notebook as hn
+    >>> space = hn.Space(x=hn.Float(0.0, 1.0))
+    >>> study = hn.Study(None, space, objectives={"y": "min"}, seed=0)
+    >>> trial = study.ask()
+    >>> study.tell(trial, {"y": (trial.params["x"] - 0.3) ** 2})
+    >>> len(study.trials), study.trials[0].state.value
+    (1, 'COMPLETE')
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import secrets
+import threading
+import time
+import traceback as tb_module
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, overload
+
+import numpy as np
+
+from hpo_notebook import results as R
+from hpo_notebook.exceptions import (
+    ConfigError,
+    HpoError,
+    HpoWarning,
+    Pruned,
+    StorageError,
+    TrialResultError,
+)
+from hpo_notebook.execution.base import TrialEnded
+from hpo_notebook.lineage import study_lineage
+from hpo_notebook.objectives import Objective, Objectives
+from hpo_notebook.optimizers import History, Optimizer, Proposal, make_optimizer
+from hpo_notebook.optimizers.random import sobol_proposals
+from hpo_notebook.space import Space
+from hpo_notebook.store import SQLiteStore, StudyRecord, open_store
+from hpo_notebook.trial import Trial, TrialContext, TrialState
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from hpo_notebook._runner import Runner
+
+TrialFn = Callable[[dict[str, Any], TrialContext], Any]
+Listener = Callable[[dict[str, Any]], None]
+
+
+def trial_seed(study_seed: int, number: int) -> int:
+    """The seed of trial ``number`` (independent streams per trial, stable across resumes)."""
+    return int(np.random.SeedSequence([study_seed, number, 0x7417]).generate_state(1)[0] >> 1)
+
+
+class Study:
+    """A hyperparameter study: a function, a space, objectives, and everything tried so far.
+
+    Args:
+        fn: the trial function ``fn(params, trial) -> dict of metrics`` (or a float with one
+            objective). May be None for studies driven with :meth:`ask` / :meth:`tell`.
+        space: a :class:`~hpo_notebook.space.Space` (or a dict of parameters).
+        objectives: ``{"metric": "min" | "max" | hn.Objective(...)}``, or one direction for a
+            single objective called ``"value"``.
+        constraints: outcome constraints ``{"metric": ("<=", bound)}``; infeasible trials never
+            reach the Pareto front and the acquisition avoids them.
+        storage: a file path (SQLite, created on first use) or None to keep it in memory.
+        name: the study's name in the file (default ``"study"``).
+        seed: seeds proposals and trials; random (and recorded) when None.
+        optimizer: ``"qLogNEHVI"`` (default), ``"qLogEHVI"``, ``"qLogNParEGO"``, ``"sobol"``,
+            or an :class:`~hpo_notebook.optimizers.Optimizer`.
+        pruner: reserved for the pruning release; must be None.
+        n_initial: quasi-random trials before the model is used (default ``2 * (d + 1)``).
+        max_failure_share: the study stops with an error once at least 3 trials failed and
+            failures exceed this share of finished trials.
+        suggest_timeout: seconds a free worker waits for the model's proposal before it gets a
+            quasi-random point instead (recorded as ``kind="sobol-late"``).
+        load_if_exists: reopen the study of that name if the file already has it.
+        lineage: extra JSON data to record (e.g. data fingerprints, see ``hn.fingerprint``).
+
+    Raises:
+        ConfigError, SpaceError, StorageError: bad arguments, before anything runs.
+    """
+
+    def __init__(
+        self,
+        fn: TrialFn | None,
+        space: Space | Mapping[str, Any],
+        objectives: Mapping[str, str | Objective] | str | None = None,
+        constraints: Mapping[str, tuple[str, float]] | None = None,
+        storage: str | SQLiteStore | None = None,
+        name: str | None = None,
+        seed: int | None = None,
+        optimizer: str | Optimizer = "qLogNEHVI",
+        pruner: Any = None,
+        *,
+        n_initial: int | None = None,
+        max_failure_share: float = 0.5,
+        suggest_timeout: float | None = 30.0,
+        load_if_exists: bool = False,
+        lineage: dict[str, Any] | None = None,
+        _record: StudyRecord | None = None,
+    ) -> None:
+        self.fn = _check_fn(fn)
+        self.space = space if isinstance(space, Space) else Space(space)
+        self.objectives = Objectives.parse(objectives, constraints)
+        if pruner is not None:
+            raise ConfigError(f"pruner: only None is supported in this version, got {pruner!r}")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise ConfigError(f"seed must be an integer or None, got {seed!r}")
+        _check_share(max_failure_share)
+        if suggest_timeout is not None and not _positive_number(suggest_timeout):
+            raise ConfigError(f"suggest_timeout must be > 0 or None, got {suggest_timeout!r}")
+        if name is not None and (not isinstance(name, str) or not name):
+            raise ConfigError(f"name must be a non-empty string, got {name!r}")
+        self.optimizer = _resolve_optimizer(optimizer, n_initial)
+        self.max_failure_share = float(max_failure_share)
+        self.suggest_timeout = suggest_timeout
+        self._store = open_store(storage)
+        self._lock = threading.RLock()
+        self._listeners: list[Listener] = []
+        self._runner: Runner | None = None
+        self._suggest_pool: Any = None
+        if _record is None:
+            _record = self._create_or_load(
+                name or "study", seed, n_initial, load_if_exists, lineage
+            )
+        self._record = _record
+        self.seed: int = int(_record.settings["seed"])
+        self._optimizer_state = _record.optimizer_state
+        self._trials: dict[int, Trial] = {t.number: t for t in self._store.trials(_record.id)}
+
+    # ------------------------------------------------------------------ construction
+
+    def _settings(self, seed: int, n_initial: int | None) -> dict[str, Any]:
+        return {
+            "space": self.space.to_json(),
+            **self.objectives.to_json(),
+            "optimizer": self.optimizer.name,
+            "n_initial": n_initial,
+            "seed": seed,
+            "max_failure_share": self.max_failure_share,
+            "suggest_timeout": self.suggest_timeout,
+        }
+
+    def _create_or_load(
+        self,
+        name: str,
+        seed: int | None,
+        n_initial: int | None,
+        load_if_exists: bool,
+        lineage: dict[str, Any] | None,
+    ) -> StudyRecord:
+        if name in self._store.study_names():
+            if not load_if_exists:
+                raise StorageError(
+                    f"{self._store.path} already holds a study named {name!r}: reopen it with "
+                    f"hn.load_study({self._store.path!r}, fn), pass load_if_exists=True, or "
+                    "choose another name="
+                )
+            rec = self._store.get_study(name)
+            mine = self._settings(rec.settings["seed"], n_initial)
+            for key in ("space", "objectives", "constraints"):
+                if rec.settings.get(key) != mine[key]:
+                    raise StorageError(
+                        f"study {name!r} in {self._store.path} has a different {key}: "
+                        f"stored {rec.settings.get(key)}, given {mine[key]}"
+                    )
+            return rec
+        seed = seed if seed is not None else secrets.randbelow(2**31)
+        return self._store.create_study(
+            name, self._settings(seed, n_initial), study_lineage(self.fn, seed, lineage)
+        )
+
+    # ------------------------------------------------------------------ properties
+
+    @property
+    def name(self) -> str:
+        return self._record.name
+
+    @property
+    def storage_path(self) -> str | None:
+        """The study file, or None for an in-memory study."""
+        return self._store.path
+
+    @property
+    def lineage(self) -> dict[str, Any]:
+        """Versions, host, git commit, code fingerprint and seed recorded at creation."""
+        return dict(self._record.lineage)
+
+    @property
+    def trials(self) -> list[Trial]:
+        """Snapshots of every trial, by number."""
+        with self._lock:
+            return [self._trials[k] for k in sorted(self._trials)]
+
+    def trial(self, number: int) -> Trial:
+        with self._lock:
+            if number not in self._trials:
+                raise KeyError(f"no trial {number}; the study has {len(self._trials)} trials")
+            return self._trials[number]
+
+    def counts(self) -> dict[str, int]:
+        """Number of trials in each state."""
+        out = {s.value: 0 for s in TrialState}
+        for t in self.trials:
+            out[t.state.value] += 1
+        return out
+
+    @property
+    def status(self) -> str:
+        """``"idle"``, ``"running"``, ``"paused"`` or ``"stopping"``."""
+        r = self._runner
+        return "idle" if r is None or r.done.is_set() else r.status
+
+    def __repr__(self) -> str:
+        c = self.counts()
+        return (
+            f"<Study {self.name!r}: {len(self._trials)} trials "
+            f"({c['COMPLETE']} complete, {c['RUNNING']} running, {c['FAILED']} failed), "
+            f"objectives {dict((n, o.direction) for n, o in self.objectives.objectives)}, "
+            f"{self.status}>"
+        )
+
+    # ------------------------------------------------------------------ events
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener(event)`` for every change; returns a function that unsubscribes.
+
+        Events are dicts with a ``"type"``: ``"trial"`` (``"trial"``: a :class:`Trial`),
+        ``"reports"`` (``"reports"``: a list of report dicts) or ``"status"``. Listeners run on
+        the driver thread: keep them quick and never block.
+        """
+        with self._lock:
+            self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def _publish(self, event: dict[str, Any]) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception as exc:  # a broken view must never stop the study
+                warnings.warn(
+                    f"hpo_notebook: a study listener raised {exc!r}", HpoWarning, stacklevel=2
+                )
+
+    # ------------------------------------------------------------------ core: propose
+
+    def _history(self) -> History:
+        with self._lock:
+            trials = list(self._trials.values())
+        done = R.completed(trials, self.objectives)
+        names = self.objectives.metric_names
+        d, k = self.space.dim, len(names)
+        X = np.array([self.space.to_unit(t.params) for t in done]).reshape(-1, d)
+        Y = np.array([[t.values[n] for n in names] for t in done], dtype=float).reshape(-1, k)  # type: ignore[index]
+        pending = [t for t in trials if t.state in (TrialState.RUNNING, TrialState.INTERRUPTED)]
+        Xp = np.array([self.space.to_unit(t.params) for t in pending]).reshape(-1, d)
+        return History(X, Y, Xp, len(trials))
+
+    def _propose(self, n: int, timeout: float | None = None) -> list[Proposal]:
+        """``n`` proposals from the optimizer, or quasi-random ones if it is late."""
+        history = self._history()
+        if timeout is None:
+            suggestion = self.optimizer.suggest(
+                self.space, self.objectives, history, n, self.seed, self._optimizer_state
+            )
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+            from concurrent.futures import TimeoutError as FutureTimeout
+
+            if self._suggest_pool is None:
+                self._suggest_pool = ThreadPoolExecutor(1, thread_name_prefix="hpo-suggest")
+            fut = self._suggest_pool.submit(
+                self.optimizer.suggest,
+                self.space,
+                self.objectives,
+                history,
+                n,
+                self.seed,
+                self._optimizer_state,
+            )
+            try:
+                suggestion = fut.result(timeout=timeout)
+            except FutureTimeout:
+                note = f"the model was not ready within suggest_timeout={timeout:g}s"
+                return sobol_proposals(
+                    self.space, history.n_trials, n, self.seed, "sobol-late", note
+                )
+        if len(suggestion.proposals) != n:
+            raise HpoError(
+                f"optimizer {self.optimizer.name!r} returned {len(suggestion.proposals)} "
+                f"proposals, {n} were asked for"
+            )
+        if suggestion.state != self._optimizer_state:
+            self._optimizer_state = suggestion.state
+            self._store.set_optimizer_state(self._record.id, suggestion.state)
+        return suggestion.proposals
+
+    def _create_trials(self, proposals: Sequence[Proposal]) -> list[Trial]:
+        """Save new trials as RUNNING (first attempt) before they are handed to anyone."""
+        now = time.time()
+        with self._lock:
+            start = len(self._trials)
+            new = []
+            for i, p in enumerate(proposals):
+                number = start + i
+                new.append(
+                    Trial(
+                        number,
+                        TrialState.RUNNING,
+                        self.space.validate(p.params),
+                        seed=trial_seed(self.seed, number),
+                        proposal={"kind": p.kind, **p.info},
+                        created_at=now,
+                        started_at=now,
+                        attempt=1,
+                    )
+                )
+            self._store.put_trials(self._record.id, new)
+            self._trials.update({t.number: t for t in new})
+        for t in new:
+            self._publish({"type": "trial", "trial": t})
+        return new
+
+    def _start_attempt(self, number: int) -> Trial:
+        """Mark a trial RUNNING for a new attempt (persisted before it is submitted)."""
+        with self._lock:
+            old = self._trials[number]
+            t = dataclasses.replace(
+                old,
+                state=TrialState.RUNNING,
+                attempt=old.attempt + 1,
+                started_at=time.time(),
+                ended_at=None,
+                error=None,
+                traceback=None,
+            )
+            if old.attempt:
+                self._store.delete_reports(self._record.id, number)
+            self._save(t)
+        return t
+
+    def _save(self, t: Trial) -> None:
+        with self._lock:
+            self._store.put_trial(self._record.id, t)
+            self._trials[t.number] = t
+        self._publish({"type": "trial", "trial": t})
+
+    # ------------------------------------------------------------------ core: finish
+
+    def _finish(self, ended: TrialEnded) -> Trial:
+        """Record how a trial ended (persisted before anything acts on it)."""
+        with self._lock:
+            old = self._trials[ended.number]
+        fields: dict[str, Any] = {
+            "ended_at": ended.ended_at or time.time(),
+            "started_at": ended.started_at or old.started_at,
+            "worker": ended.worker or old.worker,
+            "lineage": {**old.lineage, **ended.lineage} if ended.lineage else old.lineage,
+            "error": ended.error,
+            "traceback": ended.traceback,
+        }
+        if ended.status == "ok":
+            try:
+                fields["values"] = self.objectives.check_result(ended.result)
+                fields["state"] = TrialState.COMPLETE
+            except TrialResultError as exc:
+                fields.update(state=TrialState.FAILED, error=str(exc), traceback=None)
+        elif ended.status == "pruned":
+            fields["state"] = TrialState.PRUNED
+        elif ended.status == "interrupted":
+            fields["state"] = TrialState.INTERRUPTED
+        else:
+            fields["state"] = TrialState.FAILED
+        t = dataclasses.replace(old, **fields)
+        self._save(t)
+        return t
+
+    def _add_reports(self, reports: Sequence[dict[str, Any]]) -> None:
+        if not reports:
+            return
+        self._store.add_reports(self._record.id, reports)
+        self._publish({"type": "reports", "reports": list(reports)})
+
+    # ------------------------------------------------------------------ ask / tell
+
+    @overload
+    def ask(self, n: None = None) -> TrialContext: ...
+    @overload
+    def ask(self, n: int) -> list[TrialContext]: ...
+
+    def ask(self, n: int | None = None) -> TrialContext | list[TrialContext]:
+        """Propose trials to run yourself; finish each with :meth:`tell`.
+
+        Trials asked for and not told yet count as pending: the next proposals avoid them.
+
+        Returns:
+            one :class:`TrialContext` when ``n`` is None, else a list of ``n``.
+        """
+        k = 1 if n is None else n
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise ConfigError(f"ask: n must be a positive integer, got {n!r}")
+        self._require_idle("ask")
+        trials = self._create_trials(self._propose(k))
+        ctxs = [
+            TrialContext(t.number, t.params, t.seed or 0, t.attempt, self._local_report)
+            for t in trials
+        ]
+        return ctxs[0] if n is None else ctxs
+
+    def _local_report(self, msg: dict[str, Any]) -> None:
+        self._add_reports([msg])
+
+    def tell(
+        self,
+        trial: TrialContext | Trial | int,
+        result: Any = None,
+        *,
+        state: TrialState | str | None = None,
+    ) -> None:
+        """Finish a trial asked for with :meth:`ask`.
+
+        Args:
+            trial: the handle from :meth:`ask` (or its number).
+            result: the metrics (dict, or a float with one objective); or the exception the
+                trial raised (``hn.Pruned`` marks it PRUNED, anything else FAILED).
+            state: force ``"FAILED"`` or ``"PRUNED"`` without a result.
+
+        Raises:
+            ConfigError: the trial is unknown or already finished. A bad ``result`` does not
+                raise: the trial is marked FAILED with the reason.
+        """
+        number = trial if isinstance(trial, int) else trial.number
+        with self._lock:
+            current = self._trials.get(number)
+        if current is None:
+            raise ConfigError(f"tell: no trial {number} in study {self.name!r}")
+        if current.state is not TrialState.RUNNING:
+            raise ConfigError(f"tell: trial {number} is already {current.state.value}")
+        st = TrialState(state) if state is not None else None
+        now = time.time()
+        if isinstance(result, BaseException) or st in (TrialState.FAILED, TrialState.PRUNED):
+            pruned = isinstance(result, Pruned) or st is TrialState.PRUNED
+            text = None
+            if isinstance(result, BaseException):
+                text = "".join(tb_module.format_exception(result))
+            err = (
+                f"{type(result).__name__}: {result}" if isinstance(result, BaseException) else None
+            )
+            ended = TrialEnded(
+                number,
+                current.attempt,
+                "pruned" if pruned else "failed",
+                error=err,
+                traceback=text,
+                ended_at=now,
+            )
+        else:
+            ended = TrialEnded(number, current.attempt, "ok", result=result, ended_at=now)
+        self._finish(ended)
+
+    # ------------------------------------------------------------------ run / start
+
+    def run(
+        self,
+        n_trials: int | None = None,
+        concurrency: int | None = None,
+        cluster: Any = None,
+        resources: Mapping[str, float] | None = None,
+        timeout: float | None = None,
+        progress: bool | None = None,
+    ) -> Study:
+        """Run trials on Dask until ``n_trials`` more have finished; blocks.
+
+        Interrupted trials (the study was stopped, or its process died) are run again first,
+        with their parameters, and count toward ``n_trials``. With ``n_trials=None`` the
+        study continues to the target of its last ``run``/``start`` (handy after a crash).
+
+        Args:
+            n_trials: trials to finish in this call.
+            concurrency: trials at once (default: every worker thread of the cluster, or the
+                number of CPU cores, at most 8, for the local cluster).
+            cluster: None (start a local Dask cluster on 127.0.0.1 and close it afterwards), a
+                ``distributed.Client``, a scheduler address, or a cluster object.
+            resources: Dask resources each trial needs, e.g. ``{"GPU": 1}``.
+            timeout: stop starting trials after this many seconds; running ones are
+                interrupted (and re-run on resume).
+            progress: print a text progress bar (default: when stderr is a terminal).
+
+        Raises:
+            StudyFailedError: too many trials failed (see ``max_failure_share``).
+            KeyboardInterrupt: after stopping cleanly on Ctrl-C / the kernel's stop button;
+                the study is saved and the cluster left usable.
+        """
+        self.start(n_trials, concurrency, cluster, resources, timeout, progress)
+        try:
+            self.wait()
+        except KeyboardInterrupt:
+            self.stop()
+            self.wait(raise_errors=False)
+            raise
+        return self
+
+    def start(
+        self,
+        n_trials: int | None = None,
+        concurrency: int | None = None,
+        cluster: Any = None,
+        resources: Mapping[str, float] | None = None,
+        timeout: float | None = None,
+        progress: bool | None = None,
+    ) -> Study:
+        """Like :meth:`run` but returns at once; the study runs in a background thread.
+
+        Use :meth:`wait`, :meth:`pause`, :meth:`resume` and :meth:`stop` to control it.
+        """
+        from hpo_notebook._runner import Runner
+        from hpo_notebook.execution.dask import DaskExecutor
+
+        self._require_idle("start")
+        if self.fn is None:
+            raise ConfigError(
+                "this study has no trial function: create it with Study(fn, ...) or reopen it "
+                "with hn.load_study(path, fn)"
+            )
+        n = self._resolve_n_trials(n_trials)
+        if concurrency is not None and (
+            isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1
+        ):
+            raise ConfigError(f"concurrency must be a positive integer, got {concurrency!r}")
+        if timeout is not None and not _positive_number(timeout):
+            raise ConfigError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        _check_picklable(self.fn)
+        executor = DaskExecutor(cluster, n_workers=concurrency, resources=resources)
+        finished = sum(t.state.finished for t in self.trials)
+        self._store.set_target(self._record.id, finished + n)
+        self._runner = Runner(self, n, concurrency, executor, timeout)
+        if progress or (progress is None and _stderr_is_tty()):
+            from hpo_notebook.progress import TextProgress
+
+            TextProgress(self, total=n).attach()
+        self._runner.start()
+        return self
+
+    def _resolve_n_trials(self, n_trials: int | None) -> int:
+        if n_trials is None:
+            rec = self._store.get_study(self.name)
+            if rec.target is None:
+                raise ConfigError("n_trials is required: how many trials should run?")
+            finished = sum(t.state.finished for t in self.trials)
+            return max(0, rec.target - finished)
+        if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 0:
+            raise ConfigError(f"n_trials must be a non-negative integer, got {n_trials!r}")
+        return n_trials
+
+    def wait(self, timeout: float | None = None, raise_errors: bool = True) -> bool:
+        """Block until the running study ends; True if it ended (False on ``timeout``).
+
+        Raises:
+            StudyFailedError or the driver's error, when ``raise_errors``.
+        """
+        r = self._runner
+        if r is None:
+            return True
+        deadline = None if timeout is None else time.monotonic() + timeout
+        # Short waits keep Ctrl-C responsive on every platform.
+        while not r.done.wait(0.2):
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+        r.join()
+        if raise_errors and r.error is not None:
+            err, r.error = r.error, None
+            raise err
+        return True
+
+    def pause(self) -> None:
+        """Start no new trials; running ones go on. :meth:`resume` continues."""
+        if self._runner is not None:
+            self._runner.pause()
+
+    def resume(self) -> None:
+        """Continue after :meth:`pause`."""
+        if self._runner is not None:
+            self._runner.resume()
+
+    def stop(self) -> None:
+        """Stop the study: no new trials; running ones are asked to stop at their next report
+        and marked INTERRUPTED if they do not finish within a second (re-run on resume)."""
+        if self._runner is not None:
+            self._runner.stop()
+
+    def _require_idle(self, what: str) -> None:
+        if self.status != "idle":
+            raise ConfigError(f"{what}: the study is {self.status}; call wait() or stop() first")
+
+    def close(self) -> None:
+        """Stop anything running and close the study file."""
+        if self._runner is not None and not self._runner.done.is_set():
+            self.stop()
+            self.wait(raise_errors=False)
+        if self._suggest_pool is not None:
+            self._suggest_pool.shutdown(wait=False, cancel_futures=True)
+        self._store.close()
+
+    @property
+    def dask_dashboard(self) -> str | None:
+        """Link to the Dask dashboard of the running study's cluster, if any."""
+        r = self._runner
+        return r.executor.dashboard_link if r is not None else None
+
+    # ------------------------------------------------------------------ results
+
+    def trials_frame(self) -> pd.DataFrame:
+        """One row per trial (pandas): state, ``params_*``, metrics, timings, errors."""
+        return R.trials_frame(self.trials, self.objectives)
+
+    def curves(self, trial: int | None = None) -> pd.DataFrame:
+        """One row per intermediate report: trial, step, attempt, time and metrics."""
+        return R.curves_frame(self._store.reports(self._record.id, trial))
+
+    def pareto(self) -> pd.DataFrame:
+        """The non-dominated feasible completed trials (rows of :meth:`trials_frame`)."""
+        front = {t.number for t in R.pareto_trials(self.trials, self.objectives)}
+        df = self.trials_frame()
+        if not front:
+            return df.iloc[0:0]
+        out = df[df["number"].isin(front)]
+        first, obj = self.objectives.objectives[0]
+        return out.sort_values(first, ascending=obj.direction == "min")
+
+    def reference_point(self) -> list[float]:
+        """The hypervolume reference point, in each objective's own direction."""
+        ref = R.study_reference_point(self.trials, self.objectives)
+        return [s * r for s, r in zip(self.objectives.signs, ref)]
+
+    def hypervolume(self) -> float:
+        """Hypervolume of the feasible completed trials (two or more objectives)."""
+        return R.hypervolume(self.trials, self.objectives)
+
+    def hypervolume_history(self, by: str = "trials") -> pd.DataFrame:
+        """Hypervolume after each finished trial, by trial count or wall time."""
+        return R.hypervolume_history(self.trials, self.objectives, by)
+
+    def best(self) -> Trial:
+        """The best feasible trial of a single-objective study."""
+        return R.best_trial(self.trials, self.objectives)
+
+
+# ---------------------------------------------------------------------- loading
+
+
+def load_study(
+    path: str,
+    fn: TrialFn | None = None,
+    name: str | None = None,
+    optimizer: str | Optimizer | None = None,
+) -> Study:
+    """Reopen a stored study, to read its results or to continue it.
+
+    Trials that were RUNNING when the process died are run again, with the same parameters,
+    by the next :meth:`Study.run` (``load_study(path, fn).run()`` finishes the planned trials).
+
+    Args:
+        path: the study file.
+        fn: the trial function, needed only to run more trials (code is never stored).
+        name: which study, when the file holds several.
+        optimizer: overrides the stored optimizer name (needed for a custom optimizer).
+
+    Raises:
+        StorageError: the file does not exist or is not a study file.
+    """
+    from pathlib import Path
+
+    if not Path(path).is_file():
+        raise StorageError(f"no study file at {path!r}")
+    store = SQLiteStore(path)
+    rec = store.get_study(name)
+    s = rec.settings
+    constraints = {m: tuple(v) for m, v in s.get("constraints", {}).items()}
+    objectives = Objectives.from_json(s)
+    return Study(
+        fn,
+        Space.from_json(s["space"]),
+        objectives={n: o for n, o in objectives.objectives},
+        constraints=constraints or None,
+        storage=store,
+        seed=s["seed"],
+        optimizer=optimizer or s["optimizer"],
+        n_initial=s.get("n_initial"),
+        max_failure_share=s.get("max_failure_share", 0.5),
+        suggest_timeout=s.get("suggest_timeout", 30.0),
+        _record=rec,
+    )
+
+
+# ---------------------------------------------------------------------- checks
+
+
+def _check_fn(fn: Any) -> TrialFn | None:
+    if fn is None:
+        return None
+    if not callable(fn):
+        raise ConfigError(f"fn must be a function fn(params, trial), got {fn!r}")
+    try:
+        inspect.signature(fn).bind({}, None)
+    except TypeError:
+        raise ConfigError(
+            f"fn must accept two arguments (params, trial); {getattr(fn, '__name__', fn)!r} "
+            f"has signature {inspect.signature(fn)}"
+        ) from None
+    except ValueError:  # builtins without a signature: let them run
+        pass
+    return fn
+
+
+def _check_picklable(fn: Any) -> None:
+    import cloudpickle
+
+    try:
+        cloudpickle.dumps(fn)
+    except Exception as exc:
+        raise ConfigError(
+            f"the trial function cannot be sent to Dask workers ({type(exc).__name__}: {exc}); "
+            "make sure it does not capture open files, locks or clients"
+        ) from None
+
+
+def _check_share(x: Any) -> None:
+    if not _positive_number(x) or x > 1:
+        raise ConfigError(f"max_failure_share must be in (0, 1], got {x!r}")
+
+
+def _positive_number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and x > 0 and x == x
+
+
+def _resolve_optimizer(optimizer: Any, n_initial: int | None) -> Optimizer:
+    opt = make_optimizer(optimizer)
+    if n_initial is not None:
+        if isinstance(n_initial, bool) or not isinstance(n_initial, int) or n_initial < 1:
+            raise ConfigError(f"n_initial must be an integer >= 1, got {n_initial!r}")
+        if hasattr(opt, "n_initial"):
+            opt.n_initial = n_initial
+    return opt
+
+
+def _stderr_is_tty() -> bool:
+    import sys
+
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+__all__ = ["Study", "load_study", "trial_seed"]
