@@ -56,6 +56,7 @@ class Runner:
         self.finished = 0
         self._paused = False
         self._stopping = False
+        self._control = threading.RLock()
         self._thread = threading.Thread(
             target=self._main, name=f"hpo-driver-{study.name}", daemon=True
         )
@@ -75,16 +76,19 @@ class Runner:
         self._thread.join()
 
     def pause(self) -> None:
-        self._paused = True
+        with self._control:
+            self._paused = True
         self._wake()
 
     def resume(self) -> None:
-        self._paused = False
+        with self._control:
+            self._paused = False
         self._wake()
 
     def stop(self, reason: str = "stopped") -> None:
-        self.stop_reason = self.stop_reason or reason
-        self._stopping = True
+        with self._control:
+            self.stop_reason = self.stop_reason or reason
+            self._stopping = True
         self._wake()
 
     def _wake(self) -> None:
@@ -137,16 +141,20 @@ class Runner:
 
     def _launch(self, k: int, requeue: list[int]) -> None:
         study = self.study
-        numbers = requeue[:k]
-        del requeue[:k]
-        trials = [study._start_attempt(n) for n in numbers]
-        if k > len(trials):
-            proposals = study._propose(k - len(trials), timeout=study.suggest_timeout)
-            trials += study._create_trials(proposals)
-        for t in trials:
-            self.running[t.number] = t.attempt
-            spec = TrialSpec(t.number, dict(t.params), t.seed or 0, t.attempt)
-            self.executor.submit(study.fn, spec)  # type: ignore[arg-type]
+        n_new = k - min(k, len(requeue))
+        proposals = study._propose(n_new, timeout=study.suggest_timeout) if n_new else []
+        # Control calls take the same lock: once pause() or stop() returns, nothing new starts.
+        # Proposals made meanwhile are dropped (not saved); the same ones come back later.
+        with self._control:
+            if self._paused or self._stopping:
+                return
+            numbers = requeue[:k]
+            del requeue[:k]
+            trials = [study._start_attempt(n) for n in numbers] + study._create_trials(proposals)
+            for t in trials:
+                self.running[t.number] = t.attempt
+                spec = TrialSpec(t.number, dict(t.params), t.seed or 0, t.attempt)
+                self.executor.submit(study.fn, spec)  # type: ignore[arg-type]
 
     def _handle(self, msg: Any) -> None:
         if isinstance(msg, TrialEnded):

@@ -382,12 +382,18 @@ class Space(Mapping[str, Param]):
         The same ``seed`` and index always give the same point, so a study that resumes draws
         the points it would have drawn.
         """
+        import warnings
+
         from scipy.stats import qmc
 
         engine = qmc.Sobol(d=self.dim, scramble=True, seed=seed)
         if skip:
             engine.fast_forward(skip)
-        return [self.from_uniform(row) for row in engine.random(n)]
+        with warnings.catch_warnings():
+            # Points are drawn a few at a time by design; balance over powers of 2 is moot.
+            warnings.filterwarnings("ignore", message=".*balance properties of Sobol")
+            rows = engine.random(n)
+        return [self.from_uniform(row) for row in rows]
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-serializable description (see :meth:`from_json`)."""

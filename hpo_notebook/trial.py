@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 import math
+import numbers
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -118,7 +119,7 @@ class TrialContext:
         self.attempt = attempt
         self._sink = sink
         self._should_stop = should_stop
-        self._last_stop_check = 0.0
+        self._last_stop_check = time.monotonic()  # first check one interval in
         self._last_step: float | None = None
 
     def __repr__(self) -> str:
@@ -133,8 +134,9 @@ class TrialContext:
         Raises:
             TypeError: ``step`` is not a number or a metric is not a number.
         """
-        if isinstance(step, bool) or not isinstance(step, (int, float)) or not math.isfinite(step):
+        if isinstance(step, bool) or not isinstance(step, numbers.Real) or not math.isfinite(step):
             raise TypeError(f"trial.report: step must be a finite number, got {step!r}")
+        step = int(step) if float(step).is_integer() else float(step)  # msgpack wants builtins
         clean: dict[str, float] = {}
         for k, v in metrics.items():
             try:

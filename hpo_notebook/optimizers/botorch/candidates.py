@@ -191,7 +191,7 @@ def build_acquisition(
     k = Y_baseline.shape[-1]
     mo_objective = (
         IdentityMCMultiOutputObjective(outcomes=list(range(n_objectives)))
-        if k > n_objectives
+        if k > n_objectives >= 2
         else None
     )
     if name == "qLogPoF":

@@ -1,0 +1,248 @@
+"""Study without Dask: ask/tell, results, bad input (raised before anything runs)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import hpo_notebook as hn
+from hpo_notebook.testing.problems import UNIT_2D, branin_currin_values
+
+SPACE = hn.Space(x=hn.Float(0.0, 1.0))
+
+
+def two_objective_study(**kw) -> hn.Study:
+    return hn.Study(None, UNIT_2D, objectives={"f0": "min", "f1": "min"}, seed=0, **kw)
+
+
+def tell_bc(study, trial):
+    f0, f1 = branin_currin_values(trial.params["x0"], trial.params["x1"])
+    study.tell(trial, {"f0": f0, "f1": f1, "note": "ok"})
+
+
+def test_ask_tell_round_and_results():
+    study = two_objective_study(optimizer="sobol")
+    trials = study.ask(6)
+    assert [t.number for t in trials] == list(range(6))
+    assert all(study.trial(t.number).state is hn.TrialState.RUNNING for t in trials)
+    for t in trials:
+        t.report(1, f0=1.0)
+        tell_bc(study, t)
+    df = study.trials_frame()
+    assert list(df["state"]) == ["COMPLETE"] * 6
+    assert {"params_x0", "params_x1", "f0", "f1", "note", "duration_s", "proposal"} <= set(df)
+    curves = study.curves()
+    assert list(curves["trial"]) == list(range(6)) and set(curves["step"]) == {1}
+    front = study.pareto()
+    Y = df[["f0", "f1"]].to_numpy()
+    for _, row in front.iterrows():  # nobody dominates a front member
+        dominated = (row[["f0", "f1"]].to_numpy().astype(float) >= Y).all(1) & (
+            row[["f0", "f1"]].to_numpy().astype(float) > Y
+        ).any(1)
+        assert not dominated.any()
+    assert len(front) >= 1
+    assert study.hypervolume() > 0
+    hist = study.hypervolume_history()
+    assert list(hist["n_trials"]) == list(range(1, 7))
+    assert np.all(np.diff(hist["hypervolume"]) >= -1e-12)
+    assert hist["hypervolume"].iloc[-1] == pytest.approx(study.hypervolume())
+    by_time = study.hypervolume_history(by="time")
+    assert (np.diff(by_time["elapsed_s"]) >= 0).all()
+
+
+def test_pending_asked_trials_are_avoided_by_the_next_ask():
+    study = two_objective_study(n_initial=4)
+    for t in study.ask(4):
+        tell_bc(study, t)
+    first = study.ask()  # model-based, stays pending
+    second = study.ask()
+    assert first.params != second.params
+    assert study.trial(second.number).proposal["n_pending"] == 1
+
+
+def test_bad_results_fail_the_trial_not_the_study():
+    study = two_objective_study(optimizer="sobol")
+    a, b, c, d, e = study.ask(5)
+    study.tell(a, {"f0": 1.0})  # missing f1
+    study.tell(b, {"f0": float("nan"), "f1": 1.0})
+    study.tell(c, 3.0)  # one number for two objectives
+    study.tell(d, ValueError("boom"))
+    study.tell(e, {"f0": 1.0, "f1": 2.0})
+    states = [t.state.value for t in study.trials]
+    assert states == ["FAILED", "FAILED", "FAILED", "FAILED", "COMPLETE"]
+    errors = [t.error for t in study.trials]
+    assert "lacks metric(s) ['f1']" in errors[0]
+    assert "'f0' must be a finite number" in errors[1]
+    assert "single number" in errors[2]
+    assert errors[3] == "ValueError: boom" and "ValueError: boom" in study.trials[3].traceback
+
+
+def test_tell_twice_and_unknown_trial():
+    study = two_objective_study(optimizer="sobol")
+    t = study.ask()
+    study.tell(t, {"f0": 1.0, "f1": 1.0})
+    with pytest.raises(hn.ConfigError, match="already COMPLETE"):
+        study.tell(t, {"f0": 1.0, "f1": 1.0})
+    with pytest.raises(hn.ConfigError, match="no trial 42"):
+        study.tell(42, {"f0": 1.0, "f1": 1.0})
+
+
+def test_pruned_via_tell():
+    study = two_objective_study(optimizer="sobol")
+    t = study.ask()
+    study.tell(t, hn.Pruned("behind"))
+    assert study.trials[0].state is hn.TrialState.PRUNED
+
+
+def test_single_objective_best_and_errors():
+    study = hn.Study(None, SPACE, objectives="min", seed=1, optimizer="sobol")
+    for t in study.ask(5):
+        study.tell(t, (t.params["x"] - 0.3) ** 2)
+    best = study.best()
+    assert best.values["value"] == min(t.values["value"] for t in study.trials)
+    with pytest.raises(hn.ConfigError, match="use best"):
+        study.hypervolume()
+    multi = two_objective_study()
+    with pytest.raises(hn.ConfigError, match="use pareto"):
+        multi.best()
+
+
+def test_constraints_keep_infeasible_trials_off_the_front():
+    study = hn.Study(
+        None,
+        UNIT_2D,
+        objectives={"f0": "min", "f1": "min"},
+        constraints={"f0": ("<=", 50.0)},
+        seed=0,
+        optimizer="sobol",
+    )
+    for t in study.ask(12):
+        tell_bc(study, t)
+    df = study.trials_frame()
+    assert (~df["feasible"]).any() and df["feasible"].any()
+    assert (study.pareto()["f0"] <= 50.0).all()
+
+
+def test_reference_point_uses_thresholds():
+    study = hn.Study(
+        None,
+        UNIT_2D,
+        objectives={
+            "f0": hn.Objective("min", threshold=18.0),
+            "f1": hn.Objective("max", threshold=-6.0),
+        },
+        seed=0,
+        optimizer="sobol",
+    )
+    t = study.ask()
+    study.tell(t, {"f0": 1.0, "f1": 1.0})
+    assert study.reference_point() == [18.0, -6.0]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"fn": 3}, "fn must be a function"),
+        ({"fn": lambda params: 1.0}, "must accept two arguments"),
+        ({"objectives": {"y": "down"}}, "objective 'y': direction must be"),
+        ({"objectives": {}}, "non-empty mapping"),
+        ({"constraints": {"y": ("<", 1)}}, "constraint 'y'"),
+        ({"seed": 1.5}, "seed must be an integer"),
+        ({"optimizer": "qUCB"}, "unknown acquisition 'qUCB'"),
+        ({"n_initial": 0}, "n_initial must be an integer >= 1"),
+        ({"max_failure_share": 1.5}, "max_failure_share must be in"),
+        ({"suggest_timeout": -1}, "suggest_timeout must be > 0"),
+        ({"storage": 42}, "storage must be a file path"),
+        ({"space": {"x": (0, 1)}}, "parameter 'x' must be Float, Int or Choice"),
+        ({"pruner": "asha"}, "pruner"),
+    ],
+)
+def test_bad_study_arguments(kwargs, match):
+    args = {"fn": None, "space": SPACE, "objectives": {"y": "min"}, **kwargs}
+    with pytest.raises(hn.HpoError, match=match):
+        hn.Study(**args)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"n_trials": -1}, "n_trials must be a non-negative integer"),
+        ({"n_trials": 2, "concurrency": 0}, "concurrency must be a positive integer"),
+        ({"n_trials": 2, "timeout": 0}, "timeout must be a positive number"),
+        ({"n_trials": 2, "cluster": 3.5}, "cluster must be None"),
+        ({"n_trials": 2, "resources": {"GPU": -1}}, "resources must map names"),
+        ({}, "n_trials is required"),
+    ],
+)
+def test_bad_run_arguments_raise_before_any_compute(kwargs, match):
+    def fn(params, trial):
+        raise AssertionError("must not run")
+
+    study = hn.Study(fn, SPACE, objectives={"y": "min"})
+    with pytest.raises(hn.ConfigError, match=match):
+        study.run(**kwargs)
+    assert study.trials == [] and study.status == "idle"
+
+
+def test_run_without_function_and_unpicklable_function():
+    import threading
+
+    study = hn.Study(None, SPACE, objectives={"y": "min"})
+    with pytest.raises(hn.ConfigError, match="no trial function"):
+        study.run(n_trials=1)
+    lock = threading.Lock()
+
+    def fn(params, trial):
+        with lock:
+            return 1.0
+
+    with pytest.raises(hn.ConfigError, match="cannot be sent to Dask workers"):
+        hn.Study(fn, SPACE, objectives={"y": "min"}).run(n_trials=1)
+
+
+def test_report_rejects_non_numbers():
+    study = hn.Study(None, SPACE, objectives={"y": "min"})
+    t = study.ask()
+    with pytest.raises(TypeError, match="metric 'loss' must be a number"):
+        t.report(1, loss="high")
+    with pytest.raises(TypeError, match="step must be a finite number"):
+        t.report(math.inf, loss=1.0)
+    t.report(np.int64(2), loss=np.float32(0.5))
+    assert study.curves()["loss"].tolist() == [0.5]
+
+
+def test_existing_study_name_in_file(tmp_path):
+    path = tmp_path / "s.db"
+    hn.Study(None, SPACE, objectives={"y": "min"}, storage=str(path))
+    with pytest.raises(hn.StorageError, match="already holds a study named 'study'"):
+        hn.Study(None, SPACE, objectives={"y": "min"}, storage=str(path))
+    again = hn.Study(None, SPACE, objectives={"y": "min"}, storage=str(path), load_if_exists=True)
+    assert again.name == "study"
+    with pytest.raises(hn.StorageError, match="different objectives"):
+        hn.Study(None, SPACE, objectives={"y": "max"}, storage=str(path), load_if_exists=True)
+
+
+def test_load_study_round_trip(tmp_path):
+    path = str(tmp_path / "s.db")
+    study = two_objective_study(storage=path, optimizer="sobol")
+    for t in study.ask(3):
+        tell_bc(study, t)
+    pending = study.ask()
+    study.close()
+    again = hn.load_study(path)
+    assert [t.state.value for t in again.trials] == ["COMPLETE"] * 3 + ["RUNNING"]
+    assert again.trials[3].params == pending.params
+    assert again.seed == 0 and again.optimizer.name == "sobol"
+    assert again.lineage["seed"] == 0 and again.lineage["packages"]["botorch"]
+    assert again.hypervolume() == pytest.approx(study.hypervolume())
+
+
+def test_load_study_errors(tmp_path):
+    with pytest.raises(hn.StorageError, match="no study file"):
+        hn.load_study(str(tmp_path / "missing.db"))
+    junk = tmp_path / "junk.db"
+    junk.write_text("hello, not sqlite" * 100)
+    with pytest.raises(hn.StorageError, match="not an hpo_notebook study file"):
+        hn.load_study(str(junk))

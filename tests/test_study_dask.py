@@ -1,0 +1,216 @@
+"""Integration: studies on a real Dask LocalCluster with two worker processes."""
+
+from __future__ import annotations
+
+import _thread
+import threading
+
+import pytest
+
+import hpo_notebook as hn
+from hpo_notebook.testing.problems import UNIT_2D, branin_currin, fails_when_large, sleepy
+
+pytestmark = pytest.mark.slow
+
+X_SPACE = hn.Space(x=hn.Float(0.0, 1.0))
+SLEEP_SPACE = hn.Space(x=hn.Float(0.0, 1.0), seconds=hn.Float(0.2, 0.3))
+
+
+class Finished:
+    """Awaitable count of finished trials (set from the study's event stream)."""
+
+    def __init__(self, study: hn.Study, n: int) -> None:
+        self.n, self.event, self.count = n, threading.Event(), 0
+        study.subscribe(self._on)
+
+    def _on(self, event):
+        if event["type"] == "trial" and event["trial"].state.finished:
+            self.count += 1
+            if self.count >= self.n:
+                self.event.set()
+
+    def wait(self, timeout: float = 60) -> None:
+        assert self.event.wait(timeout), f"only {self.count} trials finished"
+
+
+def test_every_trial_accounted_for_with_reports(dask_client):
+    study = hn.Study(
+        branin_currin, UNIT_2D, objectives={"f0": "min", "f1": "min"}, seed=1, n_initial=4
+    )
+    study.run(n_trials=10, concurrency=2, cluster=dask_client)
+    trials = study.trials
+    assert [t.number for t in trials] == list(range(10))
+    assert all(t.state is hn.TrialState.COMPLETE for t in trials)
+    assert len({t.worker for t in trials}) == 2  # both worker processes were used
+    assert all(t.lineage["pid"] and t.duration is not None for t in trials)
+    kinds = [t.proposal["kind"] for t in trials]
+    assert kinds[:4] == ["sobol"] * 4 and set(kinds[4:]) == {"qLogNEHVI"}
+    curves = study.curves()
+    assert len(curves) == 20 and set(curves["step"]) == {1, 2}
+    # asynchronous: model-based trials were proposed while another one was running
+    assert any(t.proposal.get("n_pending", 0) >= 1 for t in trials[4:])
+    assert study.hypervolume() > 0 and len(study.pareto()) >= 1
+
+
+def test_running_trials_are_never_proposed_again(dask_client):
+    """On a small discrete space, a new trial never repeats one that is still running."""
+    space = hn.Space(a=hn.Int(0, 3), b=hn.Choice(["p", "q"]), seconds=hn.Choice([0.2]))
+    running: dict[int, dict] = {}
+    clashes = []
+
+    def on(event):
+        if event["type"] != "trial":
+            return
+        t = event["trial"]
+        if t.state is hn.TrialState.RUNNING and t.attempt == 1:
+            if any(p == t.params for p in running.values()):
+                clashes.append(t.params)
+            running[t.number] = t.params
+        elif t.state.finished:
+            running.pop(t.number, None)
+
+    def fn(params, trial):
+        return sleepy({"x": params["a"] / 3, "seconds": params["seconds"]}, trial)["y"] + (
+            0.5 if params["b"] == "q" else 0.0
+        )
+
+    study = hn.Study(fn, space, objectives="min", seed=2, n_initial=2)
+    study.subscribe(on)
+    study.run(n_trials=8, concurrency=2, cluster=dask_client)
+    assert clashes == []
+    assert sum(t.state is hn.TrialState.COMPLETE for t in study.trials) == 8
+
+
+def test_failures_are_contained(dask_client):
+    study = hn.Study(
+        fails_when_large,
+        X_SPACE,
+        objectives={"y": "min"},
+        seed=3,
+        optimizer="sobol",
+        max_failure_share=0.9,
+    )
+    study.run(n_trials=10, concurrency=2, cluster=dask_client)
+    states = [t.state for t in study.trials]
+    assert len(states) == 10
+    failed = [t for t in study.trials if t.state is hn.TrialState.FAILED]
+    done = [t for t in study.trials if t.state is hn.TrialState.COMPLETE]
+    assert failed and done
+    assert all(t.params["x"] > 0.5 for t in failed) and all(t.params["x"] <= 0.5 for t in done)
+    assert all("x too large" in t.traceback and "ValueError" in t.error for t in failed)
+
+
+def test_too_many_failures_stop_the_study_with_a_clear_error(dask_client):
+    def always_fails(params, trial):
+        raise RuntimeError("bad dataset path")
+
+    study = hn.Study(always_fails, X_SPACE, objectives={"y": "min"}, optimizer="sobol")
+    with pytest.raises(hn.StudyFailedError, match="bad dataset path") as info:
+        study.run(n_trials=30, concurrency=2, cluster=dask_client)
+    assert "max_failure_share=0.5" in str(info.value)
+    assert 3 <= len(study.trials) <= 6  # stopped early, not all 30
+    assert study.status == "idle"
+
+
+def test_bad_result_fails_that_trial_only(dask_client):
+    def half_bad(params, trial):
+        return {"y": float("nan")} if params["x"] < 0.3 else {"y": params["x"]}
+
+    study = hn.Study(
+        half_bad, X_SPACE, objectives={"y": "min"}, seed=4, optimizer="sobol", max_failure_share=1.0
+    )
+    study.run(n_trials=8, concurrency=2, cluster=dask_client)
+    for t in study.trials:
+        if t.params["x"] < 0.3:
+            assert t.state is hn.TrialState.FAILED and "'y' must be a finite number" in t.error
+        else:
+            assert t.state is hn.TrialState.COMPLETE
+
+
+def test_start_pause_resume_stop_and_continue(dask_client):
+    study = hn.Study(sleepy, SLEEP_SPACE, objectives={"y": "min"}, seed=5, optimizer="sobol")
+    two = Finished(study, 2)
+    study.start(n_trials=40, concurrency=2, cluster=dask_client)
+    assert study.status == "running"
+    two.wait()
+    study.pause()
+    assert study.status == "paused"
+    created = len(study.trials)
+    # while paused, the running trials end and nothing new starts
+    assert study.wait(timeout=1.0) is False
+    assert len(study.trials) == created
+    assert study.counts()["RUNNING"] == 0
+    study.resume()
+    more = Finished(study, study.counts()["COMPLETE"] + 2)
+    more.wait()
+    study.stop()
+    assert study.wait(timeout=30)
+    counts = study.counts()
+    assert counts["RUNNING"] == 0 and counts["COMPLETE"] < 40
+
+
+def test_stop_interrupts_running_trials_and_run_continues_them(dask_client):
+    space = hn.Space(x=hn.Float(0.0, 1.0), seconds=hn.Float(0.6, 0.7))
+    study = hn.Study(sleepy, space, objectives={"y": "min"}, seed=9, optimizer="sobol")
+    reported = threading.Event()
+    study.subscribe(lambda e: e["type"] == "reports" and reported.set())
+    study.start(n_trials=3, concurrency=2, cluster=dask_client)
+    assert reported.wait(30)
+    study.stop()
+    assert study.wait(timeout=30)
+    interrupted = [t for t in study.trials if t.state is hn.TrialState.INTERRUPTED]
+    # sleepy reports every 50 ms, so the running trials see the stop at a report
+    assert len(interrupted) == 2 and study.counts()["RUNNING"] == 0
+    assert all(t.ended_at - t.started_at < 0.6 for t in interrupted)
+    params_before = {t.number: t.params for t in interrupted}
+    # continue to the target: the interrupted trials run again with the same params
+    study.run(n_trials=None, concurrency=2, cluster=dask_client)
+    assert study.counts()["COMPLETE"] == 3 and len(study.trials) == 3
+    for number, params in params_before.items():
+        t = study.trial(number)
+        assert t.params == params and t.attempt == 2 and t.state is hn.TrialState.COMPLETE
+        steps = study.curves(number)["step"].tolist()
+        assert steps == list(range(1, len(steps) + 1))  # no duplicated or stale steps
+        assert set(study.curves(number)["attempt"]) == {2}
+
+
+def test_timeout_interrupts_and_returns(dask_client):
+    study = hn.Study(sleepy, SLEEP_SPACE, objectives={"y": "min"}, seed=6, optimizer="sobol")
+    study.run(n_trials=100, concurrency=2, cluster=dask_client, timeout=1.0)
+    counts = study.counts()
+    assert 2 <= counts["COMPLETE"] < 20 and counts["RUNNING"] == 0
+
+
+def test_keyboard_interrupt_stops_cleanly_and_keeps_cluster_usable(dask_client):
+    study = hn.Study(sleepy, SLEEP_SPACE, objectives={"y": "min"}, seed=7, optimizer="sobol")
+    fired = []
+
+    def interrupt_after_first(event):
+        if event["type"] == "trial" and event["trial"].state.finished and not fired:
+            fired.append(True)
+            _thread.interrupt_main()  # what the kernel's stop button / Ctrl-C does
+
+    study.subscribe(interrupt_after_first)
+    with pytest.raises(KeyboardInterrupt):
+        study.run(n_trials=50, concurrency=2, cluster=dask_client)
+    assert study.status == "idle"
+    assert study.counts()["RUNNING"] == 0 and study.counts()["COMPLETE"] >= 1
+    assert dask_client.submit(sum, [1, 2], pure=False).result(timeout=10) == 3
+
+
+def test_own_local_cluster_and_scheduler_address(dask_client):
+    study = hn.Study(
+        branin_currin, UNIT_2D, objectives={"f0": "min", "f1": "min"}, seed=8, optimizer="sobol"
+    )
+    study.run(n_trials=3, concurrency=2)  # starts and closes its own LocalCluster
+    assert study.counts()["COMPLETE"] == 3
+    assert {t.worker.split(":")[1] for t in study.trials} == {"//127.0.0.1"}
+    study.run(n_trials=2, cluster=dask_client.scheduler.address)
+    assert study.counts()["COMPLETE"] == 5
+
+
+def test_resources_no_worker_offers_them(dask_client):
+    study = hn.Study(branin_currin, UNIT_2D, objectives={"f0": "min", "f1": "min"})
+    with pytest.raises(hn.ConfigError, match=r"no worker offers resources \{'GPU': 1\}"):
+        study.run(n_trials=2, cluster=dask_client, resources={"GPU": 1})
+    assert study.trials == []
