@@ -26,7 +26,7 @@ import traceback
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from hpo_notebook.exceptions import ConfigError, Pruned, TrialInterrupted
+from hpo_notebook.exceptions import ConfigError, HpoError, Pruned, TrialInterrupted
 from hpo_notebook.execution.base import ReportArrived, TrialEnded, TrialSpec
 from hpo_notebook.lineage import process_lineage
 from hpo_notebook.trial import TrialContext
@@ -95,14 +95,21 @@ class DaskExecutor:
         self._stop_name = f"hpo-stop-{study_key}"
         c = self._cluster_arg
         if c is None:
-            self._own_cluster = LocalCluster(
-                n_workers=self._n_workers,
-                threads_per_worker=1,
-                processes=True,
-                host="127.0.0.1",
-                dashboard_address=":0" if _has_bokeh() else None,
-                silence_logs=logging.ERROR,
-            )
+            try:
+                self._own_cluster = LocalCluster(
+                    n_workers=self._n_workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    host="127.0.0.1",
+                    dashboard_address=":0" if _has_bokeh() else None,
+                    silence_logs=logging.ERROR,
+                )
+            except Exception as exc:
+                raise HpoError(
+                    f"could not start a local Dask cluster ({type(exc).__name__}: {exc}). In a "
+                    "script, run the study under `if __name__ == \"__main__\":`: worker "
+                    "processes import the script again."
+                ) from exc
             self._client = Client(self._own_cluster, set_as_default=False)
             self._own_client = True
         elif _is_client(c):

@@ -1,0 +1,80 @@
+"""Crash and resume: a driver process killed with SIGKILL mid-study, then load_study(...).run()."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import hpo_notebook as hn
+from hpo_notebook.testing.problems import sleepy
+
+pytestmark = pytest.mark.slow
+
+DRIVER = textwrap.dedent(
+    """
+    import sys
+    import hpo_notebook as hn
+    from hpo_notebook.testing.problems import sleepy
+
+    if __name__ == "__main__":  # worker processes import this script again
+        space = hn.Space(x=hn.Float(0.0, 1.0), seconds=hn.Float(0.4, 0.5))
+        study = hn.Study(sleepy, space, objectives={"y": "min"}, storage=sys.argv[1], seed=11,
+                         n_initial=3)
+        study.subscribe(
+            lambda e: e["type"] == "trial" and e["trial"].state.finished and print(
+                "finished", sum(t.state.finished for t in study.trials), flush=True)
+        )
+        study.run(n_trials=8, concurrency=2)
+        print("driver ended normally", flush=True)
+    """
+)
+
+
+def test_driver_killed_then_resumed(tmp_path, dask_client):
+    db = str(tmp_path / "crash.db")
+    script = tmp_path / "driver.py"
+    script.write_text(DRIVER)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), db],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,  # its own process group: the LocalCluster dies with it
+    )
+    try:
+        for line in proc.stdout:  # blocks until the driver reports progress
+            if line.strip() == "finished 4":
+                break
+        else:
+            pytest.fail("the driver ended before finishing 4 trials")
+        os.killpg(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+
+    before = hn.load_study(db)  # reading needs no trial function
+    done_before = {t.number: t for t in before.trials if t.state.finished}
+    running_before = {t.number: t for t in before.trials if t.state is hn.TrialState.RUNNING}
+    assert len(done_before) >= 4 and running_before, before.counts()
+    before.close()
+
+    study = hn.load_study(db, sleepy)
+    study.run(cluster=dask_client)  # n_trials=None: continue to the planned 8
+    trials = study.trials
+    assert len(trials) == 8 and [t.number for t in trials] == list(range(8))
+    assert all(t.state is hn.TrialState.COMPLETE for t in trials)
+    for number, old in done_before.items():  # nothing completed is lost or run again
+        new = study.trial(number)
+        assert (new.values, new.ended_at, new.attempt) == (old.values, old.ended_at, 1)
+    for number, old in running_before.items():  # interrupted trials re-run, same params
+        new = study.trial(number)
+        assert new.params == old.params and new.attempt == 2
+        steps = study.curves(number)["step"].tolist()
+        assert steps == list(range(1, len(steps) + 1))
+    # the re-run used the stored optimizer state and settings
+    assert study.seed == 11 and study.optimizer.name == "qLogNEHVI"
