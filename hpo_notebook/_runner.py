@@ -57,6 +57,8 @@ class Runner:
         self._paused = False
         self._stopping = False
         self._control = threading.RLock()
+        self._prefetch: Any = None  # Future of the next proposal, computed ahead
+        self.capacity = 0
         self._thread = threading.Thread(
             target=self._main, name=f"hpo-driver-{study.name}", daemon=True
         )
@@ -114,7 +116,7 @@ class Runner:
 
     def _loop(self) -> None:
         study = self.study
-        capacity = self.concurrency or self.executor.capacity()
+        capacity = self.capacity = self.concurrency or self.executor.capacity()
         requeue = [
             t.number
             for t in study.trials
@@ -140,21 +142,42 @@ class Runner:
             self._handle(msg)
 
     def _launch(self, k: int, requeue: list[int]) -> None:
+        """Fill ``k`` free slots: interrupted trials first, then a proposal computed while
+        every worker was busy (if one is ready or coming), then fresh proposals."""
         study = self.study
-        n_new = k - min(k, len(requeue))
-        proposals = study._propose(n_new, timeout=study.suggest_timeout) if n_new else []
-        # Control calls take the same lock: once pause() or stop() returns, nothing new starts.
-        # Proposals made meanwhile are dropped (not saved); the same ones come back later.
-        with self._control:
+        with self._control:  # control calls take this lock: after pause(), nothing starts
             if self._paused or self._stopping:
                 return
             numbers = requeue[:k]
             del requeue[:k]
-            trials = [study._start_attempt(n) for n in numbers] + study._create_trials(proposals)
-            for t in trials:
-                self.running[t.number] = t.attempt
-                spec = TrialSpec(t.number, dict(t.params), t.seed or 0, t.attempt)
-                self.executor.submit(study.fn, spec)  # type: ignore[arg-type]
+            self._submit([study._start_attempt(n) for n in numbers])
+        k -= len(numbers)
+        if k and self._prefetch is not None:
+            fut, self._prefetch = self._prefetch, None
+            self._create_and_submit(study._await_proposals(fut, 1, study.suggest_timeout))
+            k -= 1
+        if k:
+            self._create_and_submit(study._propose(k, timeout=study.suggest_timeout))
+        self._maybe_prefetch()
+
+    def _create_and_submit(self, proposals: list[Any]) -> None:
+        with self._control:
+            if self._paused or self._stopping:
+                return  # dropped before they became trials; proposed again on resume
+            self._submit(self.study._create_trials(proposals))
+
+    def _submit(self, trials: list[Any]) -> None:
+        for t in trials:
+            self.running[t.number] = t.attempt
+            spec = TrialSpec(t.number, dict(t.params), t.seed or 0, t.attempt)
+            self.executor.submit(self.study.fn, spec)  # type: ignore[arg-type]
+
+    def _maybe_prefetch(self) -> None:
+        """While every slot is busy, compute the next proposal so the next free worker
+        starts at once (the proposal misses only the results that arrive meanwhile)."""
+        more = self.n_trials - self.finished - len(self.running)
+        if self._prefetch is None and more > 0 and len(self.running) >= self.capacity:
+            self._prefetch = self.study._suggest_async(1)
 
     def _handle(self, msg: Any) -> None:
         if isinstance(msg, TrialEnded):

@@ -5,8 +5,8 @@ repository (and whether it had uncommitted changes), a fingerprint of the trial 
 source and the seed. Per trial: its seed, and the host, process and versions where it ran.
 
 Example:
-    >>> fingerprint(b"some bytes")[:12]
-    'sha256:5b8a5'
+    >>> fingerprint(b"some bytes") == fingerprint(b"some bytes") != fingerprint(b"other")
+    True
 """
 
 from __future__ import annotations
@@ -77,26 +77,31 @@ def git_info(path: str | os.PathLike[str] | None = None) -> dict[str, Any] | Non
 
 
 def fingerprint(obj: Any) -> str:
-    """A ``sha256:...`` digest of a file (by path), bytes, a string or an array's contents.
+    """A ``sha256:...`` digest of a file (a ``str`` or ``Path`` is a file path), of bytes, or
+    of an array's contents.
 
     Use it to record which data a study ran on: ``Study(..., lineage={"data":
-    hn.fingerprint("train.csv")})``.
+    hn.fingerprint("train.csv")})``. Hash text by passing ``text.encode()``.
+
+    Raises:
+        FileNotFoundError: the path is not a file (a typo must not pass for a fingerprint).
+        TypeError: anything else.
     """
     h = hashlib.sha256()
-    if isinstance(obj, (str, os.PathLike)) and Path(obj).is_file():
+    if isinstance(obj, (str, os.PathLike)):
+        if not Path(obj).is_file():
+            raise FileNotFoundError(f"fingerprint: no file at {str(obj)!r}")
         with open(obj, "rb") as f:
             for chunk in iter(lambda: f.read(1 << 20), b""):
                 h.update(chunk)
     elif isinstance(obj, (bytes, bytearray, memoryview)):
         h.update(bytes(obj))
-    elif isinstance(obj, str):
-        h.update(obj.encode())
     elif hasattr(obj, "tobytes"):
         h.update(str(getattr(obj, "dtype", "")).encode() + str(getattr(obj, "shape", "")).encode())
         h.update(obj.tobytes())
     else:
         raise TypeError(
-            f"fingerprint: expected a file path, bytes, str or array, got {type(obj).__name__}"
+            f"fingerprint: expected a file path, bytes or an array, got {type(obj).__name__}"
         )
     return "sha256:" + h.hexdigest()
 
@@ -111,7 +116,7 @@ def code_fingerprint(fn: Callable[..., Any] | None) -> dict[str, Any] | None:
     }
     try:
         out["file"] = inspect.getsourcefile(fn)
-        out["source_sha256"] = fingerprint(inspect.getsource(fn))
+        out["source_sha256"] = fingerprint(inspect.getsource(fn).encode())
     except (OSError, TypeError):
         pass
     return out

@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -44,7 +45,7 @@ class Objective:
     threshold: float | None = None
 
     def __post_init__(self) -> None:
-        d = _ALIASES.get(self.direction) if isinstance(self.direction, str) else None
+        d = _ALIASES.get(self.direction.lower()) if isinstance(self.direction, str) else None
         if d is None:
             raise ConfigError(
                 f"Objective: direction must be 'min' or 'max', got {self.direction!r}"
@@ -208,8 +209,16 @@ class Objectives:
                     )
                 out[key] = float(value)
             elif _is_number(value):
-                out[key] = float(value)
+                v = float(value)
+                out[key] = v if math.isfinite(v) else None  # JSON has no NaN
             else:
+                try:
+                    json.dumps(value, allow_nan=False)
+                except (TypeError, ValueError):
+                    raise TrialResultError(
+                        f"metric {key!r} must be a number or a JSON value (str, bool, list, "
+                        f"dict), got {type(value).__name__} {_short(value)}"
+                    ) from None
                 out[key] = value
         return out
 
@@ -254,8 +263,11 @@ def _is_number(x: Any) -> bool:
         return False
     if isinstance(x, (int, float)):
         return True
-    # numpy and torch scalars
-    return hasattr(x, "item") and getattr(x, "ndim", 1) == 0 and isinstance(x.item(), (int, float))
+    # numpy and torch scalars (but not their bools)
+    if not (hasattr(x, "item") and getattr(x, "ndim", 1) == 0):
+        return False
+    item = x.item()
+    return isinstance(item, (int, float)) and not isinstance(item, bool)
 
 
 def _short(x: Any, limit: int = 80) -> str:

@@ -5,7 +5,7 @@ All functions take objective values in the **maximization frame** (see
 return plain NumPy / Python values. torch and BoTorch are imported on first use.
 
 Example:
-    >>> Y = [[1.0, 0.0], [0.0, 1.0], [0.2, 0.2]]
+    >>> Y = [[1.0, 0.0], [0.0, 1.0], [-0.5, -0.5]]
     >>> non_dominated_mask(Y).tolist()
     [True, True, False]
     >>> hypervolume(Y, ref_point=[-1.0, -1.0])
@@ -42,8 +42,9 @@ def reference_point(
 ) -> list[float]:
     """The hypervolume reference point, in the maximization frame.
 
-    Known thresholds are used as they are; the other coordinates come from BoTorch's
-    ``infer_reference_point`` (the nadir of the Pareto front less 10% of its range).
+    Known thresholds are used as they are (they define what is worth having); the other
+    coordinates come from BoTorch's ``infer_reference_point`` (the nadir of the Pareto front
+    less 10% of its range).
 
     Raises:
         ValueError: no data and not every threshold is known.
@@ -55,13 +56,11 @@ def reference_point(
         return [float(t) for t in ths]  # type: ignore[arg-type]
     if arr.size == 0:
         raise ValueError("cannot infer a reference point without observations or thresholds")
-    import torch
     from botorch.utils.multi_objective.hypervolume import infer_reference_point
 
-    Yt = _tensor(arr)
-    front = Yt[non_dominated_mask(arr)]
-    max_ref = torch.tensor([float("nan") if t is None else float(t) for t in ths])
-    return infer_reference_point(front, max_ref_point=max_ref).tolist()
+    front = _tensor(arr)[non_dominated_mask(arr)]
+    inferred = infer_reference_point(front).tolist()
+    return [float(t) if t is not None else r for t, r in zip(ths or [None] * m, inferred)]
 
 
 def hypervolume(Y: Sequence[Sequence[float]] | np.ndarray, ref_point: Sequence[float]) -> float:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,7 +38,22 @@ _JSON_SCALARS = (str, int, float, bool, type(None))
 
 
 def _is_real(x: object) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool)
+    """A real number (numpy scalars included), not a bool."""
+    return isinstance(x, numbers.Real) and not isinstance(x, (bool, _np_bool_types()))
+
+
+def _finite(x: object) -> bool:
+    try:
+        return math.isfinite(float(x))  # type: ignore[arg-type]
+    except (OverflowError, TypeError, ValueError):
+        return False
+
+
+def _np_bool_types() -> tuple[type, ...]:
+    import sys
+
+    np = sys.modules.get("numpy")
+    return (np.bool_,) if np is not None else ()
 
 
 def _clip01(u: float) -> float:
@@ -84,7 +100,7 @@ class Float:
 
     def check_value(self, name: str, value: Any) -> float:
         """Return ``value`` as a float, or raise :class:`SpaceError` if it is not allowed."""
-        if not _is_real(value) or not math.isfinite(value):
+        if not _is_real(value) or not _finite(value):
             raise SpaceError(f"Float {name!r}: value must be a finite number, got {value!r}")
         if not self.low <= value <= self.high:
             raise SpaceError(
@@ -142,7 +158,8 @@ class Int:
         u = _clip01(u)
         if self.log:
             span = math.log(self.high + 1) - math.log(self.low)
-            return min(int(self.high), math.floor(math.exp(math.log(self.low) + u * span)))
+            v = math.floor(math.exp(math.log(self.low) + u * span))
+            return min(int(self.high), max(int(self.low), v))  # exp(log(x)) may be x - 1e-15
         return min(int(self.high), int(self.low) + math.floor(u * self.n_values))
 
     def unit_values(self) -> list[float] | None:
@@ -153,9 +170,10 @@ class Int:
 
     def check_value(self, name: str, value: Any) -> int:
         """Return ``value`` as an int, or raise :class:`SpaceError` if it is not allowed."""
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        if not isinstance(value, int) or isinstance(value, bool):
+        if _is_real(value) and not isinstance(value, numbers.Integral) and _finite(value):
+            if float(value).is_integer():
+                value = int(value)
+        if not isinstance(value, numbers.Integral) or isinstance(value, bool):
             raise SpaceError(f"Int {name!r}: value must be an integer, got {value!r}")
         if not self.low <= value <= self.high:
             raise SpaceError(
@@ -167,7 +185,7 @@ class Int:
         return {"type": "int", "low": self.low, "high": self.high, "log": self.log}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Choice:
     """An unordered categorical parameter taking one of ``options``.
 
@@ -205,6 +223,15 @@ class Choice:
             raise SpaceError(
                 f"Choice {name!r}: options must be unique, got duplicates {', '.join(dupes)}"
             )
+
+    def __eq__(self, other: object) -> bool:
+        # 1 == True in Python, but they are different options here.
+        return isinstance(other, Choice) and [_option_key(o) for o in self.options] == [
+            _option_key(o) for o in other.options
+        ]
+
+    def __hash__(self) -> int:
+        return hash(tuple(_option_key(o) for o in self.options))
 
     @property
     def n_values(self) -> int:
@@ -255,7 +282,7 @@ _PARAM_TYPES = (Float, Int, Choice)
 
 def _check_bounds(kind: str, name: str, low: Any, high: Any, log: Any, integral: bool) -> None:
     for label, v in (("low", low), ("high", high)):
-        if not _is_real(v) or not math.isfinite(v):
+        if not _is_real(v) or not _finite(v):
             raise SpaceError(f"{kind} {name!r}: {label} must be a finite number, got {label}={v!r}")
         if integral and not float(v).is_integer():
             raise SpaceError(f"{kind} {name!r}: {label} must be an integer, got {label}={v!r}")
@@ -263,6 +290,10 @@ def _check_bounds(kind: str, name: str, low: Any, high: Any, log: Any, integral:
         raise SpaceError(f"{kind} {name!r}: log must be True or False, got log={log!r}")
     if not low < high:
         raise SpaceError(f"{kind} {name!r}: low must be < high, got low={low!r}, high={high!r}")
+    if not math.isfinite(float(high) - float(low)):
+        raise SpaceError(
+            f"{kind} {name!r}: high - low must be a finite float, got low={low!r}, high={high!r}"
+        )
     if log and low <= 0:
         raise SpaceError(f"{kind} {name!r}: log=True needs low > 0, got low={low!r}")
 

@@ -20,6 +20,8 @@ import time
 import traceback as tb_module
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
@@ -37,7 +39,7 @@ from hpo_notebook.execution.base import TrialEnded
 from hpo_notebook.lineage import study_lineage
 from hpo_notebook.objectives import Objective, Objectives
 from hpo_notebook.optimizers import History, Optimizer, Proposal, make_optimizer
-from hpo_notebook.optimizers.random import sobol_proposals
+from hpo_notebook.optimizers.random import known_params, sobol_proposals
 from hpo_notebook.space import Space
 from hpo_notebook.store import SQLiteStore, StudyRecord, open_store
 from hpo_notebook.trial import Trial, TrialContext, TrialState
@@ -267,35 +269,11 @@ class Study:
         Xp = np.array([self.space.to_unit(t.params) for t in pending]).reshape(-1, d)
         return History(X, Y, Xp, len(trials))
 
-    def _propose(self, n: int, timeout: float | None = None) -> list[Proposal]:
-        """``n`` proposals from the optimizer, or quasi-random ones if it is late."""
-        history = self._history()
-        if timeout is None:
-            suggestion = self.optimizer.suggest(
-                self.space, self.objectives, history, n, self.seed, self._optimizer_state
-            )
-        else:
-            from concurrent.futures import ThreadPoolExecutor
-            from concurrent.futures import TimeoutError as FutureTimeout
-
-            if self._suggest_pool is None:
-                self._suggest_pool = ThreadPoolExecutor(1, thread_name_prefix="hpo-suggest")
-            fut = self._suggest_pool.submit(
-                self.optimizer.suggest,
-                self.space,
-                self.objectives,
-                history,
-                n,
-                self.seed,
-                self._optimizer_state,
-            )
-            try:
-                suggestion = fut.result(timeout=timeout)
-            except FutureTimeout:
-                note = f"the model was not ready within suggest_timeout={timeout:g}s"
-                return sobol_proposals(
-                    self.space, history.n_trials, n, self.seed, "sobol-late", note
-                )
+    def _suggest(self, n: int, history: History) -> list[Proposal]:
+        """Call the optimizer and save the state it returns."""
+        suggestion = self.optimizer.suggest(
+            self.space, self.objectives, history, n, self.seed, self._optimizer_state
+        )
         if len(suggestion.proposals) != n:
             raise HpoError(
                 f"optimizer {self.optimizer.name!r} returned {len(suggestion.proposals)} "
@@ -305,6 +283,33 @@ class Study:
             self._optimizer_state = suggestion.state
             self._store.set_optimizer_state(self._record.id, suggestion.state)
         return suggestion.proposals
+
+    def _suggest_async(self, n: int) -> Future[list[Proposal]]:
+        """Start computing ``n`` proposals from the current history in the background."""
+        if self._suggest_pool is None:
+            self._suggest_pool = ThreadPoolExecutor(1, thread_name_prefix="hpo-suggest")
+        history = self._history()
+        fut = self._suggest_pool.submit(self._suggest, n, history)
+        fut.n_trials = history.n_trials  # type: ignore[attr-defined]
+        return fut
+
+    def _await_proposals(
+        self, fut: Future[list[Proposal]], n: int, timeout: float | None
+    ) -> list[Proposal]:
+        """The proposals of ``fut``, or quasi-random ones if they are not ready in time."""
+        try:
+            return fut.result(timeout=timeout)
+        except FutureTimeout:
+            note = f"the model was not ready within suggest_timeout={timeout:g}s"
+            h = self._history()
+            avoid = known_params(self.space, h)
+            return sobol_proposals(self.space, h.n_trials, n, self.seed, "sobol-late", note, avoid)
+
+    def _propose(self, n: int, timeout: float | None = None) -> list[Proposal]:
+        """``n`` proposals from the optimizer, or quasi-random ones if it is late."""
+        if timeout is None:
+            return self._suggest(n, self._history())
+        return self._await_proposals(self._suggest_async(n), n, timeout)
 
     def _create_trials(self, proposals: Sequence[Proposal]) -> list[Trial]:
         """Save new trials as RUNNING (first attempt) before they are handed to anyone."""

@@ -107,7 +107,7 @@ class DaskExecutor:
             except Exception as exc:
                 raise HpoError(
                     f"could not start a local Dask cluster ({type(exc).__name__}: {exc}). In a "
-                    "script, run the study under `if __name__ == \"__main__\":`: worker "
+                    'script, run the study under `if __name__ == "__main__":`: worker '
                     "processes import the script again."
                 ) from exc
             self._client = Client(self._own_cluster, set_as_default=False)

@@ -201,7 +201,8 @@ class SQLiteStore:
             raise StorageError(f"{where} holds no study named {name!r}; it holds {names}")
         if len(rows) > 1:
             raise StorageError(
-                f"{self.path} holds several studies {[r[1] for r in rows]}; pass name=..."
+                f"{self.path or 'the in-memory store'} holds several studies "
+                f"{[r[1] for r in rows]}; pass name=..."
             )
         sid, nm, settings, lineage, ostate, target, created = rows[0]
         return StudyRecord(

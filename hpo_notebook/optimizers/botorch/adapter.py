@@ -18,7 +18,7 @@ import numpy as np
 from hpo_notebook.exceptions import ConfigError, HpoWarning
 from hpo_notebook.objectives import Objectives
 from hpo_notebook.optimizers.base import History, Proposal, Suggestion
-from hpo_notebook.optimizers.random import sobol_proposals
+from hpo_notebook.optimizers.random import known_params, sobol_proposals
 from hpo_notebook.space import Choice, Int, Space
 
 #: Accepted acquisition names and what they build. The non-log names are aliases: the Log
@@ -106,14 +106,16 @@ class BoTorchOptimizer:
         finite = np.isfinite(history.Y).all(axis=1) if len(history.Y) else np.zeros(0, bool)
         n_obs = int(finite.sum())
         if history.n_trials < self.initial_design_size(space) or n_obs < 2:
-            return Suggestion(sobol_proposals(space, history.n_trials, n, seed), state)
+            avoid = known_params(space, history)
+            return Suggestion(sobol_proposals(space, history.n_trials, n, seed, avoid=avoid), state)
         try:
             return self._bayesian(space, objectives, history, finite, n, seed, state)
         except Exception as exc:  # a model failure must never stop the study
             note = f"model failed ({type(exc).__name__}: {exc}); used quasi-random points"
             warnings.warn(f"hpo_notebook: {note}", HpoWarning, stacklevel=2)
+            avoid = known_params(space, history)
             return Suggestion(
-                sobol_proposals(space, history.n_trials, n, seed, "sobol-fallback", note),
+                sobol_proposals(space, history.n_trials, n, seed, "sobol-fallback", note, avoid),
                 None,  # drop the warm start: it may be what broke the fit
             )
 
@@ -264,7 +266,10 @@ class BoTorchOptimizer:
             u = space.to_unit(params)
             if any(np.allclose(u, k, atol=1e-9) for k in known):
                 note = "the model proposed an already evaluated or running point"
-                p = sobol_proposals(space, history.n_trials + i, 1, seed, "sobol-duplicate", note)
+                avoid = [space.from_unit(k) for k in known]
+                p = sobol_proposals(
+                    space, history.n_trials + i, 1, seed, "sobol-duplicate", note, avoid
+                )
                 out.append(p[0])
                 known.append(space.to_unit(p[0].params))
                 continue
