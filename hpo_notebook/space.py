@@ -170,9 +170,9 @@ class Int:
 
     def check_value(self, name: str, value: Any) -> int:
         """Return ``value`` as an int, or raise :class:`SpaceError` if it is not allowed."""
-        if _is_real(value) and not isinstance(value, numbers.Integral) and _finite(value):
-            if float(value).is_integer():
-                value = int(value)
+        integral_float = _is_real(value) and _finite(value) and float(value).is_integer()
+        if integral_float and not isinstance(value, numbers.Integral):
+            value = int(value)
         if not isinstance(value, numbers.Integral) or isinstance(value, bool):
             raise SpaceError(f"Int {name!r}: value must be an integer, got {value!r}")
         if not self.low <= value <= self.high:

@@ -181,7 +181,7 @@ def test_fingerprint_rejects_other_objects(obj, name):
 
 
 def test_fingerprint_missing_path_object_raises(tmp_path):
-    with pytest.raises(FileNotFoundError, match="missing.csv"):
+    with pytest.raises(FileNotFoundError, match=r"missing\.csv"):
         fingerprint(tmp_path / "missing.csv")
 
 
