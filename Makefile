@@ -1,0 +1,43 @@
+# One command each, from a fresh clone on a machine with only Python 3.10+:
+#   make demo    runs the demo study on a local Dask cluster
+#   make test    runs the whole test suite
+# Both build .venv first (torch's CPU build is installed before the package so that pip
+# does not pull a multi-GB CUDA build).
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+TORCH ?= torch==2.13.0
+
+.PHONY: venv demo test lint bench clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet "$(TORCH)" || \
+	  $(PY) -m pip install --quiet torch --index-url https://download.pytorch.org/whl/cpu
+	$(PY) -m pip install --quiet -e ".[test,demo]"
+	@# Compile BoTorch's fused log-EHVI kernel once (about a minute), not in the first study.
+	$(PY) -c "from botorch.acquisition.multi_objective import logei; logei._try_load_fused_kernel()"
+	touch $@
+
+demo: venv
+	$(VENV)/bin/hpo-notebook demo
+
+test: venv
+	$(PY) -m pytest
+
+lint: venv
+	$(VENV)/bin/ruff check hpo_notebook tests benchmarks
+	$(VENV)/bin/ruff format --check hpo_notebook tests benchmarks
+
+bench: venv
+	$(PY) -m pip install --quiet -e ".[bench]"
+	$(PY) -m benchmarks.sample_efficiency
+	$(PY) -m benchmarks.suggest_latency
+	$(PY) -m benchmarks.dispatch
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info
