@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 #: Seconds running trials get to return after a stop before they are marked INTERRUPTED.
 STOP_GRACE_S = 1.0
+#: Proposals faster than this are computed when needed rather than ahead of time.
+PREFETCH_ABOVE_S = 0.005
 #: Failed trials needed before the failure share can stop a study.
 MIN_FAILURES = 3
 
@@ -176,7 +178,8 @@ class Runner:
         """While every slot is busy, compute the next proposal so the next free worker
         starts at once (the proposal misses only the results that arrive meanwhile)."""
         more = self.n_trials - self.finished - len(self.running)
-        if self._prefetch is None and more > 0 and len(self.running) >= self.capacity:
+        slow = self.study.last_suggest_s > PREFETCH_ABOVE_S
+        if slow and self._prefetch is None and more > 0 and len(self.running) >= self.capacity:
             self._prefetch = self.study._suggest_async(1)
 
     def _handle(self, msg: Any) -> None:

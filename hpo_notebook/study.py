@@ -126,6 +126,8 @@ class Study:
         self._listeners: list[Listener] = []
         self._runner: Runner | None = None
         self._suggest_pool: Any = None
+        self._unit_cache: dict[int, list[float]] = {}
+        self.last_suggest_s = 0.0  # how long the optimizer took last time (prefetch hint)
         if _record is None:
             _record = self._create_or_load(
                 name or "study", seed, n_initial, load_if_exists, lineage
@@ -257,23 +259,31 @@ class Study:
 
     # ------------------------------------------------------------------ core: propose
 
+    def _unit(self, t: Trial) -> list[float]:
+        u = self._unit_cache.get(t.number)
+        if u is None:  # params never change: encode each trial once
+            u = self._unit_cache[t.number] = self.space.to_unit(t.params)
+        return u
+
     def _history(self) -> History:
         with self._lock:
             trials = list(self._trials.values())
         done = R.completed(trials, self.objectives)
         names = self.objectives.metric_names
         d, k = self.space.dim, len(names)
-        X = np.array([self.space.to_unit(t.params) for t in done]).reshape(-1, d)
+        X = np.array([self._unit(t) for t in done]).reshape(-1, d)
         Y = np.array([[t.values[n] for n in names] for t in done], dtype=float).reshape(-1, k)  # type: ignore[index]
         pending = [t for t in trials if t.state in (TrialState.RUNNING, TrialState.INTERRUPTED)]
-        Xp = np.array([self.space.to_unit(t.params) for t in pending]).reshape(-1, d)
+        Xp = np.array([self._unit(t) for t in pending]).reshape(-1, d)
         return History(X, Y, Xp, len(trials))
 
     def _suggest(self, n: int, history: History) -> list[Proposal]:
         """Call the optimizer and save the state it returns."""
+        t0 = time.perf_counter()
         suggestion = self.optimizer.suggest(
             self.space, self.objectives, history, n, self.seed, self._optimizer_state
         )
+        self.last_suggest_s = time.perf_counter() - t0
         if len(suggestion.proposals) != n:
             raise HpoError(
                 f"optimizer {self.optimizer.name!r} returned {len(suggestion.proposals)} "
@@ -284,10 +294,20 @@ class Study:
             self._store.set_optimizer_state(self._record.id, suggestion.state)
         return suggestion.proposals
 
-    def _suggest_async(self, n: int) -> Future[list[Proposal]]:
-        """Start computing ``n`` proposals from the current history in the background."""
+    def _pool(self) -> ThreadPoolExecutor:
         if self._suggest_pool is None:
             self._suggest_pool = ThreadPoolExecutor(1, thread_name_prefix="hpo-suggest")
+        return self._suggest_pool
+
+    def _warm_up(self) -> None:
+        """Let the optimizer load its libraries in the background while the first trials run."""
+        warm_up = getattr(self.optimizer, "warm_up", None)
+        if warm_up is not None:
+            self._pool().submit(warm_up)
+
+    def _suggest_async(self, n: int) -> Future[list[Proposal]]:
+        """Start computing ``n`` proposals from the current history in the background."""
+        self._pool()
         history = self._history()
         fut = self._suggest_pool.submit(self._suggest, n, history)
         fut.n_trials = history.n_trials  # type: ignore[attr-defined]
@@ -307,8 +327,10 @@ class Study:
 
     def _propose(self, n: int, timeout: float | None = None) -> list[Proposal]:
         """``n`` proposals from the optimizer, or quasi-random ones if it is late."""
-        if timeout is None:
-            return self._suggest(n, self._history())
+        history = self._history()
+        uses_model = getattr(self.optimizer, "uses_model", None)
+        if timeout is None or (uses_model is not None and not uses_model(self.space, history)):
+            return self._suggest(n, history)  # cheap: no thread hand-off
         return self._await_proposals(self._suggest_async(n), n, timeout)
 
     def _create_trials(self, proposals: Sequence[Proposal]) -> list[Trial]:
@@ -554,6 +576,7 @@ class Study:
             from hpo_notebook.progress import TextProgress
 
             TextProgress(self, total=n).attach()
+        self._warm_up()
         self._runner.start()
         return self
 

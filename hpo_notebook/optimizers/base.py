@@ -13,6 +13,10 @@ Call order, for each batch of free workers::
         ...
 
 The same inputs (history, seed and state) always give the same proposals.
+
+Optionally, ``uses_model(space, history) -> bool`` tells the study whether the next call will
+do real work: if so it runs off the driver thread with a deadline (``suggest_timeout``), and
+while every worker is busy the next proposal is computed ahead of time.
 """
 
 from __future__ import annotations

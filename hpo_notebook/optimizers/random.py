@@ -34,7 +34,7 @@ def sobol_proposals(
     points remain within :data:`MAX_SKIP` further indices.
     """
     seen = {_key(p) for p in avoid}
-    candidates = space.sobol(n + MAX_SKIP if seen or _is_discrete(space) else n, seed, start)
+    candidates = space.sobol(n + MAX_SKIP if _is_discrete(space) else n, seed, start)
     picked: list[tuple[int, dict[str, Any]]] = []
     for i, params in enumerate(candidates):
         if len(picked) == n:
@@ -56,7 +56,10 @@ def sobol_proposals(
 
 
 def known_params(space: Space, history: History) -> list[dict[str, Any]]:
-    """Parameters of the evaluated and pending points of ``history``."""
+    """Parameters of the evaluated and pending points of ``history``; empty when the space has
+    a Float parameter (repeats are then impossible and the check would cost time)."""
+    if not _is_discrete(space):
+        return []
     return [space.from_unit(x) for x in [*history.X.tolist(), *history.X_pending.tolist()]]
 
 
@@ -82,6 +85,9 @@ class SobolSearch:
     """
 
     name = "sobol"
+
+    def uses_model(self, space: Space, history: History) -> bool:
+        return False
 
     def suggest(
         self,

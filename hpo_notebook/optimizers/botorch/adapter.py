@@ -92,6 +92,21 @@ class BoTorchOptimizer:
     def initial_design_size(self, space: Space) -> int:
         return self.n_initial if self.n_initial is not None else 2 * (space.dim + 1)
 
+    def warm_up(self) -> None:
+        """Import BoTorch and load its compiled kernel (seconds, once per process), so the
+        first model-based proposal does not pay for it while workers wait."""
+        from botorch.acquisition.multi_objective import logei
+        from botorch.optim import optimize_mixed  # noqa: F401
+
+        from hpo_notebook.optimizers.botorch import candidates  # noqa: F401
+
+        logei._try_load_fused_kernel()
+
+    def uses_model(self, space: Space, history: History) -> bool:
+        """Whether the next call fits a model (False during the quasi-random initial design)."""
+        n_obs = int(np.isfinite(history.Y).all(axis=1).sum()) if len(history.Y) else 0
+        return history.n_trials >= self.initial_design_size(space) and n_obs >= 2
+
     def suggest(
         self,
         space: Space,
@@ -104,8 +119,7 @@ class BoTorchOptimizer:
         """Propose ``n`` points; see :class:`~hpo_notebook.optimizers.base.Optimizer`."""
         self._warn_about_space(space)
         finite = np.isfinite(history.Y).all(axis=1) if len(history.Y) else np.zeros(0, bool)
-        n_obs = int(finite.sum())
-        if history.n_trials < self.initial_design_size(space) or n_obs < 2:
+        if not self.uses_model(space, history):
             avoid = known_params(space, history)
             return Suggestion(sobol_proposals(space, history.n_trials, n, seed, avoid=avoid), state)
         try:

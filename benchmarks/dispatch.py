@@ -1,0 +1,181 @@
+"""Dispatch: what the study loop costs on top of Dask.
+
+1. Overhead per trial: 500 no-op trials on a 2-worker LocalCluster (quasi-random proposals,
+   so the optimizer costs nothing), beside a bare Dask loop that submits the same no-op
+   tasks with ``as_completed`` (the floor: Dask's own round trip). Overhead per trial is the
+   wall time times the number of workers divided by the number of trials: the slot-time each
+   trial costs beyond its own (zero) work.
+2. Utilization: 4 workers running sleep trials of random 0.2-2 s. Busy time over available
+   slot-time, overall and in the steady state (until the last trial starts; the final drain
+   is the same for any scheduler), with quasi-random proposals and with the default
+   qLogNEHVI optimizer (whose proposals take about a second, computed while workers are busy).
+
+Run::
+
+    python -m benchmarks.dispatch
+
+Results go to ``docs/results/dispatch.json`` and ``.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import statistics
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).resolve().parent.parent / "docs" / "results"
+
+
+def _noop(x: float) -> float:
+    return x
+
+
+def _sleep_trial(params: dict[str, Any], trial: Any) -> float:
+    """Sleeps 0.2-2 s, drawn from the trial's seed (so the length does not depend on what
+    the optimizer proposes); the objective is a smooth bowl."""
+    import random
+
+    time.sleep(random.Random(trial.seed).uniform(0.2, 2.0))
+    return (params["x"] - 0.3) ** 2 + (params["y"] - 0.6) ** 2
+
+
+def _cluster(n: int) -> Any:
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
+                           dashboard_address=None, silence_logs=logging.ERROR)  # fmt: skip
+    return cluster, Client(cluster, set_as_default=False)
+
+
+def bare_dask(client: Any, n: int, concurrency: int) -> float:
+    """Wall time of n no-op tasks kept ``concurrency`` in flight with as_completed."""
+    from distributed import as_completed
+
+    t0 = time.perf_counter()
+    futs = [client.submit(_noop, float(i), pure=False) for i in range(concurrency)]
+    ac = as_completed(futs, loop=client.loop)
+    submitted = concurrency
+    for f in ac:
+        f.result()
+        if submitted < n:
+            ac.add(client.submit(_noop, float(submitted), pure=False))
+            submitted += 1
+    return time.perf_counter() - t0
+
+
+def study_noop(client: Any, n: int, concurrency: int) -> float:
+    import hpo_notebook as hn
+    from hpo_notebook.testing.problems import noop
+
+    study = hn.Study(noop, hn.Space(x=hn.Float(0, 1)), objectives="min", optimizer="sobol")
+    t0 = time.perf_counter()
+    study.run(n_trials=n, concurrency=concurrency, cluster=client)
+    wall = time.perf_counter() - t0
+    assert study.counts()["COMPLETE"] == n
+    return wall
+
+
+def utilization(client: Any, n: int, workers: int, optimizer: str, seed: int) -> dict[str, Any]:
+    import hpo_notebook as hn
+
+    space = hn.Space(x=hn.Float(0, 1), y=hn.Float(0, 1))
+    study = hn.Study(_sleep_trial, space, objectives="min", optimizer=optimizer, seed=seed)
+    t0 = time.time()
+    study.run(n_trials=n, concurrency=workers, cluster=client)
+    wall = time.time() - t0
+    trials = study.trials
+    busy = sum(t.ended_at - t.started_at for t in trials)
+    start = min(t.started_at for t in trials)
+    end = max(t.ended_at for t in trials)
+    last_start = max(t.started_at for t in trials)
+    # steady state: slot-time from the first start to the last start
+    steady_busy = sum(min(t.ended_at, last_start) - t.started_at for t in trials
+                      if t.started_at < last_start)  # fmt: skip
+    kinds = [t.proposal["kind"] for t in trials]
+    model = [t.proposal.get("total_s", 0.0) for t in trials if t.proposal["kind"].startswith("q")]
+    return {
+        "optimizer": optimizer,
+        "trials": n,
+        "workers": workers,
+        "wall_s": wall,
+        "overall": busy / (workers * (end - start)),
+        "steady": steady_busy / (workers * (last_start - start)),
+        "sobol_late": kinds.count("sobol-late"),
+        "median_proposal_s": statistics.median(model) if model else 0.0,
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--noop-trials", type=int, default=500)
+    ap.add_argument("--sleep-trials", type=int, default=60)
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args(argv)
+    warnings.filterwarnings("ignore")
+    out: dict[str, Any] = {"meta": {"command": "python -m benchmarks.dispatch " + " ".join(argv or []),
+                                    "date": time.strftime("%Y-%m-%d")}}  # fmt: skip
+    cluster, client = _cluster(2)
+    try:
+        bare_dask(client, 50, 2)  # warm-up
+        rows = []
+        for _ in range(args.repeats):
+            b = bare_dask(client, args.noop_trials, 2)
+            s = study_noop(client, args.noop_trials, 2)
+            rows.append({"bare_dask_s": b, "study_s": s})
+            print(f"no-op x{args.noop_trials}: bare Dask {b:.2f} s, study {s:.2f} s", flush=True)
+        out["noop"] = rows
+    finally:
+        client.close()
+        cluster.close()
+    cluster, client = _cluster(4)
+    try:
+        util = []
+        for opt in ("sobol", "qLogNEHVI"):
+            for seed in range(args.repeats if opt == "sobol" else 1):
+                r = utilization(client, args.sleep_trials, 4, opt, seed)
+                util.append(r)
+                print(r, flush=True)
+        out["utilization"] = util
+    finally:
+        client.close()
+        cluster.close()
+    n = args.noop_trials
+    med_b = statistics.median(r["bare_dask_s"] for r in out["noop"])
+    med_s = statistics.median(r["study_s"] for r in out["noop"])
+    lines = [
+        f"No-op trials ({n}, 2 workers, median of {args.repeats}):",
+        "",
+        "| | wall s | slot-ms per trial |",
+        "|---|---|---|",
+        f"| bare Dask loop (as_completed) | {med_b:.2f} | {2000 * med_b / n:.2f} |",
+        f"| hpo_notebook Study.run | {med_s:.2f} | {2000 * med_s / n:.2f} |",
+        f"| ratio | {med_s / med_b:.2f} | |",
+        "",
+        f"Sleep trials 0.2-2 s ({args.sleep_trials}, 4 workers):",
+        "",
+        "| optimizer | runs | utilization overall | steady state | late proposals | "
+        "median proposal s |",
+        "|---|---|---|---|---|---|",
+    ]
+    for opt in ("sobol", "qLogNEHVI"):
+        rs = [r for r in out["utilization"] if r["optimizer"] == opt]
+        lines.append(
+            f"| {opt} | {len(rs)} | {statistics.mean(r['overall'] for r in rs):.1%} | "
+            f"{statistics.mean(r['steady'] for r in rs):.1%} | "
+            f"{sum(r['sobol_late'] for r in rs)} | "
+            f"{statistics.mean(r['median_proposal_s'] for r in rs):.2f} |"
+        )
+    table = "\n".join(lines)
+    print(table)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "dispatch.json").write_text(json.dumps(out, indent=1))
+    (RESULTS / "dispatch.md").write_text(table + "\n")
+
+
+if __name__ == "__main__":
+    main()
