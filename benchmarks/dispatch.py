@@ -47,8 +47,14 @@ def _sleep_trial(params: dict[str, Any], trial: Any) -> float:
 def _cluster(n: int) -> Any:
     from distributed import Client, LocalCluster
 
-    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                           dashboard_address=None, silence_logs=logging.ERROR)  # fmt: skip
+    cluster = LocalCluster(
+        n_workers=n,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        silence_logs=logging.ERROR,
+    )
     return cluster, Client(cluster, set_as_default=False)
 
 
@@ -94,8 +100,9 @@ def utilization(client: Any, n: int, workers: int, optimizer: str, seed: int) ->
     end = max(t.ended_at for t in trials)
     last_start = max(t.started_at for t in trials)
     # steady state: slot-time from the first start to the last start
-    steady_busy = sum(min(t.ended_at, last_start) - t.started_at for t in trials
-                      if t.started_at < last_start)  # fmt: skip
+    steady_busy = sum(
+        min(t.ended_at, last_start) - t.started_at for t in trials if t.started_at < last_start
+    )
     kinds = [t.proposal["kind"] for t in trials]
     model = [t.proposal.get("total_s", 0.0) for t in trials if t.proposal["kind"].startswith("q")]
     return {
@@ -117,8 +124,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args(argv)
     warnings.filterwarnings("ignore")
-    out: dict[str, Any] = {"meta": {"command": "python -m benchmarks.dispatch " + " ".join(argv or []),
-                                    "date": time.strftime("%Y-%m-%d")}}  # fmt: skip
+    out: dict[str, Any] = {
+        "meta": {
+            "command": "python -m benchmarks.dispatch " + " ".join(argv or []),
+            "date": time.strftime("%Y-%m-%d"),
+        }
+    }
     cluster, client = _cluster(2)
     try:
         bare_dask(client, 50, 2)  # warm-up

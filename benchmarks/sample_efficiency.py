@@ -37,8 +37,12 @@ def run_ours(name: str, seed: int, acquisition: str, n_evals: int = 48, q: int =
     import hpo_notebook as hn
 
     problem = PROBLEMS[name]()
-    space = hn.Space({f"x{i}": hn.Float(float(lo), float(hi))
-                      for i, (lo, hi) in enumerate(problem.bounds.T.tolist())})  # fmt: skip
+    space = hn.Space(
+        {
+            f"x{i}": hn.Float(float(lo), float(hi))
+            for i, (lo, hi) in enumerate(problem.bounds.T.tolist())
+        }
+    )
     ref = problem.ref_point.tolist()
     objectives = {f"f{i}": hn.Objective("max", threshold=r) for i, r in enumerate(ref)}
     study = hn.Study(None, space, objectives=objectives, seed=seed, optimizer=acquisition)
@@ -50,8 +54,9 @@ def run_ours(name: str, seed: int, acquisition: str, n_evals: int = 48, q: int =
         elapsed = time.perf_counter() - t0
         if trials[0].number >= study.optimizer.initial_design_size(space):  # type: ignore[attr-defined]
             batch_times.append(elapsed)
-        X = torch.tensor([[t.params[f"x{i}"] for i in range(problem.dim)] for t in trials],
-                         dtype=torch.float64)  # fmt: skip
+        X = torch.tensor(
+            [[t.params[f"x{i}"] for i in range(problem.dim)] for t in trials], dtype=torch.float64
+        )
         Y = problem(X)
         for t, y in zip(trials, Y.tolist()):
             study.tell(t, {f"f{i}": v for i, v in enumerate(y)})
@@ -71,8 +76,7 @@ def _one(job: tuple[str, str, int]) -> dict[str, Any]:
     if method in ("qLogNEHVI", "qLogEHVI"):
         out = run_ours(name, seed, method)
         Y = torch.tensor(out["Y"], dtype=torch.float64)
-        extra = {"median_batch_s": statistics.median(out["batch_s"]),
-                 "fallbacks": out["fallbacks"]}  # fmt: skip
+        extra = {"median_batch_s": statistics.median(out["batch_s"]), "fallbacks": out["fallbacks"]}
     elif method == "Sobol":
         Y = _peers.run_sobol(name, seed)
     elif method == "NSGA-II":
@@ -86,8 +90,7 @@ def _one(job: tuple[str, str, int]) -> dict[str, Any]:
     wall = time.perf_counter() - t0
     problem = PROBLEMS[name]()
     gaps = gap_curve(problem, Y, CHECKPOINTS)
-    return {"method": method, "problem": name, "seed": seed, "gaps": gaps, "wall_s": wall,
-            **extra}  # fmt: skip
+    return {"method": method, "problem": name, "seed": seed, "gaps": gaps, "wall_s": wall, **extra}
 
 
 def _table(rows: list[dict[str, Any]], methods: list[str], problems: list[str]) -> str:
@@ -115,9 +118,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--problems", nargs="+", default=["BraninCurrin", "ZDT1"])
     ap.add_argument("--seeds", type=int, default=5, help="seeds for ours, Sobol, NSGA-II")
     ap.add_argument("--peer-seeds", type=int, default=3, help="seeds for BoTorch and Ax")
-    ap.add_argument("--methods", nargs="+",
-                    default=["qLogNEHVI", "qLogEHVI", "Sobol", "NSGA-II", "BoTorch qLogNEHVI",
-                             "Ax"])  # fmt: skip
+    ap.add_argument(
+        "--methods",
+        nargs="+",
+        default=["qLogNEHVI", "qLogEHVI", "Sobol", "NSGA-II", "BoTorch qLogNEHVI", "Ax"],
+    )
     ap.add_argument("--jobs", type=int, default=2, help="parallel processes (1 thread each)")
     ap.add_argument("--out", default="sample_efficiency")
     args = ap.parse_args(argv)
@@ -132,14 +137,20 @@ def main(argv: list[str] | None = None) -> None:
         rows = []
         for r in pool.imap_unordered(_one, jobs):
             rows.append(r)
-            print(f"{r['problem']:>12} {r['method']:<18} seed {r['seed']}: "
-                  f"gap@48 {r['gaps'][48]:.2f} ({r['wall_s']:.0f} s)", flush=True)  # fmt: skip
+            print(
+                f"{r['problem']:>12} {r['method']:<18} seed {r['seed']}: "
+                f"gap@48 {r['gaps'][48]:.2f} ({r['wall_s']:.0f} s)",
+                flush=True,
+            )
     table = _table(rows, args.methods, args.problems)
     print(table)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    meta = {"command": "python -m benchmarks.sample_efficiency " + " ".join(argv or []),
-            "date": time.strftime("%Y-%m-%d"), "total_s": time.time() - t0,
-            "torch": torch.__version__}  # fmt: skip
+    meta = {
+        "command": "python -m benchmarks.sample_efficiency " + " ".join(argv or []),
+        "date": time.strftime("%Y-%m-%d"),
+        "total_s": time.time() - t0,
+        "torch": torch.__version__,
+    }
     (RESULTS / f"{args.out}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
     (RESULTS / f"{args.out}.md").write_text(table + "\n")
 

@@ -36,8 +36,12 @@ def _history(n: int, seed: int, pending: int = 0) -> tuple[Any, Any, Any, Any]:
     from hpo_notebook.optimizers import History
 
     problem = PROBLEMS[PROBLEM]()
-    space = hn.Space({f"x{i}": hn.Float(float(lo), float(hi))
-                      for i, (lo, hi) in enumerate(problem.bounds.T.tolist())})  # fmt: skip
+    space = hn.Space(
+        {
+            f"x{i}": hn.Float(float(lo), float(hi))
+            for i, (lo, hi) in enumerate(problem.bounds.T.tolist())
+        }
+    )
     objs = Objectives.parse(
         {
             f"f{i}": hn.Objective("max", threshold=r)
@@ -97,8 +101,9 @@ def main(argv: list[str] | None = None) -> None:
             if "optuna-gp" in args.peers:
                 row["Optuna GP (1 point)"] = _peers.time_optuna_gp_suggest(PROBLEM, n, seed)
             rows.append(row)
-            print({k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()},
-                  flush=True)  # fmt: skip
+            print(
+                {k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()}, flush=True
+            )
     cols = [k for k in rows[0] if k not in ("n_obs", "seed")]
     lines = ["| observations | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
     for n in args.sizes:
@@ -108,8 +113,11 @@ def main(argv: list[str] | None = None) -> None:
     table = "\n".join(lines)
     print(table)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    meta = {"command": "python -m benchmarks.suggest_latency " + " ".join(argv or []),
-            "date": time.strftime("%Y-%m-%d"), "torch_threads_ours": 1}  # fmt: skip
+    meta = {
+        "command": "python -m benchmarks.suggest_latency " + " ".join(argv or []),
+        "date": time.strftime("%Y-%m-%d"),
+        "torch_threads_ours": 1,
+    }
     (RESULTS / "suggest_latency.json").write_text(
         json.dumps({"meta": meta, "rows": rows}, indent=1)
     )
