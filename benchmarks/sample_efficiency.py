@@ -71,6 +71,7 @@ def _one(job: tuple[str, str, int]) -> dict[str, Any]:
     torch.set_num_threads(1)
     from benchmarks import _peers
 
+    _peers.quiet_peer_logging()
     t0 = time.perf_counter()
     extra: dict[str, Any] = {}
     if method in ("qLogNEHVI", "qLogEHVI"):
@@ -121,7 +122,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument(
         "--methods",
         nargs="+",
-        default=["qLogNEHVI", "qLogEHVI", "Sobol", "NSGA-II", "BoTorch qLogNEHVI", "Ax"],
+        default=[
+            "qLogNEHVI",
+            "qLogEHVI",
+            "Sobol",
+            "NSGA-II",
+            "BoTorch qLogNEHVI",
+            "BoTorch qLogEHVI",
+            "Ax",
+        ],
     )
     ap.add_argument("--jobs", type=int, default=2, help="parallel processes (1 thread each)")
     ap.add_argument("--out", default="sample_efficiency")

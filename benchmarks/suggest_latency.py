@@ -83,6 +83,7 @@ def main(argv: list[str] | None = None) -> None:
     warnings.filterwarnings("ignore")
     from benchmarks import _peers
 
+    _peers.quiet_peer_logging()
     rows: list[dict[str, Any]] = []
     for n in args.sizes:
         for seed in range(args.repeats):
