@@ -23,6 +23,7 @@ import argparse
 import json
 import logging
 import statistics
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -126,7 +127,8 @@ def main(argv: list[str] | None = None) -> None:
     warnings.filterwarnings("ignore")
     out: dict[str, Any] = {
         "meta": {
-            "command": "python -m benchmarks.dispatch " + " ".join(argv or []),
+            "command": "python -m benchmarks.dispatch "
+            + " ".join(sys.argv[1:] if argv is None else argv),
             "date": time.strftime("%Y-%m-%d"),
         }
     }

@@ -19,6 +19,7 @@ import argparse
 import json
 import multiprocessing as mp
 import statistics
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -155,7 +156,8 @@ def main(argv: list[str] | None = None) -> None:
     print(table)
     RESULTS.mkdir(parents=True, exist_ok=True)
     meta = {
-        "command": "python -m benchmarks.sample_efficiency " + " ".join(argv or []),
+        "command": "python -m benchmarks.sample_efficiency "
+        + " ".join(sys.argv[1:] if argv is None else argv),
         "date": time.strftime("%Y-%m-%d"),
         "total_s": time.time() - t0,
         "torch": torch.__version__,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -115,7 +116,8 @@ def main(argv: list[str] | None = None) -> None:
     print(table)
     RESULTS.mkdir(parents=True, exist_ok=True)
     meta = {
-        "command": "python -m benchmarks.suggest_latency " + " ".join(argv or []),
+        "command": "python -m benchmarks.suggest_latency "
+        + " ".join(sys.argv[1:] if argv is None else argv),
         "date": time.strftime("%Y-%m-%d"),
         "torch_threads_ours": 1,
     }
