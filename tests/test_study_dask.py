@@ -207,6 +207,8 @@ def test_own_local_cluster_and_scheduler_address(dask_client):
     assert {t.worker.split(":")[1] for t in study.trials} == {"//127.0.0.1"}
     study.run(n_trials=2, cluster=dask_client.scheduler.address)
     assert study.counts()["COMPLETE"] == 5
+    study.run(n_trials=1, cluster=dask_client.cluster)  # a cluster object
+    assert study.counts()["COMPLETE"] == 6
 
 
 def test_resources_no_worker_offers_them(dask_client):
