@@ -56,6 +56,14 @@ def _np_bool_types() -> tuple[type, ...]:
     return (np.bool_,) if np is not None else ()
 
 
+def _position(low: float, high: float, log: bool, value: Any) -> float:
+    """Where ``value`` lies between ``low`` (0) and ``high`` (1), linearly or in log scale."""
+    v = float(value)
+    if log:
+        return (math.log(v) - math.log(low)) / (math.log(high) - math.log(low))
+    return (v - low) / (high - low)
+
+
 def _clip01(u: float) -> float:
     return 0.0 if u < 0.0 else 1.0 if u > 1.0 else float(u)
 
@@ -80,10 +88,7 @@ class Float:
 
     def to_unit(self, value: Any) -> float:
         """Position of ``value`` in ``[0, 1]``."""
-        v = float(value)
-        if self.log:
-            return (math.log(v) - math.log(self.low)) / (math.log(self.high) - math.log(self.low))
-        return (v - self.low) / (self.high - self.low)
+        return _position(self.low, self.high, self.log, value)
 
     def from_unit(self, u: float) -> float:
         """The value at position ``u`` (clipped to ``[0, 1]``)."""
@@ -137,10 +142,7 @@ class Int:
 
     def to_unit(self, value: Any) -> float:
         """Position of ``value`` in ``[0, 1]`` (``low`` at 0, ``high`` at 1)."""
-        v = float(value)
-        if self.log:
-            return (math.log(v) - math.log(self.low)) / (math.log(self.high) - math.log(self.low))
-        return (v - self.low) / (self.high - self.low)
+        return _position(self.low, self.high, self.log, value)
 
     def from_unit(self, u: float) -> int:
         """The integer nearest to position ``u``, measured in the parameter's own scale."""
