@@ -1,0 +1,101 @@
+"""Successive-halving maths as pure functions: rung steps and who goes on at a rung.
+
+Values are in the maximization frame (bigger is better) so one code path serves "min" and
+"max" objectives.
+
+Example:
+    >>> rung_steps(max_steps=27, grace=1, eta=3)
+    [1, 3, 9]
+    >>> promotable(0.9, [0.5, 0.7, 0.9], eta=3)
+    True
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+
+def rung_steps(max_steps: float, grace: float, eta: float) -> list[float]:
+    """Steps ``grace * eta**k`` below ``max_steps``: where trials may be stopped.
+
+    A trial that reaches ``max_steps`` has done all its work and is never stopped there.
+    """
+    out = []
+    k = 0
+    while (s := grace * eta**k) < max_steps:
+        out.append(int(s) if float(s).is_integer() else s)
+        k += 1
+    return out
+
+
+def keep_count(n: int, eta: float) -> int:
+    """How many of ``n`` trials at a rung go on: the top ``n // eta``, and at least one (so the
+    first trials to reach a rung must be the best so far, as in Optuna's successive halving)."""
+    return max(1, math.floor(n / eta))
+
+
+def promotable(value: float, competing: Sequence[float], eta: float) -> bool:
+    """Whether ``value`` (maximized) is within the top ``keep_count`` of ``competing``.
+
+    ``competing`` includes ``value`` itself.
+    """
+    k = keep_count(len(competing), eta)
+    return value >= sorted(competing, reverse=True)[k - 1]
+
+
+def nondominated_ranks(Y: np.ndarray) -> np.ndarray:
+    """Front index of each row (0 = not dominated), by repeated non-dominated filtering."""
+    n = len(Y)
+    ranks = np.full(n, -1)
+    remaining = np.arange(n)
+    front = 0
+    while remaining.size:
+        sub = Y[remaining]
+        dominated = np.array(
+            [bool(np.any(np.all(sub >= y, axis=1) & np.any(sub > y, axis=1))) for y in sub]
+        )
+        ranks[remaining[~dominated]] = front
+        remaining = remaining[dominated]
+        front += 1
+    return ranks
+
+
+def crowding_distance(Y: np.ndarray) -> np.ndarray:
+    """NSGA-II crowding distance within one front; the extremes of each objective get inf, so
+    the ends of the front (e.g. the smallest models) are kept first."""
+    n, m = Y.shape
+    dist = np.zeros(n)
+    if n <= 2:
+        return np.full(n, np.inf)
+    for j in range(m):
+        order = np.argsort(Y[:, j], kind="stable")
+        span = Y[order[-1], j] - Y[order[0], j]
+        dist[order[0]] = dist[order[-1]] = np.inf
+        if span <= 0:
+            continue
+        dist[order[1:-1]] += (Y[order[2:], j] - Y[order[:-2], j]) / span
+    return dist
+
+
+def multi_objective_order(Y: np.ndarray) -> np.ndarray:
+    """Indices of ``Y``'s rows from best to worst: by non-dominated front, then by crowding
+    distance (larger first), then by index for a deterministic order."""
+    ranks = nondominated_ranks(Y)
+    crowd = np.zeros(len(Y))
+    for r in np.unique(ranks):
+        idx = np.flatnonzero(ranks == r)
+        crowd[idx] = crowding_distance(Y[idx])
+    return np.array(sorted(range(len(Y)), key=lambda i: (ranks[i], -crowd[i], i)), dtype=int)
+
+
+def promotable_multi(index: int, Y: np.ndarray, eta: float) -> bool:
+    """Whether row ``index`` of ``Y`` (all maximized) is among the top ``keep_count`` rows in
+    :func:`multi_objective_order`. While fewer than ``eta`` trials compete, "the best so far"
+    means not dominated by any of them."""
+    if math.floor(len(Y) / eta) == 0:
+        return bool(nondominated_ranks(Y)[index] == 0)
+    k = keep_count(len(Y), eta)
+    return index in set(multi_objective_order(Y)[:k].tolist())

@@ -1,0 +1,122 @@
+"""Asynchronous successive halving (ASHA; Li et al., 2020), stopping variant.
+
+Rungs sit at steps ``grace * eta**k`` below ``max_steps``. When a trial first reports at or
+after a rung step, it competes with every trial that reached that rung before it: it goes on
+if it is in the top ``1/eta`` of them (at least the best one), else it stops. Decisions are
+asynchronous: nobody waits for a rung to fill.
+
+Differences from Optuna's ``SuccessiveHalvingPruner`` (which it otherwise matches decision for
+decision, see ``tests/test_pruners.py``): a trial that reached ``max_steps`` has done its work
+and is never stopped; a non-finite value stops the trial at any step, with the reason.
+
+Example:
+    >>> from hpo_notebook.objectives import Objectives
+    >>> objs = Objectives.parse({"loss": "min"})
+    >>> asha = ASHA(max_steps=9, grace=1, eta=3)
+    >>> asha.bind(objs)
+    >>> h = ReportHistory(objs)
+    >>> asha.prepare(h)
+    >>> for trial, loss in [(0, 0.5), (1, 0.9)]:
+    ...     h.add(trial, 1, {"loss": loss})
+    ...     print(asha.decide(trial, 1, {"loss": loss}, h).prune)
+    False
+    True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from hpo_notebook.exceptions import ConfigError
+from hpo_notebook.objectives import Objectives
+from hpo_notebook.pruners import _rungs
+from hpo_notebook.pruners.base import (
+    CONTINUE,
+    Decision,
+    ReportHistory,
+    non_finite,
+    resolve_metrics,
+    vectors,
+)
+
+
+class _SuccessiveHalving:
+    """Rung bookkeeping shared by ASHA and its multi-objective variant."""
+
+    def __init__(self, max_steps: float, grace: float = 1, eta: float = 3) -> None:
+        for name, v, low in (("max_steps", max_steps, 0), ("grace", grace, 0), ("eta", eta, 1)):
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > low:
+                raise ConfigError(
+                    f"{type(self).__name__}: {name} must be a number > {low}, got {v!r}"
+                )
+        if grace >= max_steps:
+            raise ConfigError(
+                f"{type(self).__name__}: grace must be < max_steps, got grace={grace!r}, "
+                f"max_steps={max_steps!r}"
+            )
+        self.max_steps, self.grace, self.eta = max_steps, grace, eta
+        self.rungs = _rungs.rung_steps(max_steps, grace, eta)
+        self._signed: list[tuple[str, float]] = []
+
+    def prepare(self, history: ReportHistory) -> None:
+        history.track_rungs(self.rungs)
+
+    def decision_step(self, step: float) -> bool:
+        return step < self.max_steps and any(step >= r for r in self.rungs)
+
+    def decide(
+        self, trial: int, step: float, metrics: Mapping[str, float], history: ReportHistory
+    ) -> Decision:
+        bad = non_finite(metrics, [n for n, _ in self._signed])
+        if bad is not None:
+            return Decision(True, f"{bad} is {metrics.get(bad)!r} at step {step:g}")
+        if step >= self.max_steps:
+            return CONTINUE
+        before = history.previous_step(trial, step)
+        for rung in self.rungs:
+            if step < rung:
+                break
+            if before is not None and before >= rung:
+                continue  # this rung was decided at an earlier report
+            ids, Y = vectors(history.at_rung(rung), self._signed)
+            if not self._goes_on(ids.index(trial), Y):
+                return Decision(True, self._reason(rung, len(ids)))
+        return CONTINUE
+
+    def _goes_on(self, index: int, Y: object) -> bool:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _reason(self, rung: float, n: int) -> str:
+        names = ", ".join(n for n, _ in self._signed)
+        k = _rungs.keep_count(n, self.eta)
+        return f"not in the top {k} of {n} trials on {names} at rung step {rung:g}"
+
+
+class ASHA(_SuccessiveHalving):
+    """Asynchronous successive halving on one metric.
+
+    Args:
+        max_steps: the last step a trial reports (its full budget, e.g. epochs).
+        grace: the first rung (minimum steps before a trial can be stopped).
+        eta: reduction factor: the top ``1/eta`` of trials at a rung go on.
+        metric: the objective to rank on (default: the study's first objective).
+    """
+
+    def __init__(
+        self, max_steps: float, grace: float = 1, eta: float = 3, metric: str | None = None
+    ) -> None:
+        super().__init__(max_steps, grace, eta)
+        self.metric = metric
+
+    def __repr__(self) -> str:
+        return f"ASHA(max_steps={self.max_steps}, grace={self.grace}, eta={self.eta})"
+
+    def bind(self, objectives: Objectives) -> None:
+        name = self.metric if self.metric is not None else objectives.names[0]
+        self._signed = resolve_metrics(objectives, name)
+
+    def _goes_on(self, index: int, Y: object) -> bool:
+        import numpy as np
+
+        col = np.asarray(Y)[:, 0]
+        return _rungs.promotable(float(col[index]), col.tolist(), self.eta)

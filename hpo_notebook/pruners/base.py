@@ -1,0 +1,183 @@
+"""The pruner contract: from a report and the reports so far, continue or stop.
+
+A pruner is pure: no I/O, no Dask. The study keeps a :class:`ReportHistory` (rebuilt from the
+stored reports when a study is reopened, so pruning state survives a crash), and for every
+report of a running trial calls::
+
+    history.add(trial, step, metrics)
+    decision = pruner.decide(trial, step, metrics, history)
+
+A decision to stop reaches the trial, whose next ``trial.report`` raises ``hn.Pruned``.
+``pruner.decision_step(step)`` tells the trial at which steps to wait for the decision (a
+few milliseconds) instead of finding out one report later.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from hpo_notebook.exceptions import ConfigError
+from hpo_notebook.objectives import Objectives
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A pruner's answer. ``reason`` says why a trial is stopped (stored with the trial)."""
+
+    prune: bool
+    reason: str = ""
+
+
+CONTINUE = Decision(False)
+
+
+class ReportHistory:
+    """Every trial's reports, indexed for pruners: per trial in step order, and per tracked
+    rung step the first report at or after it (Optuna records rung values the same way).
+
+    Args:
+        objectives: the study's objectives (names and directions).
+    """
+
+    def __init__(self, objectives: Objectives) -> None:
+        self.objectives = objectives
+        self._steps: dict[int, list[float]] = {}
+        self._metrics: dict[int, list[Mapping[str, float]]] = {}
+        self._rungs: dict[float, dict[int, Mapping[str, float]]] = {}
+        self._finished: set[int] = set()
+
+    def track_rungs(self, steps: Iterable[float]) -> None:
+        """Record, from now on and for the past, each trial's first report at or after these
+        steps."""
+        for s in steps:
+            if s in self._rungs:
+                continue
+            table: dict[int, Mapping[str, float]] = {}
+            for t, st in self._steps.items():
+                i = bisect.bisect_left(st, s)
+                if i < len(st):
+                    table[t] = self._metrics[t][i]
+            self._rungs[s] = table
+
+    def add(self, trial: int, step: float, metrics: Mapping[str, float]) -> None:
+        """Append a report; a report for a step already seen (a re-run) replaces it."""
+        steps = self._steps.setdefault(trial, [])
+        values = self._metrics.setdefault(trial, [])
+        i = bisect.bisect_left(steps, step)
+        if i < len(steps) and steps[i] == step:
+            values[i] = metrics
+        else:
+            steps.insert(i, step)
+            values.insert(i, metrics)
+        for s, table in self._rungs.items():
+            if trial not in table and step >= s:
+                table[trial] = metrics
+
+    def drop_after(self, trial: int, step: float | None) -> None:
+        """Forget a trial's reports after ``step`` (all of them if None): it starts again."""
+        steps = self._steps.get(trial, [])
+        keep = 0 if step is None else bisect.bisect_right(steps, step)
+        del steps[keep:]
+        del self._metrics.get(trial, [])[keep:]
+        for s, table in self._rungs.items():
+            if trial in table and (step is None or s > step):
+                del table[trial]
+
+    def mark_finished(self, trial: int) -> None:
+        self._finished.add(trial)
+
+    def trials(self) -> list[int]:
+        return list(self._steps)
+
+    def curve(self, trial: int) -> list[tuple[float, Mapping[str, float]]]:
+        """``(step, metrics)`` pairs of one trial in step order."""
+        return list(zip(self._steps.get(trial, []), self._metrics.get(trial, [])))
+
+    def previous_step(self, trial: int, step: float) -> float | None:
+        """The trial's last reported step before ``step`` (None if there is none)."""
+        steps = self._steps.get(trial, [])
+        i = bisect.bisect_left(steps, step)
+        return steps[i - 1] if i > 0 else None
+
+    def at_rung(self, step: float) -> dict[int, Mapping[str, float]]:
+        """Each trial's first report at or after the tracked rung ``step``."""
+        return self._rungs[step]
+
+    def values_at(self, step: float, metric: str) -> dict[int, float]:
+        """Each trial's latest value of ``metric`` at or before ``step``."""
+        out = {}
+        for t, st in self._steps.items():
+            i = bisect.bisect_right(st, step) - 1
+            if i >= 0 and metric in self._metrics[t][i]:
+                out[t] = float(self._metrics[t][i][metric])
+        return out
+
+
+@runtime_checkable
+class Pruner(Protocol):
+    """Decides, report by report, whether a running trial should stop."""
+
+    def bind(self, objectives: Objectives) -> None:
+        """Check the pruner against the study's objectives (raise ``ConfigError`` if it names
+        an unknown metric); called when the study is created."""
+        ...
+
+    def decision_step(self, step: float) -> bool:
+        """Whether :meth:`decide` may stop a trial at ``step`` (the trial then waits for the
+        answer)."""
+        ...
+
+    def prepare(self, history: ReportHistory) -> None:
+        """Register what the pruner needs indexed (e.g. rung steps)."""
+        ...
+
+    def decide(
+        self, trial: int, step: float, metrics: Mapping[str, float], history: ReportHistory
+    ) -> Decision:
+        """Continue or stop ``trial`` after its report ``metrics`` at ``step``."""
+        ...
+
+
+def resolve_metrics(
+    objectives: Objectives, metric: str | None, metrics: Iterable[str] | None = None
+) -> list[tuple[str, float]]:
+    """``(name, sign)`` of the metrics a pruner ranks on (sign +1 when larger is better).
+
+    ``metric`` names one objective; ``metrics`` several; neither means every objective.
+    """
+    directions = {n: o.sign for n, o in objectives.objectives}
+    names = [metric] if metric is not None else list(metrics or directions)
+    unknown = [n for n in names if n not in directions]
+    if unknown:
+        raise ConfigError(
+            f"pruner: {unknown} are not objectives of this study; choose from "
+            f"{list(directions)} (the pruner needs each metric's direction)"
+        )
+    return [(n, directions[n]) for n in names]
+
+
+def non_finite(metrics: Mapping[str, float], names: Iterable[str]) -> str | None:
+    """The first of ``names`` whose reported value is missing or not finite, if any."""
+    for n in names:
+        v = metrics.get(n)
+        if v is None or not math.isfinite(float(v)):
+            return n
+    return None
+
+
+def vectors(
+    table: Mapping[int, Mapping[str, float]], signed: list[tuple[str, float]]
+) -> tuple[list[int], np.ndarray]:
+    """Trials with finite values of every metric in ``signed``, and their maximized values."""
+    ids, rows = [], []
+    for t, m in table.items():
+        if non_finite(m, [n for n, _ in signed]) is None:
+            ids.append(t)
+            rows.append([s * float(m[n]) for n, s in signed])
+    return ids, np.array(rows, dtype=float).reshape(-1, len(signed))

@@ -1,0 +1,88 @@
+"""The median rule: stop a trial whose best value so far is worse than the median of the other
+trials' values at the same step (Golovin et al., 2017; Optuna's ``MedianPruner``).
+
+Example:
+    >>> from hpo_notebook.objectives import Objectives
+    >>> objs = Objectives.parse({"loss": "min"})
+    >>> p = Median(warmup=1, min_trials=2)
+    >>> p.bind(objs)
+    >>> h = ReportHistory(objs)
+    >>> for t, loss in enumerate([0.2, 0.4, 0.9]):
+    ...     h.add(t, 2, {"loss": loss})
+    ...     print(p.decide(t, 2, {"loss": loss}, h).prune)
+    False
+    False
+    True
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Mapping
+
+from hpo_notebook.exceptions import ConfigError
+from hpo_notebook.objectives import Objectives
+from hpo_notebook.pruners.base import (
+    CONTINUE,
+    Decision,
+    ReportHistory,
+    non_finite,
+    resolve_metrics,
+)
+
+__all__ = ["Median", "ReportHistory"]
+
+
+class Median:
+    """Median stopping rule on one metric.
+
+    Args:
+        warmup: steps before a trial can be stopped.
+        min_trials: other trials that must have reported at a step before it is used.
+        metric: the objective to watch (default: the study's first objective).
+    """
+
+    def __init__(self, warmup: float = 5, min_trials: int = 5, metric: str | None = None) -> None:
+        if isinstance(warmup, bool) or not isinstance(warmup, (int, float)) or warmup < 0:
+            raise ConfigError(f"Median: warmup must be a number >= 0, got {warmup!r}")
+        if isinstance(min_trials, bool) or not isinstance(min_trials, int) or min_trials < 1:
+            raise ConfigError(f"Median: min_trials must be an integer >= 1, got {min_trials!r}")
+        self.warmup, self.min_trials, self.metric = warmup, min_trials, metric
+        self._name, self._sign = "", 1.0
+
+    def __repr__(self) -> str:
+        return f"Median(warmup={self.warmup}, min_trials={self.min_trials})"
+
+    def bind(self, objectives: Objectives) -> None:
+        name = self.metric if self.metric is not None else objectives.names[0]
+        [(self._name, self._sign)] = resolve_metrics(objectives, name)
+
+    def prepare(self, history: ReportHistory) -> None:
+        return None
+
+    def decision_step(self, step: float) -> bool:
+        return step >= self.warmup
+
+    def decide(
+        self, trial: int, step: float, metrics: Mapping[str, float], history: ReportHistory
+    ) -> Decision:
+        if non_finite(metrics, [self._name]) is not None:
+            return Decision(True, f"{self._name} is {metrics.get(self._name)!r} at step {step:g}")
+        if step < self.warmup:
+            return CONTINUE
+        others = {t: v for t, v in history.values_at(step, self._name).items() if t != trial}
+        if len(others) < self.min_trials:
+            return CONTINUE
+        best = max(
+            self._sign * float(m[self._name])
+            for s, m in history.curve(trial)
+            if s <= step and self._name in m
+        )
+        median = statistics.median(self._sign * v for v in others.values())
+        if best < median:
+            return Decision(
+                True,
+                f"best {self._name} so far is worse than the median of "
+                f"{len(others)} other trials at step {step:g}",
+            )
+        return CONTINUE

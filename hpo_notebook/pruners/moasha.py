@@ -1,0 +1,66 @@
+"""Multi-objective ASHA: successive halving that ranks a rung by Pareto dominance.
+
+At a rung, trials are ordered by non-dominated front and, within a front, by crowding
+distance (NSGA-II; the extremes of each objective first), and the top ``1/eta`` go on
+(Schmucker et al., 2021, "Multi-objective asynchronous successive halving", use an
+epsilon-net for the tie-break; crowding distance serves the same purpose: keep the front
+spread). Ranking on every objective keeps the cheap end of the front (small models) that
+single-metric pruning throws away.
+
+Example:
+    >>> from hpo_notebook.objectives import Objectives
+    >>> objs = Objectives.parse({"error": "min", "size": "min"})
+    >>> p = MultiObjectiveASHA(max_steps=9)
+    >>> p.bind(objs)
+    >>> h = ReportHistory(objs)
+    >>> p.prepare(h)
+    >>> for t, m in enumerate([{"error": 0.1, "size": 9}, {"error": 0.5, "size": 1},
+    ...                        {"error": 0.6, "size": 5}]):
+    ...     h.add(t, 1, m)
+    ...     print(t, p.decide(t, 1, m, h).prune)
+    0 False
+    1 False
+    2 True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from hpo_notebook.objectives import Objectives
+from hpo_notebook.pruners import _rungs
+from hpo_notebook.pruners.asha import _SuccessiveHalving
+from hpo_notebook.pruners.base import ReportHistory, resolve_metrics
+
+__all__ = ["MultiObjectiveASHA", "ReportHistory"]
+
+
+class MultiObjectiveASHA(_SuccessiveHalving):
+    """Asynchronous successive halving ranked on several objectives at once.
+
+    Args:
+        max_steps: the last step a trial reports.
+        grace: the first rung.
+        eta: reduction factor.
+        metrics: the objectives to rank on (default: all of the study's objectives).
+    """
+
+    def __init__(
+        self,
+        max_steps: float,
+        grace: float = 1,
+        eta: float = 3,
+        metrics: Iterable[str] | None = None,
+    ) -> None:
+        super().__init__(max_steps, grace, eta)
+        self.metrics = list(metrics) if metrics is not None else None
+
+    def __repr__(self) -> str:
+        return f"MultiObjectiveASHA(max_steps={self.max_steps}, grace={self.grace}, eta={self.eta})"
+
+    def bind(self, objectives: Objectives) -> None:
+        self._signed = resolve_metrics(objectives, None, self.metrics)
+
+    def _goes_on(self, index: int, Y: Any) -> bool:
+        return _rungs.promotable_multi(index, Y, self.eta)

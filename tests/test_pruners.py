@@ -1,0 +1,208 @@
+"""Pruners on scripted report streams: ASHA against Optuna's SuccessiveHalvingPruner, the
+multi-objective ranking, the median rule, and the edge cases (max_steps, non-finite values)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import hpo_notebook as hn
+from hpo_notebook.objectives import Objectives
+from hpo_notebook.pruners import ASHA, Median, MultiObjectiveASHA, ReportHistory, _rungs
+
+MIN = Objectives.parse({"loss": "min"})
+TWO = Objectives.parse({"error": "min", "size": "min"})
+
+
+def feed(pruner, objectives, stream):
+    """Feed (trial, step, metrics) reports; return {report index: prune?} for live trials."""
+    pruner.bind(objectives)
+    h = ReportHistory(objectives)
+    pruner.prepare(h)
+    stopped, out = set(), []
+    for trial, step, metrics in stream:
+        if trial in stopped:
+            continue
+        h.add(trial, step, metrics)
+        d = pruner.decide(trial, step, metrics, h)
+        out.append((trial, step, d.prune))
+        if d.prune:
+            stopped.add(trial)
+    return out
+
+
+def random_stream(seed, n_trials=12, max_steps=27, every=1):
+    """Interleaved learning curves: each trial's loss decays towards its own floor."""
+    rng = np.random.default_rng(seed)
+    floors = rng.uniform(0.05, 0.6, n_trials)
+    rates = rng.uniform(0.05, 0.4, n_trials)
+    pending = {t: list(range(every, max_steps + 1, every)) for t in range(n_trials)}
+    started = 0
+    stream = []
+    while any(pending.values()):
+        live = [t for t in range(started) if pending[t]]
+        if started < n_trials and (not live or rng.random() < 0.3):
+            started += 1
+            live = [started - 1]
+        t = int(rng.choice(live))
+        step = pending[t].pop(0)
+        loss = floors[t] + (1 - floors[t]) * math.exp(-rates[t] * step) + rng.normal(0, 0.01)
+        stream.append((t, step, {"loss": float(loss)}))
+    return stream
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize(("grace", "eta", "every"), [(1, 3, 1), (1, 2, 1), (2, 3, 1), (1, 3, 2)])
+def test_asha_matches_optuna_successive_halving(seed, grace, eta, every):
+    """Decision for decision, on steps below max_steps (where we deliberately never prune)."""
+    optuna = pytest.importorskip("optuna")
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    max_steps = 27
+    stream = [r for r in random_stream(seed, every=every) if r[1] < max_steps]
+    ours = feed(ASHA(max_steps, grace=grace, eta=eta), MIN, stream)
+
+    study = optuna.create_study(
+        direction="minimize",
+        pruner=optuna.pruners.SuccessiveHalvingPruner(
+            min_resource=grace,
+            reduction_factor=eta,
+            min_early_stopping_rate=0,
+            bootstrap_count=0,
+        ),
+    )
+    handles, stopped, theirs = {}, set(), []
+    for trial, step, metrics in stream:
+        if trial in stopped:
+            continue
+        if trial not in handles:
+            handles[trial] = study.ask()
+        handles[trial].report(metrics["loss"], step)
+        prune = handles[trial].should_prune()
+        theirs.append((trial, step, prune))
+        if prune:
+            stopped.add(trial)
+    assert ours == theirs
+    assert any(p for *_, p in ours)  # the streams do exercise pruning
+
+
+def test_asha_never_prunes_a_trial_that_reached_max_steps():
+    asha = ASHA(max_steps=9, grace=1, eta=3)
+    stream = [(0, 1, {"loss": 0.1}), (0, 3, {"loss": 0.05}), (1, 1, {"loss": 0.01})]
+    stream += [(1, 9, {"loss": 5.0})]  # terrible, but its work is done
+    decisions = feed(asha, MIN, stream)
+    assert decisions[-1] == (1, 9, False)
+    assert not asha.decision_step(9) and asha.decision_step(1) and asha.decision_step(4)
+
+
+def test_asha_rungs_and_reason():
+    assert _rungs.rung_steps(27, 1, 3) == [1, 3, 9]
+    assert _rungs.rung_steps(100, 5, 2) == [5, 10, 20, 40, 80]
+    asha = ASHA(max_steps=27)
+    asha.bind(MIN)
+    h = ReportHistory(MIN)
+    asha.prepare(h)
+    for t, v in enumerate([0.1, 0.2, 0.3, 0.4]):
+        h.add(t, 1, {"loss": v})
+        d = asha.decide(t, 1, {"loss": v}, h)
+    assert d.prune and d.reason == "not in the top 1 of 4 trials on loss at rung step 1"
+
+
+def test_asha_respects_direction_and_metric():
+    objs = Objectives.parse({"acc": "max", "loss": "min"})
+    stream = [(0, 1, {"acc": 0.9, "loss": 0.9}), (1, 1, {"acc": 0.5, "loss": 0.1})]
+    assert feed(ASHA(9), objs, stream)[-1][2] is True  # ranks on acc (first objective), max
+    assert feed(ASHA(9, metric="loss"), objs, stream)[-1][2] is False
+
+
+def test_non_finite_value_prunes_at_once_with_reason():
+    asha = ASHA(max_steps=27, grace=3)
+    asha.bind(MIN)
+    h = ReportHistory(MIN)
+    asha.prepare(h)
+    h.add(0, 1, {"loss": float("nan")})
+    d = asha.decide(0, 1, {"loss": float("nan")}, h)
+    assert d.prune and d.reason == "loss is nan at step 1"
+    m = Median()
+    m.bind(MIN)
+    assert m.decide(0, 1, {"loss": math.inf}, h).prune
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (lambda: ASHA(max_steps=0), "max_steps must be a number > 0"),
+        (lambda: ASHA(max_steps=9, eta=1), "eta must be a number > 1"),
+        (lambda: ASHA(max_steps=9, grace=9), "grace must be < max_steps"),
+        (lambda: Median(warmup=-1), "warmup must be a number >= 0"),
+        (lambda: Median(min_trials=0), "min_trials must be an integer >= 1"),
+    ],
+)
+def test_bad_pruner_arguments(make, match):
+    with pytest.raises(hn.ConfigError, match=match):
+        make()
+
+
+def test_pruner_metric_must_be_an_objective():
+    with pytest.raises(hn.ConfigError, match=r"\['acc'\] are not objectives"):
+        ASHA(9, metric="acc").bind(MIN)
+    with pytest.raises(hn.ConfigError, match=r"\['acc'\] are not objectives"):
+        MultiObjectiveASHA(9, metrics=["error", "acc"]).bind(TWO)
+
+
+def test_multi_objective_ranking_keeps_the_ends_of_the_front():
+    """Nine trials at a rung, eta=3: three go on. Single-metric ranking keeps the three lowest
+    errors (all large models); MO-ASHA keeps the front's two ends and its best-spread point."""
+    Y_raw = [  # (error, size): a front from big-accurate to small-inaccurate, plus dominated
+        (0.05, 100),
+        (0.06, 80),
+        (0.07, 90),
+        (0.10, 40),
+        (0.20, 10),
+        (0.40, 2),
+        (0.45, 50),
+        (0.50, 60),
+        (0.30, 30),
+    ]
+    Y = -np.array(Y_raw, dtype=float)  # maximized frame
+    order = _rungs.multi_objective_order(Y)
+    assert set(order[:3].tolist()) == {0, 5, 4} or set(order[:3].tolist()) == {0, 5, 3}
+    assert _rungs.promotable_multi(5, Y, 3)  # the smallest model goes on
+    assert not _rungs.promotable_multi(5, Y[:, :1], 3)  # on error alone it would stop
+    assert _rungs.nondominated_ranks(Y).tolist()[:6] == [0, 0, 1, 0, 0, 0]
+
+
+def test_multi_objective_asha_stream_keeps_small_models():
+    stream = []
+    rng = np.random.default_rng(0)
+    for t in range(18):
+        size = float(2 ** rng.integers(1, 8))
+        error = 0.5 / math.log2(size + 1) + rng.normal(0, 0.01)
+        stream.append((t, 1, {"error": error, "size": size}))
+    mo = feed(MultiObjectiveASHA(max_steps=9), TWO, stream)
+    single = feed(ASHA(max_steps=9), TWO, stream)
+    kept_mo = [stream[i][2]["size"] for i, (_, _, p) in enumerate(mo) if not p]
+    kept_single = [stream[i][2]["size"] for i, (_, _, p) in enumerate(single) if not p]
+    assert min(kept_mo) < min(kept_single)
+
+
+def test_median_rule():
+    p = Median(warmup=2, min_trials=3)
+    stream = [(t, s, {"loss": 1.0 / s + 0.1 * t}) for s in (1, 2, 3) for t in range(5)]
+    decisions = {(t, s): d for t, s, d in feed(p, MIN, stream)}
+    assert not any(d for (t, s), d in decisions.items() if s < 2)  # warm-up
+    assert decisions[(0, 2)] is False and decisions[(1, 2)] is False
+    assert decisions[(3, 2)] is True  # worse than the median of trials 0-2 at step 2
+
+
+def test_history_rung_table_and_rerun():
+    h = ReportHistory(MIN)
+    h.add(0, 1, {"loss": 1.0})
+    h.add(0, 4, {"loss": 0.5})
+    h.track_rungs([3])  # tracked late: filled from the past
+    assert h.at_rung(3) == {0: {"loss": 0.5}}
+    h.drop_after(0, 1)  # the trial restarts from its checkpoint at step 1
+    assert h.at_rung(3) == {} and h.curve(0) == [(1, {"loss": 1.0})]
+    h.add(0, 3, {"loss": 0.7})
+    assert h.at_rung(3) == {0: {"loss": 0.7}} and h.previous_step(0, 3) == 1
