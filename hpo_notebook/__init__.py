@@ -25,6 +25,7 @@ from hpo_notebook.exceptions import (
 )
 from hpo_notebook.lineage import fingerprint
 from hpo_notebook.objectives import Objective
+from hpo_notebook.pruners import ASHA, Median, MultiObjectiveASHA
 from hpo_notebook.space import Choice, Float, Int, Space
 from hpo_notebook.study import Study, load_study
 from hpo_notebook.trial import Trial, TrialContext, TrialState
@@ -32,12 +33,15 @@ from hpo_notebook.trial import Trial, TrialContext, TrialState
 __version__ = "0.1.0"
 
 __all__ = [
+    "ASHA",
     "Choice",
     "ConfigError",
     "Float",
     "HpoError",
     "HpoWarning",
     "Int",
+    "Median",
+    "MultiObjectiveASHA",
     "Objective",
     "Pruned",
     "Space",

@@ -1,9 +1,13 @@
 """The driver loop behind ``Study.run`` / ``Study.start``: a thread looping over ask/tell.
 
-Whenever trial slots are free it asks the study for proposals (running trials pending) and
-submits them; it then blocks on one queue that carries trial ends, reports and control
-commands, so it reacts to each at once without polling. Everything it changes goes through
-the study, which saves it before the loop acts on it.
+The loop blocks on one queue that carries trial ends, reports, finished proposals and control
+commands, and reacts to each at once; it never waits for the optimizer. Model proposals are
+computed on the study's proposal thread (with the running trials pending) and arrive as
+messages; while every worker is busy the next one is computed ahead of time, and a worker
+that has waited ``suggest_timeout`` seconds gets a quasi-random point instead. So reports are
+judged by the pruner within milliseconds even while a proposal takes a second.
+
+Everything the loop changes goes through the study, which saves it before the loop acts on it.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import queue
 import threading
 import time
 import uuid
+from concurrent.futures import Future
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from hpo_notebook.exceptions import StudyFailedError
@@ -20,18 +26,31 @@ from hpo_notebook.trial import TrialState
 
 if TYPE_CHECKING:
     from hpo_notebook.execution.dask import DaskExecutor
+    from hpo_notebook.optimizers import Proposal
     from hpo_notebook.study import Study
 
 #: Seconds running trials get to return after a stop before they are marked INTERRUPTED.
 STOP_GRACE_S = 1.0
-#: Proposals faster than this are computed when needed rather than ahead of time.
-PREFETCH_ABOVE_S = 0.005
 #: Failed trials needed before the failure share can stop a study.
 MIN_FAILURES = 3
 
 
 class _Wake:
     """A control message: something changed (pause, resume, stop); look again."""
+
+
+@dataclass
+class _Request:
+    """Proposals being computed on the proposal thread."""
+
+    future: Future[list[Proposal]]
+    n: int
+    waiting_since: float | None  # when a free worker started waiting for them
+
+
+class _ProposalsReady:
+    def __init__(self, request: _Request) -> None:
+        self.request = request
 
 
 class Runner:
@@ -56,11 +75,13 @@ class Runner:
         self.stop_reason: str | None = None
         self.running: dict[int, int] = {}  # trial number -> attempt
         self.finished = 0
+        self.capacity = 0
         self._paused = False
         self._stopping = False
         self._control = threading.RLock()
-        self._prefetch: Any = None  # Future of the next proposal, computed ahead
-        self.capacity = 0
+        self._request: _Request | None = None
+        self._ready: list[Proposal] = []
+        self._requeue: list[int] = []
         self._thread = threading.Thread(
             target=self._main, name=f"hpo-driver-{study.name}", daemon=True
         )
@@ -80,7 +101,7 @@ class Runner:
         self._thread.join()
 
     def pause(self) -> None:
-        with self._control:
+        with self._control:  # the loop starts trials under this lock: after pause(), none
             self._paused = True
         self._wake()
 
@@ -118,69 +139,91 @@ class Runner:
 
     def _loop(self) -> None:
         study = self.study
-        capacity = self.capacity = self.concurrency or self.executor.capacity()
-        requeue = [
+        self.capacity = self.concurrency or self.executor.capacity()
+        self._requeue = [
             t.number
             for t in study.trials
             if t.state in (TrialState.RUNNING, TrialState.INTERRUPTED)
         ]
         deadline = None if self.timeout is None else time.monotonic() + self.timeout
         while not self._stopping:
-            if deadline is not None and time.monotonic() >= deadline:
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
                 self.stop("timeout")
                 break
-            to_start = self.n_trials - self.finished - len(self.running)
-            free = capacity - len(self.running)
-            if not self._paused and free > 0 and to_start > 0:
-                self._launch(min(free, to_start), requeue)
-                continue
-            if not self.running and to_start <= 0:
+            self._fill_slots()
+            if not self.running and self._to_start() <= 0:
                 break
-            wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+            waits = [deadline - now] if deadline is not None else []
+            if self._request is not None and self._request.waiting_since is not None:
+                late_at = self._request.waiting_since + (study.suggest_timeout or float("inf"))
+                waits.append(late_at - now)
             try:
-                msg = self.messages.get(timeout=wait)
+                msg = self.messages.get(timeout=max(0.0, min(waits)) if waits else None)
             except queue.Empty:
                 continue
             self._handle(msg)
 
-    def _launch(self, k: int, requeue: list[int]) -> None:
-        """Fill ``k`` free slots: interrupted trials first, then a proposal computed while
-        every worker was busy (if one is ready or coming), then fresh proposals."""
-        study = self.study
-        with self._control:  # control calls take this lock: after pause(), nothing starts
-            if self._paused or self._stopping:
-                return
-            numbers = requeue[:k]
-            del requeue[:k]
-            self._submit([study._start_attempt(n) for n in numbers])
-        k -= len(numbers)
-        if k and self._prefetch is not None:
-            fut, self._prefetch = self._prefetch, None
-            self._create_and_submit(study._await_proposals(fut, 1, study.suggest_timeout))
-            k -= 1
-        if k:
-            self._create_and_submit(study._propose(k, timeout=study.suggest_timeout))
-        self._maybe_prefetch()
+    def _to_start(self) -> int:
+        return self.n_trials - self.finished - len(self.running)
 
-    def _create_and_submit(self, proposals: list[Any]) -> None:
+    def _fill_slots(self) -> None:
+        """Start what can start now; ask for proposals (or compute them ahead) otherwise."""
+        study = self.study
         with self._control:
             if self._paused or self._stopping:
-                return  # dropped before they became trials; proposed again on resume
-            self._submit(self.study._create_trials(proposals))
+                return
+            free = min(self.capacity - len(self.running), self._to_start())
+            if free > 0 and self._requeue:
+                numbers, self._requeue = self._requeue[:free], self._requeue[free:]
+                self._submit([study._start_attempt(n) for n in numbers])
+                free -= len(numbers)
+            if free > 0 and self._ready:
+                take, self._ready = self._ready[:free], self._ready[free:]
+                self._submit(study._create_trials(take))
+                free -= len(take)
+        if free > 0:
+            self._ask(free, waiting=True)
+        elif self._to_start() > 0 and self._request is None and not self._ready:
+            self._ask(1, waiting=False)  # every worker is busy: compute the next one ahead
+        self._fill_late()
+
+    def _ask(self, n: int, waiting: bool) -> None:
+        study = self.study
+        if self._request is not None:
+            if waiting and self._request.waiting_since is None:
+                self._request.waiting_since = time.monotonic()
+            return
+        if not study._uses_model():
+            if waiting:  # cheap: no thread hand-off
+                self._ready.extend(study._propose(n))
+                self._fill_slots()
+            return
+        fut = study._suggest_async(n)
+        req = _Request(fut, n, time.monotonic() if waiting else None)
+        self._request = req
+        fut.add_done_callback(lambda f, r=req: self.messages.put(_ProposalsReady(r)))
+
+    def _fill_late(self) -> None:
+        """A worker waited ``suggest_timeout`` for the model: give it quasi-random points."""
+        req, limit = self._request, self.study.suggest_timeout
+        if req is None or req.waiting_since is None or limit is None:
+            return
+        if time.monotonic() - req.waiting_since < limit:
+            return
+        self._request = None  # its result, when it comes, is dropped
+        with self._control:
+            if self._paused or self._stopping:
+                return
+            free = min(self.capacity - len(self.running), self._to_start())
+            if free > 0:
+                self._submit(self.study._create_trials(self.study._late_proposals(free, limit)))
 
     def _submit(self, trials: list[Any]) -> None:
         for t in trials:
             self.running[t.number] = t.attempt
             spec = TrialSpec(t.number, dict(t.params), t.seed or 0, t.attempt)
             self.executor.submit(self.study.fn, spec)  # type: ignore[arg-type]
-
-    def _maybe_prefetch(self) -> None:
-        """While every slot is busy, compute the next proposal so the next free worker
-        starts at once (the proposal misses only the results that arrive meanwhile)."""
-        more = self.n_trials - self.finished - len(self.running)
-        slow = self.study.last_suggest_s > PREFETCH_ABOVE_S
-        if slow and self._prefetch is None and more > 0 and len(self.running) >= self.capacity:
-            self._prefetch = self.study._suggest_async(1)
 
     def _handle(self, msg: Any) -> None:
         if isinstance(msg, TrialEnded):
@@ -193,19 +236,36 @@ class Runner:
                     nxt = self.messages.get_nowait()
                 except queue.Empty:
                     break
-                if isinstance(nxt, ReportArrived):
-                    batch.append(nxt.report)
-                else:
+                if not isinstance(nxt, ReportArrived):
                     self.messages.put(nxt)
                     break
+                batch.append(nxt.report)
             self._on_reports(batch)
+        elif isinstance(msg, _ProposalsReady):
+            self._on_proposals(msg.request)
+
+    def _on_proposals(self, req: _Request) -> None:
+        if req is not self._request:
+            return  # replaced by quasi-random points meanwhile
+        self._request = None
+        self._ready.extend(req.future.result())  # an optimizer error stops the study
 
     def _on_reports(self, batch: list[dict[str, Any]]) -> None:
         # Reports of an abandoned attempt are dropped; those of the current one are kept even
-        # if they arrive after its end.
+        # if they arrive after its end (but only running trials are judged).
         current = {t.number: t.attempt for t in self.study.trials}
         live = [r for r in batch if current.get(int(r.get("trial", -1))) == r.get("attempt")]
         self.study._add_reports(live)
+        pruner = self.study.pruner
+        if pruner is None:
+            return
+        for r in live:
+            number, attempt = int(r["trial"]), int(r["attempt"])
+            if self.running.get(number) != attempt:
+                continue
+            d = self.study._judge(r)
+            if d is not None and (d.prune or pruner.decision_step(r["step"])):
+                self.executor.send_decision(number, attempt, r["step"], d.reason or None)
 
     def _on_end(self, msg: TrialEnded) -> None:
         if self.running.get(msg.number) != msg.attempt:
@@ -248,10 +308,11 @@ class Runner:
             if self.running:
                 self.executor.abandon(dict(self.running))
                 for number in list(self.running):
+                    attempt = self.running.pop(number)
                     self.study._finish(
                         TrialEnded(
                             number,
-                            self.running.pop(number),
+                            attempt,
                             "interrupted",
                             error="the study stopped before the trial finished",
                             ended_at=time.time(),

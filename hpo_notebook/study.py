@@ -21,7 +21,6 @@ import traceback as tb_module
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
@@ -40,6 +39,7 @@ from hpo_notebook.lineage import study_lineage
 from hpo_notebook.objectives import Objective, Objectives
 from hpo_notebook.optimizers import History, Optimizer, Proposal, make_optimizer
 from hpo_notebook.optimizers.random import known_params, sobol_proposals
+from hpo_notebook.pruners.base import Decision, Pruner, ReportHistory
 from hpo_notebook.space import Space
 from hpo_notebook.store import SQLiteStore, StudyRecord, open_store
 from hpo_notebook.trial import Trial, TrialContext, TrialState
@@ -74,7 +74,8 @@ class Study:
         seed: seeds proposals and trials; random (and recorded) when None.
         optimizer: ``"qLogNEHVI"`` (default), ``"qLogEHVI"``, ``"qLogNParEGO"``, ``"sobol"``,
             or an :class:`~hpo_notebook.optimizers.Optimizer`.
-        pruner: reserved for the pruning release; must be None.
+        pruner: stops trials early from their reports: ``hn.ASHA(max_steps)``,
+            ``hn.MultiObjectiveASHA(max_steps)``, ``hn.Median()`` or None (never).
         n_initial: quasi-random trials before the model is used (default ``2 * (d + 1)``).
         max_failure_share: the study stops with an error once at least 3 trials failed and
             failures exceed this share of finished trials.
@@ -109,8 +110,7 @@ class Study:
         self.fn = _check_fn(fn)
         self.space = space if isinstance(space, Space) else Space(space)
         self.objectives = Objectives.parse(objectives, constraints)
-        if pruner is not None:
-            raise ConfigError(f"pruner: only None is supported in this version, got {pruner!r}")
+        self.pruner = _check_pruner(pruner, self.objectives)
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise ConfigError(f"seed must be an integer or None, got {seed!r}")
         _check_share(max_failure_share)
@@ -127,7 +127,7 @@ class Study:
         self._runner: Runner | None = None
         self._suggest_pool: Any = None
         self._unit_cache: dict[int, list[float]] = {}
-        self.last_suggest_s = 0.0  # how long the optimizer took last time (prefetch hint)
+        self._report_history: ReportHistory | None = None
         if _record is None:
             _record = self._create_or_load(
                 name or "study", seed, n_initial, load_if_exists, lineage
@@ -279,11 +279,9 @@ class Study:
 
     def _suggest(self, n: int, history: History) -> list[Proposal]:
         """Call the optimizer and save the state it returns."""
-        t0 = time.perf_counter()
         suggestion = self.optimizer.suggest(
             self.space, self.objectives, history, n, self.seed, self._optimizer_state
         )
-        self.last_suggest_s = time.perf_counter() - t0
         if len(suggestion.proposals) != n:
             raise HpoError(
                 f"optimizer {self.optimizer.name!r} returned {len(suggestion.proposals)} "
@@ -313,25 +311,21 @@ class Study:
         fut.n_trials = history.n_trials  # type: ignore[attr-defined]
         return fut
 
-    def _await_proposals(
-        self, fut: Future[list[Proposal]], n: int, timeout: float | None
-    ) -> list[Proposal]:
-        """The proposals of ``fut``, or quasi-random ones if they are not ready in time."""
-        try:
-            return fut.result(timeout=timeout)
-        except FutureTimeout:
-            note = f"the model was not ready within suggest_timeout={timeout:g}s"
-            h = self._history()
-            avoid = known_params(self.space, h)
-            return sobol_proposals(self.space, h.n_trials, n, self.seed, "sobol-late", note, avoid)
-
-    def _propose(self, n: int, timeout: float | None = None) -> list[Proposal]:
-        """``n`` proposals from the optimizer, or quasi-random ones if it is late."""
-        history = self._history()
+    def _uses_model(self) -> bool:
+        """Whether the next proposal needs real work (then it runs off the driver thread)."""
         uses_model = getattr(self.optimizer, "uses_model", None)
-        if timeout is None or (uses_model is not None and not uses_model(self.space, history)):
-            return self._suggest(n, history)  # cheap: no thread hand-off
-        return self._await_proposals(self._suggest_async(n), n, timeout)
+        return True if uses_model is None else bool(uses_model(self.space, self._history()))
+
+    def _late_proposals(self, n: int, waited: float) -> list[Proposal]:
+        """Quasi-random stand-ins for proposals the model did not deliver in time."""
+        h = self._history()
+        note = f"the model was not ready within suggest_timeout={waited:g}s"
+        avoid = known_params(self.space, h)
+        return sobol_proposals(self.space, h.n_trials, n, self.seed, "sobol-late", note, avoid)
+
+    def _propose(self, n: int) -> list[Proposal]:
+        """``n`` proposals from the optimizer, computed here and now."""
+        return self._suggest(n, self._history())
 
     def _create_trials(self, proposals: Sequence[Proposal]) -> list[Trial]:
         """Save new trials as RUNNING (first attempt) before they are handed to anyone."""
@@ -374,6 +368,9 @@ class Study:
             )
             if old.attempt:
                 self._store.delete_reports(self._record.id, number)
+                if self._report_history is not None:
+                    self._report_history.drop_after(number, None)
+            t = dataclasses.replace(t, extra={})
             self._save(t)
         return t
 
@@ -405,6 +402,9 @@ class Study:
                 fields.update(state=TrialState.FAILED, error=str(exc), traceback=None)
         elif ended.status == "pruned":
             fields["state"] = TrialState.PRUNED
+            if "pruned_at" in old.extra:
+                fields["error"] = old.extra.get("prune_reason") or ended.error
+                fields["extra"] = {**old.extra, "steps_after_decision": self._steps_after(old)}
         elif ended.status == "interrupted":
             fields["state"] = TrialState.INTERRUPTED
         else:
@@ -413,11 +413,55 @@ class Study:
         self._save(t)
         return t
 
+    def _steps_after(self, t: Trial) -> int:
+        """Reports a pruned trial made after the decision to stop it."""
+        at = t.extra["pruned_at"]
+        return sum(1 for step, _ in self._reports_index().curve(t.number) if step > at)
+
     def _add_reports(self, reports: Sequence[dict[str, Any]]) -> None:
         if not reports:
             return
         self._store.add_reports(self._record.id, reports)
+        if self.pruner is not None:
+            h = self._reports_index()
+            for r in reports:
+                h.add(int(r["trial"]), r["step"], r["metrics"])
         self._publish({"type": "reports", "reports": list(reports)})
+
+    def _reports_index(self) -> ReportHistory:
+        """Every stored report, indexed for the pruner (built once, then kept up to date)."""
+        if self._report_history is None:
+            h = ReportHistory(self.objectives)
+            reports = self._store.reports(self._record.id)
+            for r in sorted(reports, key=lambda r: (r.get("t") or 0.0, r["trial"], r["step"])):
+                h.add(int(r["trial"]), r["step"], r["metrics"])
+            if self.pruner is not None:
+                self.pruner.prepare(h)
+            self._report_history = h
+        return self._report_history
+
+    def _judge(self, report: dict[str, Any]) -> Decision | None:
+        """The pruner's decision on a report of a running trial (None without a pruner)."""
+        if self.pruner is None:
+            return None
+        number = int(report["trial"])
+        with self._lock:
+            t = self._trials.get(number)
+        if t is None or t.state is not TrialState.RUNNING or t.attempt != report.get("attempt"):
+            return None
+        if "pruned_at" in t.extra:  # decided already: say it again (the trial may not know)
+            return Decision(True, t.extra.get("prune_reason", ""))
+        d = self.pruner.decide(number, report["step"], report["metrics"], self._reports_index())
+        if d.prune:
+            sent = report.get("t")
+            extra = {
+                **t.extra,
+                "pruned_at": report["step"],
+                "prune_reason": d.reason,
+                "decision_latency_s": None if sent is None else max(0.0, time.time() - sent),
+            }
+            self._save(dataclasses.replace(t, extra=extra))
+        return d
 
     # ------------------------------------------------------------------ ask / tell
 
@@ -440,13 +484,10 @@ class Study:
         self._require_idle("ask")
         trials = self._create_trials(self._propose(k))
         ctxs = [
-            TrialContext(t.number, t.params, t.seed or 0, t.attempt, self._local_report)
+            TrialContext(t.number, t.params, t.seed or 0, t.attempt, _LocalChannel(self))
             for t in trials
         ]
         return ctxs[0] if n is None else ctxs
-
-    def _local_report(self, msg: dict[str, Any]) -> None:
-        self._add_reports([msg])
 
     def tell(
         self,
@@ -569,6 +610,8 @@ class Study:
             raise ConfigError(f"timeout must be a positive number of seconds, got {timeout!r}")
         _check_picklable(self.fn)
         executor = DaskExecutor(cluster, n_workers=concurrency, resources=resources)
+        if self.pruner is not None:
+            executor.decision_step = self.pruner.decision_step
         finished = sum(t.state.finished for t in self.trials)
         self._store.set_target(self._record.id, finished + n)
         self._runner = Runner(self, n, concurrency, executor, timeout)
@@ -684,6 +727,27 @@ class Study:
         return R.best_trial(self.trials, self.objectives)
 
 
+class _LocalChannel:
+    """The report channel of a trial run by hand (``ask``/``tell``): reports are stored and
+    judged at once, so ``trial.report`` raises ``hn.Pruned`` right away."""
+
+    def __init__(self, study: Study) -> None:
+        self.study = study
+        self.reason: str | None = None
+
+    def send(self, report: dict[str, Any]) -> None:
+        self.study._add_reports([report])
+        d = self.study._judge(report)
+        if d is not None and d.prune:
+            self.reason = d.reason
+
+    def verdict(self, step: float | None) -> str | None:
+        return self.reason
+
+    def stopping(self) -> bool:
+        return False
+
+
 # ---------------------------------------------------------------------- loading
 
 
@@ -761,6 +825,18 @@ def _check_picklable(fn: Any) -> None:
             f"the trial function cannot be sent to Dask workers ({type(exc).__name__}: {exc}); "
             "make sure it does not capture open files, locks or clients"
         ) from None
+
+
+def _check_pruner(pruner: Any, objectives: Objectives) -> Pruner | None:
+    if pruner is None:
+        return None
+    if not isinstance(pruner, Pruner):
+        raise ConfigError(
+            "pruner must be hn.ASHA(max_steps), hn.MultiObjectiveASHA(max_steps), hn.Median() "
+            f"or None, got {pruner!r}"
+        )
+    pruner.bind(objectives)
+    return pruner
 
 
 def _check_share(x: Any) -> None:

@@ -18,12 +18,12 @@ from __future__ import annotations
 import math
 import numbers
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, Protocol
 
-from hpo_notebook.exceptions import TrialInterrupted
+from hpo_notebook.exceptions import Pruned, TrialInterrupted
 
 
 class TrialState(str, Enum):
@@ -63,6 +63,9 @@ class Trial:
         error: one-line error for FAILED trials; ``traceback`` holds the full text.
         attempt: how many times the trial was started (re-runs after interruptions).
         lineage: where it ran (host, pid, worker) and package versions there.
+        extra: what the study learnt along the way: ``pruned_at`` (step), ``prune_reason``,
+            ``decision_latency_s`` (report sent to decision made), ``steps_after_decision``,
+            ``checkpoint_step``.
     """
 
     number: int
@@ -79,6 +82,7 @@ class Trial:
     error: str | None = None
     traceback: str | None = None
     lineage: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def duration(self) -> float | None:
@@ -88,7 +92,22 @@ class Trial:
         return self.ended_at - self.started_at
 
 
-ReportSink = Callable[[dict[str, Any]], None]
+class ReportChannel(Protocol):
+    """How a :class:`TrialContext` talks to its study (a Dask worker event stream, or the study
+    itself for ``ask``/``tell``)."""
+
+    def send(self, report: dict[str, Any]) -> None:
+        """Deliver a report (fire-and-forget)."""
+        ...
+
+    def verdict(self, step: float | None) -> str | None:
+        """Why the trial should stop, or None. At a step where the pruner decides, wait
+        (briefly) for that decision; with ``step=None`` never wait."""
+        ...
+
+    def stopping(self) -> bool:
+        """Whether the study is stopping (may cost a round trip: called on a timer)."""
+        ...
 
 
 class TrialContext:
@@ -110,15 +129,13 @@ class TrialContext:
         params: Mapping[str, Any],
         seed: int,
         attempt: int = 1,
-        sink: ReportSink | None = None,
-        should_stop: Callable[[], bool] | None = None,
+        channel: ReportChannel | None = None,
     ) -> None:
         self.number = number
         self.params = dict(params)
         self.seed = seed
         self.attempt = attempt
-        self._sink = sink
-        self._should_stop = should_stop
+        self._channel = channel
         self._last_stop_check = time.monotonic()  # first check one interval in
         self._last_step: float | None = None
 
@@ -128,11 +145,15 @@ class TrialContext:
     def report(self, step: int | float, **metrics: float) -> None:
         """Record intermediate metrics at ``step`` (an epoch, an iteration count, ...).
 
-        Sending is fire-and-forget (about 0.1 ms on a Dask worker). Raises
-        :class:`~hpo_notebook.exceptions.TrialInterrupted` when the study is stopping.
+        Report every objective so that pruners can rank on all of them. Sending is
+        fire-and-forget (about 0.1 ms on a Dask worker); only at a step where the pruner decides
+        does the trial wait for the decision (a few milliseconds).
 
         Raises:
-            TypeError: ``step`` is not a number or a metric is not a number.
+            hn.Pruned: the pruner stopped this trial (let it propagate; the trial ends PRUNED
+                with its curve kept).
+            hn.TrialInterrupted: the study is stopping; the trial is re-run on resume.
+            TypeError: ``step`` or a metric is not a number.
         """
         if isinstance(step, bool) or not isinstance(step, numbers.Real) or not math.isfinite(step):
             raise TypeError(f"trial.report: step must be a finite number, got {step!r}")
@@ -146,24 +167,27 @@ class TrialContext:
         if not clean:
             raise TypeError("trial.report: pass at least one metric, e.g. report(1, loss=0.3)")
         self._last_step = step
-        if self._sink is not None:
-            self._sink(
-                {
-                    "trial": self.number,
-                    "step": step,
-                    "metrics": clean,
-                    "attempt": self.attempt,
-                    "t": time.time(),
-                }
-            )
+        if self._channel is None:
+            return
+        msg = {"trial": self.number, "step": step, "metrics": clean, "attempt": self.attempt,
+               "t": time.time()}  # fmt: skip
+        self._channel.send(msg)
+        reason = self._channel.verdict(step)
+        if reason is not None:
+            raise Pruned(f"trial {self.number} pruned at step {step:g}: {reason}")
         self._check_stop()
 
+    def should_prune(self) -> bool:
+        """Whether the pruner has decided to stop this trial (for code that prefers to check
+        and clean up rather than let ``report`` raise ``hn.Pruned``)."""
+        return self._channel is not None and self._channel.verdict(None) is not None
+
     def _check_stop(self) -> None:
-        if self._should_stop is None:
+        if self._channel is None:
             return
         now = time.monotonic()
         if now - self._last_stop_check < self.stop_check_interval:
             return
         self._last_stop_check = now
-        if self._should_stop():
+        if self._channel.stopping():
             raise TrialInterrupted(f"trial {self.number}: the study is stopping")

@@ -17,14 +17,16 @@ closed), a scheduler address string, or a cluster object with ``scheduler_addres
 from __future__ import annotations
 
 import logging
+import math
 import os
 import queue
 import random
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from hpo_notebook.exceptions import ConfigError, HpoError, Pruned, TrialInterrupted
 from hpo_notebook.execution.base import ReportArrived, TrialEnded, TrialSpec
@@ -83,6 +85,8 @@ class DaskExecutor:
         self._messages: queue.Queue[Any] | None = None
         self._topic = ""
         self._stop_name = ""
+        self._control = ""
+        self.decision_step: Callable[[float], bool] | None = None
         self._futures: dict[tuple[int, int], Any] = {}
 
     # ------------------------------------------------------------------ lifecycle
@@ -93,6 +97,7 @@ class DaskExecutor:
         self._messages = messages
         self._topic = f"hpo-report-{study_key}"
         self._stop_name = f"hpo-stop-{study_key}"
+        self._control = f"hpo-control-{study_key}"
         c = self._cluster_arg
         if c is None:
             try:
@@ -189,6 +194,8 @@ class DaskExecutor:
             "attempt": spec.attempt,
             "topic": self._topic,
             "stop": self._stop_name,
+            "control": self._control,
+            "decision_step": self.decision_step,
         }
         fut = self._client.submit(
             _run_trial,
@@ -200,6 +207,12 @@ class DaskExecutor:
         )
         self._futures[(spec.number, spec.attempt)] = fut
         fut.add_done_callback(lambda f, s=spec: self._on_done(f, s))
+
+    def send_decision(self, number: int, attempt: int, step: float, prune: str | None) -> None:
+        """Tell a running trial the pruner's decision on its report at ``step`` (pushed to its
+        worker: the trial checks a local flag, no round trip)."""
+        msg = {"trial": number, "attempt": attempt, "step": step, "prune": prune}
+        self._client.log_event(self._control, msg)
 
     def stop_trials(self) -> None:
         self._stop_event().set()
@@ -245,27 +258,114 @@ class DaskExecutor:
 # ---------------------------------------------------------------------- worker side
 
 
+#: Longest a trial waits, at a step where the pruner decides, for that decision (it normally
+#: takes a few milliseconds; past this the trial goes on and a late "stop" applies at its next
+#: report).
+DECISION_WAIT_S = 2.0
+
+
+class _Inbox:
+    """Decisions for one trial attempt, delivered by the worker's control-topic handler."""
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition()
+        self.decided_step = -math.inf
+        self.prune: str | None = None
+
+    def deliver(self, msg: dict[str, Any]) -> None:
+        with self.cond:
+            self.decided_step = max(self.decided_step, float(msg["step"]))
+            if msg.get("prune"):
+                self.prune = str(msg["prune"])
+            self.cond.notify_all()
+
+    def wait(self, step: float, timeout: float) -> str | None:
+        with self.cond:
+            self.cond.wait_for(lambda: self.prune is not None or self.decided_step >= step, timeout)
+            return self.prune
+
+
+class _ControlTopic:
+    """One subscription per worker process and study run: routes each decision to the inbox
+    of its trial attempt. (A topic has one handler per client, and all tasks of a worker share
+    its client, hence the routing.)"""
+
+    _topics: ClassVar[dict[str, _ControlTopic]] = {}
+    _lock: ClassVar[threading.Lock] = threading.Lock()
+    _creating: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, topic: str) -> None:
+        from distributed import get_client
+
+        self.inboxes: dict[tuple[int, int], _Inbox] = {}
+        get_client().subscribe_topic(topic, self._on_event)
+
+    @classmethod
+    def inbox(cls, topic: str, number: int, attempt: int) -> _Inbox:
+        if topic not in cls._topics:
+            # Subscribe outside the lock: the handler takes it on the client's event loop.
+            with cls._creating:
+                if topic not in cls._topics:
+                    created = _ControlTopic(topic)
+                    with cls._lock:
+                        cls._topics[topic] = created
+        with cls._lock:
+            return cls._topics[topic].inboxes.setdefault((number, attempt), _Inbox())
+
+    @classmethod
+    def release(cls, topic: str, number: int, attempt: int) -> None:
+        with cls._lock:
+            if topic in cls._topics:
+                cls._topics[topic].inboxes.pop((number, attempt), None)
+
+    def _on_event(self, event: tuple[float, dict[str, Any]]) -> None:
+        _, msg = event  # runs on the worker client's event loop: only hand over
+        key = (int(msg["trial"]), int(msg["attempt"]))
+        with self._lock:
+            box = self.inboxes.setdefault(key, _Inbox())
+        box.deliver(msg)
+
+
+class _WorkerChannel:
+    """The report channel of a trial running on a Dask worker."""
+
+    def __init__(self, worker: Any, wire: dict[str, Any]) -> None:
+        self.worker = worker
+        self.topic = wire["topic"]
+        self.stop_name = wire["stop"]
+        self.decision_step = wire.get("decision_step")
+        self.inbox = (
+            _ControlTopic.inbox(wire["control"], wire["number"], wire["attempt"])
+            if self.decision_step is not None
+            else None
+        )
+        self._stop_event: Any = None
+
+    def send(self, report: dict[str, Any]) -> None:
+        self.worker.log_event(self.topic, report)
+
+    def verdict(self, step: float | None) -> str | None:
+        if self.inbox is None:
+            return None
+        if step is not None and self.decision_step(step):
+            return self.inbox.wait(step, DECISION_WAIT_S)
+        return self.inbox.prune
+
+    def stopping(self) -> bool:
+        if self._stop_event is None:
+            from distributed import Event
+
+            self._stop_event = Event(self.stop_name)
+        return bool(self._stop_event.is_set())
+
+
 def _run_trial(fn: Callable[..., Any], wire: dict[str, Any]) -> dict[str, Any]:
     """Executed on a Dask worker: run one trial and describe how it ended."""
     from distributed import get_worker
 
     worker = get_worker()
-    topic = wire["topic"]
-    stop_event: list[Any] = []
-
-    def sink(msg: dict[str, Any]) -> None:
-        worker.log_event(topic, msg)
-
-    def should_stop() -> bool:
-        if not stop_event:
-            from distributed import Event
-
-            stop_event.append(Event(wire["stop"]))
-        return bool(stop_event[0].is_set())
-
-    ctx = TrialContext(
-        wire["number"], wire["params"], wire["seed"], wire["attempt"], sink, should_stop
-    )
+    channel = _WorkerChannel(worker, wire)
+    ctx = TrialContext(wire["number"], wire["params"], wire["seed"], wire["attempt"], channel)
     seed_everything(wire["seed"])
     started = time.time()
     base = {"started_at": started, "worker": worker.address, "lineage": process_lineage()}
@@ -283,6 +383,9 @@ def _run_trial(fn: Callable[..., Any], wire: dict[str, Any]) -> dict[str, Any]:
             "traceback": traceback.format_exc(),
             "ended_at": time.time(),
         }
+    finally:
+        if channel.inbox is not None:
+            _ControlTopic.release(wire["control"], wire["number"], wire["attempt"])
     return {**base, "status": "ok", "result": result, "ended_at": time.time()}
 
 

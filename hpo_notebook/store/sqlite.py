@@ -54,6 +54,7 @@ CREATE TABLE IF NOT EXISTS trials (
     error TEXT,
     traceback TEXT,
     lineage TEXT NOT NULL,
+    extra TEXT NOT NULL DEFAULT '{}',
     PRIMARY KEY (study_id, number)
 );
 CREATE TABLE IF NOT EXISTS reports (
@@ -70,7 +71,7 @@ CREATE TABLE IF NOT EXISTS reports (
 
 _TRIAL_COLUMNS = (
     "number, state, params, metric_values, seed, proposal, created_at, started_at, ended_at, "
-    "worker, attempt, error, traceback, lineage"
+    "worker, attempt, error, traceback, lineage, extra"
 )
 
 
@@ -252,13 +253,14 @@ class SQLiteStore:
                 t.error,
                 t.traceback,
                 _dumps(t.lineage),
+                _dumps(t.extra),
             )
             for t in trials
         ]
         with self._tx() as cur:
             cur.executemany(
                 f"INSERT OR REPLACE INTO trials (study_id, {_TRIAL_COLUMNS}) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 rows,
             )
 
@@ -282,6 +284,7 @@ class SQLiteStore:
                 error=r[11],
                 traceback=r[12],
                 lineage=json.loads(r[13]),
+                extra=json.loads(r[14]),
             )
             for r in rows
         ]
