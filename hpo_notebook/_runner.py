@@ -82,6 +82,7 @@ class Runner:
         self._request: _Request | None = None
         self._ready: list[Proposal] = []
         self._requeue: list[int] = []
+        self._starts: dict[tuple[int, int], int] = {}
         self._thread = threading.Thread(
             target=self._main, name=f"hpo-driver-{study.name}", daemon=True
         )
@@ -222,7 +223,9 @@ class Runner:
     def _submit(self, trials: list[Any]) -> None:
         for t in trials:
             self.running[t.number] = t.attempt
-            spec = TrialSpec(t.number, dict(t.params), t.seed or 0, t.attempt)
+            spec = TrialSpec(
+                t.number, dict(t.params), t.seed or 0, t.attempt, self.study.checkpoint_dir
+            )
             self.executor.submit(self.study.fn, spec)  # type: ignore[arg-type]
 
     def _handle(self, msg: Any) -> None:
@@ -253,6 +256,13 @@ class Runner:
     def _on_reports(self, batch: list[dict[str, Any]]) -> None:
         # Reports of an abandoned attempt are dropped; those of the current one are kept even
         # if they arrive after its end (but only running trials are judged).
+        for r in batch:
+            if r.get("kind") == "start":
+                key = (int(r["trial"]), int(r["attempt"]))
+                self._starts[key] = self._starts.get(key, 0) + 1
+                if self._starts[key] > 1:  # Dask re-ran it after losing its worker
+                    self.study._restarted(*key)
+        batch = [r for r in batch if r.get("kind") is None]
         current = {t.number: t.attempt for t in self.study.trials}
         live = [r for r in batch if current.get(int(r.get("trial", -1))) == r.get("attempt")]
         self.study._add_reports(live)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import os
 import secrets
 import threading
 import time
@@ -25,7 +26,9 @@ from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 
+from hpo_notebook import checkpoints
 from hpo_notebook import results as R
+from hpo_notebook.checkpoints import Checkpoints
 from hpo_notebook.exceptions import (
     ConfigError,
     HpoError,
@@ -39,6 +42,7 @@ from hpo_notebook.lineage import study_lineage
 from hpo_notebook.objectives import Objective, Objectives
 from hpo_notebook.optimizers import History, Optimizer, Proposal, make_optimizer
 from hpo_notebook.optimizers.random import known_params, sobol_proposals
+from hpo_notebook.pruners._rungs import multi_objective_order
 from hpo_notebook.pruners.base import Decision, Pruner, ReportHistory
 from hpo_notebook.space import Space
 from hpo_notebook.store import SQLiteStore, StudyRecord, open_store
@@ -81,6 +85,8 @@ class Study:
             failures exceed this share of finished trials.
         suggest_timeout: seconds a free worker waits for the model's proposal before it gets a
             quasi-random point instead (recorded as ``kind="sobol-late"``).
+        checkpoints: where ``trial.save_checkpoint`` writes and what is kept: a folder, or
+            ``hn.Checkpoints(dir, keep_best=3, max_bytes=None)`` (default: beside the file).
         load_if_exists: reopen the study of that name if the file already has it.
         lineage: extra JSON data to record (e.g. data fingerprints, see ``hn.fingerprint``).
 
@@ -103,6 +109,7 @@ class Study:
         n_initial: int | None = None,
         max_failure_share: float = 0.5,
         suggest_timeout: float | None = 30.0,
+        checkpoints: Checkpoints | str | None = None,
         load_if_exists: bool = False,
         lineage: dict[str, Any] | None = None,
         _record: StudyRecord | None = None,
@@ -119,6 +126,13 @@ class Study:
         if name is not None and (not isinstance(name, str) or not name):
             raise ConfigError(f"name must be a non-empty string, got {name!r}")
         self.optimizer = _resolve_optimizer(optimizer, n_initial)
+        if isinstance(checkpoints, (str, os.PathLike)):
+            checkpoints = Checkpoints(str(checkpoints))
+        if checkpoints is not None and not isinstance(checkpoints, Checkpoints):
+            raise ConfigError(
+                f"checkpoints must be a folder or hn.Checkpoints(...), got {checkpoints!r}"
+            )
+        self._checkpoint_policy = checkpoints or Checkpoints()
         self.max_failure_share = float(max_failure_share)
         self.suggest_timeout = suggest_timeout
         self._store = open_store(storage)
@@ -136,6 +150,10 @@ class Study:
         self.seed: int = int(_record.settings["seed"])
         self._optimizer_state = _record.optimizer_state
         self._trials: dict[int, Trial] = {t.number: t for t in self._store.trials(_record.id)}
+        stored = _record.settings.get("checkpoints")
+        if stored and checkpoints is None:  # reopened: the folder it had
+            self._checkpoint_policy = Checkpoints(**stored)
+        self._checkpoint_root: str | None = None
 
     # ------------------------------------------------------------------ construction
 
@@ -148,6 +166,7 @@ class Study:
             "seed": seed,
             "max_failure_share": self.max_failure_share,
             "suggest_timeout": self.suggest_timeout,
+            "checkpoints": dataclasses.asdict(self._checkpoint_policy),
         }
 
     def _create_or_load(
@@ -353,6 +372,55 @@ class Study:
             self._publish({"type": "trial", "trial": t})
         return new
 
+    @property
+    def checkpoint_dir(self) -> str:
+        """The folder of this study's trial checkpoints."""
+        if self._checkpoint_root is None:
+            policy = self._checkpoint_policy.resolved(self._store.path, self.name)
+            self._checkpoint_policy = policy
+            self._checkpoint_root = policy.dir
+        return self._checkpoint_root  # type: ignore[return-value]
+
+    def _keep_curve_to_checkpoint(self, number: int) -> float | None:
+        """A trial starts again: drop its reports after its checkpoint (all without one)."""
+        step = checkpoints.checkpoint_step(self.checkpoint_dir, number)
+        self._store.delete_reports(self._record.id, number, after_step=step)
+        if self._report_history is not None:
+            self._report_history.drop_after(number, step)
+        return step
+
+    def _restarted(self, number: int, attempt: int) -> None:
+        """Dask re-ran a trial attempt after losing its worker."""
+        with self._lock:
+            t = self._trials.get(number)
+            if t is None or t.attempt != attempt or t.state is not TrialState.RUNNING:
+                return
+            step = self._keep_curve_to_checkpoint(number)
+            extra = {
+                **t.extra,
+                "worker_restarts": t.extra.get("worker_restarts", 0) + 1,
+                "checkpoint_step": step,
+            }
+            self._save(dataclasses.replace(t, extra=extra))
+
+    def _cleanup_checkpoints(self) -> None:
+        """Apply the checkpoint policy after a trial ended."""
+        root = self._checkpoint_root
+        if root is None:
+            return
+        present = checkpoints.stored(root)
+        if not present:
+            return
+        trials = self.trials
+        running = [t.number for t in trials if t.state is TrialState.RUNNING]
+        feas = R.feasible(trials, self.objectives)
+        keep = self._checkpoint_policy.keep_best
+        order = multi_objective_order(R.objective_matrix(feas, self.objectives), top=keep)
+        ranked = [feas[i].number for i in order]
+        sizes = {n: checkpoints.size(root, n) for n in present}
+        for n in checkpoints.to_delete(self._checkpoint_policy, present, running, ranked, sizes):
+            checkpoints.delete(root, n)
+
     def _start_attempt(self, number: int) -> Trial:
         """Mark a trial RUNNING for a new attempt (persisted before it is submitted)."""
         with self._lock:
@@ -366,11 +434,10 @@ class Study:
                 error=None,
                 traceback=None,
             )
+            extra: dict[str, Any] = {}
             if old.attempt:
-                self._store.delete_reports(self._record.id, number)
-                if self._report_history is not None:
-                    self._report_history.drop_after(number, None)
-            t = dataclasses.replace(t, extra={})
+                extra["checkpoint_step"] = self._keep_curve_to_checkpoint(number)
+            t = dataclasses.replace(t, extra=extra)
             self._save(t)
         return t
 
@@ -411,6 +478,8 @@ class Study:
             fields["state"] = TrialState.FAILED
         t = dataclasses.replace(old, **fields)
         self._save(t)
+        if t.state.finished:
+            self._cleanup_checkpoints()
         return t
 
     def _steps_after(self, t: Trial) -> int:
@@ -484,7 +553,14 @@ class Study:
         self._require_idle("ask")
         trials = self._create_trials(self._propose(k))
         ctxs = [
-            TrialContext(t.number, t.params, t.seed or 0, t.attempt, _LocalChannel(self))
+            TrialContext(
+                t.number,
+                t.params,
+                t.seed or 0,
+                t.attempt,
+                _LocalChannel(self),
+                self.checkpoint_dir,
+            )
             for t in trials
         ]
         return ctxs[0] if n is None else ctxs

@@ -21,9 +21,10 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from pathlib import Path
 from typing import Any, Protocol
 
-from hpo_notebook.exceptions import Pruned, TrialInterrupted
+from hpo_notebook.exceptions import HpoError, Pruned, TrialInterrupted
 
 
 class TrialState(str, Enum):
@@ -130,12 +131,16 @@ class TrialContext:
         seed: int,
         attempt: int = 1,
         channel: ReportChannel | None = None,
+        checkpoint_root: str | None = None,
     ) -> None:
         self.number = number
         self.params = dict(params)
         self.seed = seed
         self.attempt = attempt
         self._channel = channel
+        self._checkpoint_root = checkpoint_root
+        #: The step saved with the checkpoint :meth:`load_checkpoint` returned (else None).
+        self.checkpoint_step: float | None = None
         self._last_stop_check = time.monotonic()  # first check one interval in
         self._last_step: float | None = None
 
@@ -176,6 +181,49 @@ class TrialContext:
         if reason is not None:
             raise Pruned(f"trial {self.number} pruned at step {step:g}: {reason}")
         self._check_stop()
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        """This trial's checkpoint folder (for extra files; created on first save)."""
+        from hpo_notebook import checkpoints
+
+        return checkpoints.trial_dir(self._require_root(), self.number)
+
+    def save_checkpoint(self, obj: Any, step: float | None = None) -> None:
+        """Save ``obj`` (e.g. state dicts) with ``torch.save``, replacing the previous one.
+
+        Args:
+            step: the step it belongs to (default: the last reported step). A re-run of the
+                trial (after a lost worker or a restarted study) keeps its curve up to here.
+        """
+        from hpo_notebook import checkpoints
+
+        step = self._last_step if step is None else step
+        checkpoints.save(self._require_root(), self.number, self.attempt, obj, step)
+
+    def load_checkpoint(self, weights_only: bool = True) -> Any:
+        """The last saved checkpoint of this trial, or None; sets :attr:`checkpoint_step`.
+
+        Args:
+            weights_only: passed to ``torch.load``: True (the default) loads tensors, dicts,
+                lists and numbers without running code from the file.
+        """
+        from hpo_notebook import checkpoints
+
+        got = checkpoints.load(self._require_root(), self.number, weights_only)
+        if got is None:
+            self.checkpoint_step = None
+            return None
+        obj, self.checkpoint_step = got
+        return obj
+
+    def _require_root(self) -> str:
+        if self._checkpoint_root is None:
+            raise HpoError(
+                "this trial has no checkpoint folder (it runs outside a study); "
+                "create it with Study(...).ask() or run it through study.run()"
+            )
+        return self._checkpoint_root
 
     def should_prune(self) -> bool:
         """Whether the pruner has decided to stop this trial (for code that prefers to check

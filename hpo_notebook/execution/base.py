@@ -24,12 +24,14 @@ class TrialSpec:
         params: parameter values.
         seed: the trial's seed.
         attempt: 1 for the first run, more for re-runs.
+        checkpoint_root: the study's checkpoint folder.
     """
 
     number: int
     params: dict[str, Any]
     seed: int
     attempt: int
+    checkpoint_root: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,9 @@ class TrialEnded:
 
 @dataclass(frozen=True)
 class ReportArrived:
-    """An intermediate report ``{"trial", "step", "metrics", "attempt", "t", "worker"}``."""
+    """An intermediate report ``{"trial", "step", "metrics", "attempt", "t", "worker"}``, or,
+    with ``"kind": "start"``, the news that a trial attempt started (twice for one attempt when
+    Dask re-ran it after losing its worker)."""
 
     report: dict[str, Any]
 

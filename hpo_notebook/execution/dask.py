@@ -196,6 +196,7 @@ class DaskExecutor:
             "stop": self._stop_name,
             "control": self._control,
             "decision_step": self.decision_step,
+            "checkpoints": spec.checkpoint_root,
         }
         fut = self._client.submit(
             _run_trial,
@@ -364,8 +365,24 @@ def _run_trial(fn: Callable[..., Any], wire: dict[str, Any]) -> dict[str, Any]:
     from distributed import get_worker
 
     worker = get_worker()
+    # Announce the start: a second start of one attempt means Dask re-ran it elsewhere.
+    start = {
+        "kind": "start",
+        "trial": wire["number"],
+        "attempt": wire["attempt"],
+        "t": time.time(),
+        "pid": os.getpid(),
+    }
+    worker.log_event(wire["topic"], start)
     channel = _WorkerChannel(worker, wire)
-    ctx = TrialContext(wire["number"], wire["params"], wire["seed"], wire["attempt"], channel)
+    ctx = TrialContext(
+        wire["number"],
+        wire["params"],
+        wire["seed"],
+        wire["attempt"],
+        channel,
+        wire.get("checkpoints"),
+    )
     seed_everything(wire["seed"])
     started = time.time()
     base = {"started_at": started, "worker": worker.address, "lineage": process_lineage()}

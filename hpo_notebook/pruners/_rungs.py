@@ -46,13 +46,19 @@ def promotable(value: float, competing: Sequence[float], eta: float) -> bool:
     return value >= sorted(competing, reverse=True)[k - 1]
 
 
-def nondominated_ranks(Y: np.ndarray) -> np.ndarray:
-    """Front index of each row (0 = not dominated), by repeated non-dominated filtering."""
+def nondominated_ranks(Y: np.ndarray, top: int | None = None) -> np.ndarray:
+    """Front index of each row (0 = not dominated), by repeated non-dominated filtering.
+
+    With ``top``, stop once that many rows have a front; the rest share the next index.
+    """
     n = len(Y)
     ranks = np.full(n, -1)
     remaining = np.arange(n)
     front = 0
     while remaining.size:
+        if top is not None and n - remaining.size >= top:
+            ranks[remaining] = front
+            break
         sub = Y[remaining]
         dominated = np.array(
             [bool(np.any(np.all(sub >= y, axis=1) & np.any(sub > y, axis=1))) for y in sub]
@@ -80,10 +86,13 @@ def crowding_distance(Y: np.ndarray) -> np.ndarray:
     return dist
 
 
-def multi_objective_order(Y: np.ndarray) -> np.ndarray:
+def multi_objective_order(Y: np.ndarray, top: int | None = None) -> np.ndarray:
     """Indices of ``Y``'s rows from best to worst: by non-dominated front, then by crowding
-    distance (larger first), then by index for a deterministic order."""
-    ranks = nondominated_ranks(Y)
+    distance (larger first), then by index for a deterministic order. With ``top``, only the
+    first ``top`` are exact (the rest follow in a coarser order)."""
+    if Y.shape[1] == 1:
+        return np.argsort(-Y[:, 0], kind="stable")
+    ranks = nondominated_ranks(Y, top)
     crowd = np.zeros(len(Y))
     for r in np.unique(ranks):
         idx = np.flatnonzero(ranks == r)

@@ -1,0 +1,179 @@
+"""Per-trial checkpoints on disk, and the policy that keeps their size in check.
+
+Layout: ``<dir>/trial-<number>/checkpoint.pt`` (written with ``torch.save`` to a temporary
+file, then renamed, so a killed worker never leaves half a checkpoint) and ``meta.json``
+(``{"step", "attempt", "bytes", "time"}``). The folder must be visible to every worker and to
+the driver (a local disk for a LocalCluster, a shared file system for a real cluster).
+
+Inside a trial::
+
+    state = trial.load_checkpoint()          # None on the first run
+    start = 1 if state is None else trial.checkpoint_step + 1
+    for epoch in range(start, 28):
+        ...
+        trial.report(epoch, val_loss=vl)
+        trial.save_checkpoint({"model": model.state_dict(), "opt": opt.state_dict()})
+
+Example:
+    >>> import tempfile
+    >>> policy = Checkpoints(tempfile.mkdtemp(), keep_best=2)
+    >>> policy.keep_best
+    2
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hpo_notebook.exceptions import ConfigError
+
+_FILE = "checkpoint.pt"
+_META = "meta.json"
+
+
+@dataclass(frozen=True)
+class Checkpoints:
+    """Where trial checkpoints live and which ones are kept.
+
+    Args:
+        dir: the folder (default: beside the study file, ``<file>.checkpoints/<study>``, or a
+            temporary folder for an in-memory study).
+        keep_best: checkpoints of this many best completed trials are kept (for several
+            objectives: the best-ranked by Pareto front and crowding distance); those of
+            pruned, failed and other completed trials are deleted when they end.
+        max_bytes: a bound on the folder's total size; past it, kept checkpoints of finished
+            trials are deleted worst first (those of running trials never are).
+    """
+
+    dir: str | None = None
+    keep_best: int = 3
+    max_bytes: int | None = None
+
+    def __post_init__(self) -> None:
+        if (
+            isinstance(self.keep_best, bool)
+            or not isinstance(self.keep_best, int)
+            or (self.keep_best < 0)
+        ):
+            raise ConfigError(
+                f"Checkpoints: keep_best must be an integer >= 0, got {self.keep_best!r}"
+            )
+        if self.max_bytes is not None and (
+            isinstance(self.max_bytes, bool)
+            or not isinstance(self.max_bytes, int)
+            or self.max_bytes < 1
+        ):
+            raise ConfigError(
+                f"Checkpoints: max_bytes must be a positive integer, got {self.max_bytes!r}"
+            )
+
+    def resolved(self, storage_path: str | None, study_name: str) -> Checkpoints:
+        """This policy with ``dir`` filled in."""
+        if self.dir is not None:
+            return self
+        if storage_path is None:
+            d = tempfile.mkdtemp(prefix=f"hpo-{study_name}-checkpoints-")
+        else:
+            d = str(Path(f"{storage_path}.checkpoints") / study_name)
+        return Checkpoints(d, self.keep_best, self.max_bytes)
+
+
+def trial_dir(root: str, number: int) -> Path:
+    return Path(root) / f"trial-{number}"
+
+
+def save(root: str, number: int, attempt: int, obj: Any, step: float | None) -> int:
+    """Write ``obj`` atomically; returns its size in bytes."""
+    import torch
+
+    d = trial_dir(root, number)
+    d.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=d, prefix=".checkpoint-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(obj, f)
+        size = os.path.getsize(tmp)
+        os.replace(tmp, d / _FILE)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    meta = {"step": step, "attempt": attempt, "bytes": size, "time": time.time()}
+    fd, tmp = tempfile.mkstemp(dir=d, prefix=".meta-", suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        json.dump(meta, f)
+    os.replace(tmp, d / _META)
+    return size
+
+
+def load(root: str, number: int, weights_only: bool = True) -> tuple[Any, float | None] | None:
+    """``(obj, step)`` of the trial's checkpoint, or None if it has none."""
+    import torch
+
+    d = trial_dir(root, number)
+    if not (d / _FILE).is_file():
+        return None
+    obj = torch.load(d / _FILE, weights_only=weights_only)
+    return obj, checkpoint_step(root, number)
+
+
+def checkpoint_step(root: str, number: int) -> float | None:
+    """The step recorded with the trial's checkpoint (None without a checkpoint)."""
+    try:
+        meta = json.loads((trial_dir(root, number) / _META).read_text())
+    except (OSError, ValueError):
+        return None
+    return meta.get("step")
+
+
+def size(root: str, number: int) -> int:
+    d = trial_dir(root, number)
+    return sum(p.stat().st_size for p in d.glob("*") if p.is_file()) if d.is_dir() else 0
+
+
+def delete(root: str, number: int) -> None:
+    shutil.rmtree(trial_dir(root, number), ignore_errors=True)
+
+
+def stored(root: str) -> list[int]:
+    """Trial numbers that have a checkpoint folder."""
+    p = Path(root)
+    if not p.is_dir():
+        return []
+    out = []
+    for d in p.glob("trial-*"):
+        try:
+            out.append(int(d.name.split("-", 1)[1]))
+        except ValueError:
+            continue
+    return sorted(out)
+
+
+def to_delete(
+    policy: Checkpoints,
+    present: Sequence[int],
+    running: Sequence[int],
+    ranked_complete: Sequence[int],
+    sizes: dict[int, int],
+) -> list[int]:
+    """Which checkpoints to delete (pure): everything of finished trials outside the best
+    ``keep_best`` of ``ranked_complete`` (best first), then, while the total exceeds
+    ``max_bytes``, kept ones worst first. Running trials' checkpoints are never deleted."""
+    running_set = set(running)
+    keep = [n for n in ranked_complete[: policy.keep_best] if n in present]
+    doomed = [n for n in present if n not in running_set and n not in keep]
+    if policy.max_bytes is not None:
+        total = sum(sizes.get(n, 0) for n in present if n not in doomed)
+        for n in reversed(keep):
+            if total <= policy.max_bytes:
+                break
+            doomed.append(n)
+            total -= sizes.get(n, 0)
+    return doomed
