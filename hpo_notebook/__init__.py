@@ -12,6 +12,7 @@ Importing this package stays light: torch, BoTorch, Dask and matplotlib load on 
 
 from __future__ import annotations
 
+from hpo_notebook.checkpoints import Checkpoints
 from hpo_notebook.exceptions import (
     ConfigError,
     HpoError,
@@ -23,6 +24,7 @@ from hpo_notebook.exceptions import (
     TrialInterrupted,
     TrialResultError,
 )
+from hpo_notebook.execution.gpu import local_gpu_cluster
 from hpo_notebook.lineage import fingerprint
 from hpo_notebook.objectives import Objective
 from hpo_notebook.pruners import ASHA, Median, MultiObjectiveASHA
@@ -34,6 +36,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ASHA",
+    "Checkpoints",
     "Choice",
     "ConfigError",
     "Float",
@@ -57,4 +60,5 @@ __all__ = [
     "__version__",
     "fingerprint",
     "load_study",
+    "local_gpu_cluster",
 ]

@@ -59,3 +59,30 @@ def fails_when_large(params: dict[str, Any], trial: Any) -> dict[str, float]:
 def noop(params: dict[str, Any], trial: Any) -> float:
     """Returns ``x`` at once: measures dispatch overhead."""
     return float(params["x"])
+
+
+def checkpointed(params: dict[str, Any], trial: Any) -> dict[str, float]:
+    """``params["steps"]`` steps of ``params["step_s"]`` seconds each, resuming from the
+    trial's checkpoint; reports ``loss`` and the ``pid`` that computed each step."""
+    state = trial.load_checkpoint()
+    start = 1 if state is None else int(state["step"]) + 1
+    loss = 1.0 if state is None else float(state["loss"])
+    for step in range(start, int(params.get("steps", 10)) + 1):
+        time.sleep(float(params.get("step_s", 0.05)))
+        loss *= 0.5 + 0.5 * params["x"]
+        trial.report(step, loss=loss, pid=float(os.getpid()))
+        trial.save_checkpoint({"step": step, "loss": loss})
+    return {"loss": loss}
+
+
+def learning_curve(params: dict[str, Any], trial: Any) -> dict[str, float]:
+    """A curve that decays to ``x`` (lower is better) over ``params["steps"]`` steps of
+    ``params["step_s"]`` seconds, reporting ``loss`` and ``size = 1 - x`` (two objectives
+    that conflict, for multi-objective pruning)."""
+    steps = int(params.get("steps", 9))
+    loss = 1.0
+    for step in range(1, steps + 1):
+        time.sleep(float(params.get("step_s", 0.02)))
+        loss = params["x"] + (1.0 - params["x"]) * 0.5**step
+        trial.report(step, loss=loss, size=1.0 - params["x"])
+    return {"loss": loss, "size": 1.0 - params["x"]}
