@@ -11,7 +11,7 @@ import textwrap
 import pytest
 
 import hpo_notebook as hn
-from hpo_notebook.testing.problems import sleepy
+from hpo_notebook.testing.problems import checkpointed, sleepy
 
 pytestmark = pytest.mark.slow
 
@@ -78,3 +78,63 @@ def test_driver_killed_then_resumed(tmp_path, dask_client):
         assert steps == list(range(1, len(steps) + 1))
     # the re-run used the stored optimizer state and settings
     assert study.seed == 11 and study.optimizer.name == "qLogNEHVI"
+
+
+CHECKPOINT_DRIVER = textwrap.dedent(
+    """
+    import sys
+    import hpo_notebook as hn
+    from hpo_notebook.testing.problems import checkpointed
+
+    if __name__ == "__main__":
+        space = hn.Space(x=hn.Float(0.0, 1.0), steps=hn.Choice([12]), step_s=hn.Choice([0.05]))
+        study = hn.Study(checkpointed, space, objectives={"loss": "min"}, storage=sys.argv[1],
+                         seed=12, optimizer="sobol")
+        study.subscribe(
+            lambda e: e["type"] == "reports" and print("steps", *[r["step"] for r in
+                                                                 e["reports"]], flush=True)
+        )
+        study.run(n_trials=4, concurrency=2)
+    """
+)
+
+
+def test_driver_killed_then_resumed_from_checkpoints(tmp_path, dask_client):
+    db = str(tmp_path / "ckpt.db")
+    script = tmp_path / "driver.py"
+    script.write_text(CHECKPOINT_DRIVER)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), db],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        for line in proc.stdout:  # wait until some trial is well into its curve
+            if line.startswith("steps") and any(int(s) >= 6 for s in line.split()[1:]):
+                break
+        else:
+            pytest.fail("the driver ended early")
+        os.killpg(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+
+    before = hn.load_study(db)
+    interrupted = [t.number for t in before.trials if t.state is hn.TrialState.RUNNING]
+    assert interrupted
+    before.close()
+    study = hn.load_study(db, checkpointed)
+    study.run(cluster=dask_client)
+    assert study.counts()["COMPLETE"] == 4
+    resumed = 0
+    for number in interrupted:
+        t = study.trial(number)
+        curve = study.curves(number)
+        assert curve["step"].tolist() == list(range(1, 13))
+        ckpt = t.extra["checkpoint_step"]
+        if ckpt is not None:  # it had saved a checkpoint before the kill
+            resumed += 1
+            assert set(curve[curve["step"] <= ckpt]["attempt"]) == {1}
+            assert set(curve[curve["step"] > ckpt]["attempt"]) == {2}
+    assert resumed >= 1
