@@ -42,6 +42,7 @@ from hpo_notebook.lineage import study_lineage
 from hpo_notebook.objectives import Objective, Objectives
 from hpo_notebook.optimizers import History, Optimizer, Proposal, make_optimizer
 from hpo_notebook.optimizers.random import known_params, sobol_proposals
+from hpo_notebook.pruners import pruner_from_json
 from hpo_notebook.pruners._rungs import multi_objective_order
 from hpo_notebook.pruners.base import Decision, Pruner, ReportHistory
 from hpo_notebook.space import Space
@@ -85,6 +86,9 @@ class Study:
             failures exceed this share of finished trials.
         suggest_timeout: seconds a free worker waits for the model's proposal before it gets a
             quasi-random point instead (recorded as ``kind="sobol-late"``).
+        pruned_in_model: how pruned trials inform the model: ``"last"`` (their last reported
+            values, a pessimistic estimate that steers proposals away from them) or
+            ``"ignore"``. See docs/benchmarks.md for the measurement behind the default.
         checkpoints: where ``trial.save_checkpoint`` writes and what is kept: a folder, or
             ``hn.Checkpoints(dir, keep_best=3, max_bytes=None)`` (default: beside the file).
         load_if_exists: reopen the study of that name if the file already has it.
@@ -110,6 +114,7 @@ class Study:
         max_failure_share: float = 0.5,
         suggest_timeout: float | None = 30.0,
         checkpoints: Checkpoints | str | None = None,
+        pruned_in_model: str = "last",
         load_if_exists: bool = False,
         lineage: dict[str, Any] | None = None,
         _record: StudyRecord | None = None,
@@ -133,6 +138,11 @@ class Study:
                 f"checkpoints must be a folder or hn.Checkpoints(...), got {checkpoints!r}"
             )
         self._checkpoint_policy = checkpoints or Checkpoints()
+        if pruned_in_model not in ("last", "ignore"):
+            raise ConfigError(
+                f"pruned_in_model must be 'last' or 'ignore', got {pruned_in_model!r}"
+            )
+        self.pruned_in_model = pruned_in_model
         self.max_failure_share = float(max_failure_share)
         self.suggest_timeout = suggest_timeout
         self._store = open_store(storage)
@@ -167,6 +177,8 @@ class Study:
             "max_failure_share": self.max_failure_share,
             "suggest_timeout": self.suggest_timeout,
             "checkpoints": dataclasses.asdict(self._checkpoint_policy),
+            "pruned_in_model": self.pruned_in_model,
+            "pruner": _pruner_json(self.pruner),
         }
 
     def _create_or_load(
@@ -290,11 +302,32 @@ class Study:
         done = R.completed(trials, self.objectives)
         names = self.objectives.metric_names
         d, k = self.space.dim, len(names)
-        X = np.array([self._unit(t) for t in done]).reshape(-1, d)
-        Y = np.array([[t.values[n] for n in names] for t in done], dtype=float).reshape(-1, k)  # type: ignore[index]
+        X = [self._unit(t) for t in done]
+        Y = [[t.values[n] for n in names] for t in done]  # type: ignore[index]
+        if self.pruned_in_model == "last":
+            for t, last in self._pruned_last_values(trials):
+                X.append(self._unit(t))
+                Y.append([last[n] for n in names])
+        X = np.array(X, dtype=float).reshape(-1, d)
+        Y = np.array(Y, dtype=float).reshape(-1, k)
         pending = [t for t in trials if t.state in (TrialState.RUNNING, TrialState.INTERRUPTED)]
         Xp = np.array([self._unit(t) for t in pending]).reshape(-1, d)
         return History(X, Y, Xp, len(trials))
+
+    def _pruned_last_values(self, trials: list[Trial]) -> list[tuple[Trial, dict[str, float]]]:
+        """Pruned trials with their last report that has every objective and constraint."""
+        pruned = [t for t in trials if t.state is TrialState.PRUNED]
+        if not pruned:
+            return []
+        h = self._reports_index()
+        names = self.objectives.metric_names
+        out = []
+        for t in pruned:
+            for _, metrics in reversed(h.curve(t.number)):
+                if all(n in metrics for n in names):
+                    out.append((t, dict(metrics)))
+                    break
+        return out
 
     def _suggest(self, n: int, history: History) -> list[Proposal]:
         """Call the optimizer and save the state it returns."""
@@ -491,7 +524,7 @@ class Study:
         if not reports:
             return
         self._store.add_reports(self._record.id, reports)
-        if self.pruner is not None:
+        if self.pruner is not None or self._report_history is not None:
             h = self._reports_index()
             for r in reports:
                 h.add(int(r["trial"]), r["step"], r["metrics"])
@@ -832,6 +865,7 @@ def load_study(
     fn: TrialFn | None = None,
     name: str | None = None,
     optimizer: str | Optimizer | None = None,
+    pruner: Pruner | None = None,
 ) -> Study:
     """Reopen a stored study, to read its results or to continue it.
 
@@ -843,6 +877,7 @@ def load_study(
         fn: the trial function, needed only to run more trials (code is never stored).
         name: which study, when the file holds several.
         optimizer: overrides the stored optimizer name (needed for a custom optimizer).
+        pruner: overrides the stored pruner (built-in pruners are stored and rebuilt).
 
     Raises:
         StorageError: the file does not exist or is not a study file.
@@ -867,6 +902,8 @@ def load_study(
         n_initial=s.get("n_initial"),
         max_failure_share=s.get("max_failure_share", 0.5),
         suggest_timeout=s.get("suggest_timeout", 30.0),
+        pruner=pruner if pruner is not None else pruner_from_json(s.get("pruner")),
+        pruned_in_model=s.get("pruned_in_model", "last"),
         _record=rec,
     )
 
@@ -913,6 +950,11 @@ def _check_pruner(pruner: Any, objectives: Objectives) -> Pruner | None:
         )
     pruner.bind(objectives)
     return pruner
+
+
+def _pruner_json(pruner: Pruner | None) -> dict[str, Any] | None:
+    to_json = getattr(pruner, "to_json", None)
+    return None if to_json is None else to_json()
 
 
 def _check_share(x: Any) -> None:

@@ -246,3 +246,43 @@ def test_load_study_errors(tmp_path):
     junk.write_text("hello, not sqlite" * 100)
     with pytest.raises(hn.StorageError, match="not an hpo_notebook study file"):
         hn.load_study(str(junk))
+
+
+def test_ask_tell_pruning_is_synchronous_and_pruned_trials_inform_the_model(tmp_path):
+    path = str(tmp_path / "p.db")
+    study = hn.Study(
+        None,
+        SPACE,
+        objectives={"loss": "min"},
+        optimizer="sobol",
+        seed=3,
+        storage=path,
+        pruner=hn.ASHA(max_steps=9),
+    )
+    a, b = study.ask(2)
+    a.report(1, loss=0.1)
+    with pytest.raises(hn.Pruned, match="not in the top 1 of 2"):
+        b.report(1, loss=0.9)
+    assert b.should_prune() and not a.should_prune()
+    study.tell(b, hn.Pruned("stopped"))
+    t = study.trial(b.number)
+    assert t.state is hn.TrialState.PRUNED and t.extra["pruned_at"] == 1
+    assert t.error == "not in the top 1 of 2 trials on loss at rung step 1"
+    h = study._history()
+    assert h.Y.tolist() == [[0.9]] and len(h.X_pending) == 1  # last value, a still pending
+    study.close()
+    again = hn.load_study(path)
+    assert repr(again.pruner) == "ASHA(max_steps=9, grace=1, eta=3)"
+    ignore = hn.Study(
+        None,
+        SPACE,
+        objectives={"loss": "min"},
+        pruned_in_model="ignore",
+        pruner=hn.ASHA(max_steps=9),
+    )
+    x, y = ignore.ask(2)
+    x.report(1, loss=0.1)
+    with pytest.raises(hn.Pruned):
+        y.report(1, loss=0.9)
+    ignore.tell(y, hn.Pruned("stopped"))
+    assert ignore._history().Y.shape == (0, 1)

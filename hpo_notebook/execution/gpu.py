@@ -53,7 +53,7 @@ def local_gpu_cluster(gpus: list[str] | None = None, threads_per_worker: int = 1
     try:
         from dask_cuda import LocalCUDACluster
     except ImportError:
-        LocalCUDACluster = None  # noqa: N806
+        LocalCUDACluster = None
     if LocalCUDACluster is not None:
         return LocalCUDACluster(
             CUDA_VISIBLE_DEVICES=",".join(ids),

@@ -26,6 +26,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from hpo_notebook.exceptions import ConfigError
 from hpo_notebook.objectives import Objectives
@@ -110,6 +111,15 @@ class ASHA(_SuccessiveHalving):
 
     def __repr__(self) -> str:
         return f"ASHA(max_steps={self.max_steps}, grace={self.grace}, eta={self.eta})"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "type": "ASHA",
+            "max_steps": self.max_steps,
+            "grace": self.grace,
+            "eta": self.eta,
+            "metric": self.metric,
+        }
 
     def bind(self, objectives: Objectives) -> None:
         name = self.metric if self.metric is not None else objectives.names[0]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Mapping
+from typing import Any
 
 from hpo_notebook.exceptions import ConfigError
 from hpo_notebook.objectives import Objectives
@@ -52,6 +53,14 @@ class Median:
 
     def __repr__(self) -> str:
         return f"Median(warmup={self.warmup}, min_trials={self.min_trials})"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "type": "Median",
+            "warmup": self.warmup,
+            "min_trials": self.min_trials,
+            "metric": self.metric,
+        }
 
     def bind(self, objectives: Objectives) -> None:
         name = self.metric if self.metric is not None else objectives.names[0]

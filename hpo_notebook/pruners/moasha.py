@@ -59,6 +59,15 @@ class MultiObjectiveASHA(_SuccessiveHalving):
     def __repr__(self) -> str:
         return f"MultiObjectiveASHA(max_steps={self.max_steps}, grace={self.grace}, eta={self.eta})"
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "type": "MultiObjectiveASHA",
+            "max_steps": self.max_steps,
+            "grace": self.grace,
+            "eta": self.eta,
+            "metrics": self.metrics,
+        }
+
     def bind(self, objectives: Objectives) -> None:
         self._signed = resolve_metrics(objectives, None, self.metrics)
 
