@@ -12,6 +12,7 @@ Example:
 from __future__ import annotations
 
 import functools
+import math
 from typing import Any
 
 from hpo_notebook.objectives import Objective
@@ -67,8 +68,16 @@ def build_model(params: dict[str, Any]) -> Any:
     return nn.Sequential(*layers)
 
 
-def train(params: dict[str, Any], trial: Any, epochs: int = 20) -> dict[str, float]:
-    """Train for ``epochs`` epochs, reporting validation error after each one."""
+def train(
+    params: dict[str, Any], trial: Any, epochs: int = 20, size: str = "kparams"
+) -> dict[str, float]:
+    """Train for ``epochs`` epochs, reporting validation error and model size after each one
+    (both objectives, so multi-objective pruners can rank on both).
+
+    Args:
+        size: the size objective: ``"kparams"`` (thousands of parameters) or
+            ``"log10_params"``.
+    """
     import torch
 
     torch.set_num_threads(1)  # one core per trial: workers share the machine
@@ -79,6 +88,8 @@ def train(params: dict[str, Any], trial: Any, epochs: int = 20) -> dict[str, flo
     opt = opt_cls(model.parameters(), lr=params["lr"], **opt_kw)
     loss_fn = torch.nn.CrossEntropyLoss()
     gen = torch.Generator().manual_seed(trial.seed)
+    n_params = sum(p.numel() for p in model.parameters())
+    size_value = n_params / 1000.0 if size == "kparams" else math.log10(n_params)
     val_error = 1.0
     for epoch in range(1, epochs + 1):
         model.train()
@@ -93,6 +104,5 @@ def train(params: dict[str, Any], trial: Any, epochs: int = 20) -> dict[str, flo
         with torch.no_grad():
             val_error = float((model(Xva).argmax(1) != yva).float().mean())
             train_loss = float(loss)
-        trial.report(epoch, val_error=val_error, train_loss=train_loss)
-    n_params = sum(p.numel() for p in model.parameters())
-    return {"val_error": val_error, "kparams": n_params / 1000.0}
+        trial.report(epoch, val_error=val_error, train_loss=train_loss, **{size: size_value})
+    return {"val_error": val_error, size: size_value}
