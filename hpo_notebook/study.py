@@ -13,38 +13,29 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import os
 import secrets
 import threading
 import time
 import traceback as tb_module
-import warnings
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, overload
 
-import numpy as np
-
-from hpo_notebook import checkpoints
+from hpo_notebook import _checks
 from hpo_notebook import results as R
+from hpo_notebook._study_core import StudyCore, _LocalChannel, trial_seed
 from hpo_notebook.checkpoints import Checkpoints
 from hpo_notebook.exceptions import (
     ConfigError,
-    HpoError,
-    HpoWarning,
     Pruned,
     StorageError,
-    TrialResultError,
 )
 from hpo_notebook.execution.base import TrialEnded
 from hpo_notebook.lineage import study_lineage
 from hpo_notebook.objectives import Objective, Objectives
-from hpo_notebook.optimizers import History, Optimizer, Proposal, make_optimizer
-from hpo_notebook.optimizers.random import known_params, sobol_proposals
+from hpo_notebook.optimizers import Optimizer
 from hpo_notebook.pruners import pruner_from_json
-from hpo_notebook.pruners._rungs import multi_objective_order
-from hpo_notebook.pruners.base import Decision, Pruner, ReportHistory
+from hpo_notebook.pruners.base import Pruner, ReportHistory
 from hpo_notebook.space import Space
 from hpo_notebook.store import SQLiteStore, StudyRecord, open_store
 from hpo_notebook.trial import Trial, TrialContext, TrialState
@@ -58,12 +49,7 @@ TrialFn = Callable[[dict[str, Any], TrialContext], Any]
 Listener = Callable[[dict[str, Any]], None]
 
 
-def trial_seed(study_seed: int, number: int) -> int:
-    """The seed of trial ``number`` (independent streams per trial, stable across resumes)."""
-    return int(np.random.SeedSequence([study_seed, number, 0x7417]).generate_state(1)[0] >> 1)
-
-
-class Study:
+class Study(StudyCore):
     """A hyperparameter study: a function, a space, objectives, and everything tried so far.
 
     Args:
@@ -119,18 +105,18 @@ class Study:
         lineage: dict[str, Any] | None = None,
         _record: StudyRecord | None = None,
     ) -> None:
-        self.fn = _check_fn(fn)
+        self.fn = _checks.check_fn(fn)
         self.space = space if isinstance(space, Space) else Space(space)
         self.objectives = Objectives.parse(objectives, constraints)
-        self.pruner = _check_pruner(pruner, self.objectives)
+        self.pruner = _checks.check_pruner(pruner, self.objectives)
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise ConfigError(f"seed must be an integer or None, got {seed!r}")
-        _check_share(max_failure_share)
-        if suggest_timeout is not None and not _positive_number(suggest_timeout):
+        _checks.check_share(max_failure_share)
+        if suggest_timeout is not None and not _checks.positive_number(suggest_timeout):
             raise ConfigError(f"suggest_timeout must be > 0 or None, got {suggest_timeout!r}")
         if name is not None and (not isinstance(name, str) or not name):
             raise ConfigError(f"name must be a non-empty string, got {name!r}")
-        self.optimizer = _resolve_optimizer(optimizer, n_initial)
+        self.optimizer = _checks.resolve_optimizer(optimizer, n_initial)
         if isinstance(checkpoints, (str, os.PathLike)):
             checkpoints = Checkpoints(str(checkpoints))
         if checkpoints is not None and not isinstance(checkpoints, Checkpoints):
@@ -178,7 +164,7 @@ class Study:
             "suggest_timeout": self.suggest_timeout,
             "checkpoints": dataclasses.asdict(self._checkpoint_policy),
             "pruned_in_model": self.pruned_in_model,
-            "pruner": _pruner_json(self.pruner),
+            "pruner": _checks.pruner_json(self.pruner),
         }
 
     def _create_or_load(
@@ -213,10 +199,6 @@ class Study:
     # ------------------------------------------------------------------ properties
 
     @property
-    def name(self) -> str:
-        return self._record.name
-
-    @property
     def storage_path(self) -> str | None:
         """The study file, or None for an in-memory study."""
         return self._store.path
@@ -225,12 +207,6 @@ class Study:
     def lineage(self) -> dict[str, Any]:
         """Versions, host, git commit, code fingerprint and seed recorded at creation."""
         return dict(self._record.lineage)
-
-    @property
-    def trials(self) -> list[Trial]:
-        """Snapshots of every trial, by number."""
-        with self._lock:
-            return [self._trials[k] for k in sorted(self._trials)]
 
     def trial(self, number: int) -> Trial:
         with self._lock:
@@ -278,292 +254,6 @@ class Study:
                     self._listeners.remove(listener)
 
         return unsubscribe
-
-    def _publish(self, event: dict[str, Any]) -> None:
-        for listener in list(self._listeners):
-            try:
-                listener(event)
-            except Exception as exc:  # a broken view must never stop the study
-                warnings.warn(
-                    f"hpo_notebook: a study listener raised {exc!r}", HpoWarning, stacklevel=2
-                )
-
-    # ------------------------------------------------------------------ core: propose
-
-    def _unit(self, t: Trial) -> list[float]:
-        u = self._unit_cache.get(t.number)
-        if u is None:  # params never change: encode each trial once
-            u = self._unit_cache[t.number] = self.space.to_unit(t.params)
-        return u
-
-    def _history(self) -> History:
-        with self._lock:
-            trials = list(self._trials.values())
-        done = R.completed(trials, self.objectives)
-        names = self.objectives.metric_names
-        d, k = self.space.dim, len(names)
-        X = [self._unit(t) for t in done]
-        Y = [[t.values[n] for n in names] for t in done]  # type: ignore[index]
-        if self.pruned_in_model == "last":
-            for t, last in self._pruned_last_values(trials):
-                X.append(self._unit(t))
-                Y.append([last[n] for n in names])
-        X = np.array(X, dtype=float).reshape(-1, d)
-        Y = np.array(Y, dtype=float).reshape(-1, k)
-        pending = [t for t in trials if t.state in (TrialState.RUNNING, TrialState.INTERRUPTED)]
-        Xp = np.array([self._unit(t) for t in pending]).reshape(-1, d)
-        return History(X, Y, Xp, len(trials))
-
-    def _pruned_last_values(self, trials: list[Trial]) -> list[tuple[Trial, dict[str, float]]]:
-        """Pruned trials with their last report that has every objective and constraint."""
-        pruned = [t for t in trials if t.state is TrialState.PRUNED]
-        if not pruned:
-            return []
-        h = self._reports_index()
-        names = self.objectives.metric_names
-        out = []
-        for t in pruned:
-            for _, metrics in reversed(h.curve(t.number)):
-                if all(n in metrics for n in names):
-                    out.append((t, dict(metrics)))
-                    break
-        return out
-
-    def _suggest(self, n: int, history: History) -> list[Proposal]:
-        """Call the optimizer and save the state it returns."""
-        suggestion = self.optimizer.suggest(
-            self.space, self.objectives, history, n, self.seed, self._optimizer_state
-        )
-        if len(suggestion.proposals) != n:
-            raise HpoError(
-                f"optimizer {self.optimizer.name!r} returned {len(suggestion.proposals)} "
-                f"proposals, {n} were asked for"
-            )
-        if suggestion.state != self._optimizer_state:
-            self._optimizer_state = suggestion.state
-            self._store.set_optimizer_state(self._record.id, suggestion.state)
-        return suggestion.proposals
-
-    def _pool(self) -> ThreadPoolExecutor:
-        if self._suggest_pool is None:
-            self._suggest_pool = ThreadPoolExecutor(1, thread_name_prefix="hpo-suggest")
-        return self._suggest_pool
-
-    def _warm_up(self) -> None:
-        """Let the optimizer load its libraries in the background while the first trials run."""
-        warm_up = getattr(self.optimizer, "warm_up", None)
-        if warm_up is not None:
-            self._pool().submit(warm_up)
-
-    def _suggest_async(self, n: int) -> Future[list[Proposal]]:
-        """Start computing ``n`` proposals from the current history in the background."""
-        self._pool()
-        history = self._history()
-        fut = self._suggest_pool.submit(self._suggest, n, history)
-        fut.n_trials = history.n_trials  # type: ignore[attr-defined]
-        return fut
-
-    def _uses_model(self) -> bool:
-        """Whether the next proposal needs real work (then it runs off the driver thread)."""
-        uses_model = getattr(self.optimizer, "uses_model", None)
-        return True if uses_model is None else bool(uses_model(self.space, self._history()))
-
-    def _late_proposals(self, n: int, waited: float) -> list[Proposal]:
-        """Quasi-random stand-ins for proposals the model did not deliver in time."""
-        h = self._history()
-        note = f"the model was not ready within suggest_timeout={waited:g}s"
-        avoid = known_params(self.space, h)
-        return sobol_proposals(self.space, h.n_trials, n, self.seed, "sobol-late", note, avoid)
-
-    def _propose(self, n: int) -> list[Proposal]:
-        """``n`` proposals from the optimizer, computed here and now."""
-        return self._suggest(n, self._history())
-
-    def _create_trials(self, proposals: Sequence[Proposal]) -> list[Trial]:
-        """Save new trials as RUNNING (first attempt) before they are handed to anyone."""
-        now = time.time()
-        with self._lock:
-            start = len(self._trials)
-            new = []
-            for i, p in enumerate(proposals):
-                number = start + i
-                new.append(
-                    Trial(
-                        number,
-                        TrialState.RUNNING,
-                        self.space.validate(p.params),
-                        seed=trial_seed(self.seed, number),
-                        proposal={"kind": p.kind, **p.info},
-                        created_at=now,
-                        started_at=now,
-                        attempt=1,
-                    )
-                )
-            self._store.put_trials(self._record.id, new)
-            self._trials.update({t.number: t for t in new})
-        for t in new:
-            self._publish({"type": "trial", "trial": t})
-        return new
-
-    @property
-    def checkpoint_dir(self) -> str:
-        """The folder of this study's trial checkpoints."""
-        if self._checkpoint_root is None:
-            policy = self._checkpoint_policy.resolved(self._store.path, self.name)
-            self._checkpoint_policy = policy
-            self._checkpoint_root = policy.dir
-        return self._checkpoint_root  # type: ignore[return-value]
-
-    def _keep_curve_to_checkpoint(self, number: int) -> float | None:
-        """A trial starts again: drop its reports after its checkpoint (all without one)."""
-        step = checkpoints.checkpoint_step(self.checkpoint_dir, number)
-        self._store.delete_reports(self._record.id, number, after_step=step)
-        if self._report_history is not None:
-            self._report_history.drop_after(number, step)
-        return step
-
-    def _restarted(self, number: int, attempt: int) -> None:
-        """Dask re-ran a trial attempt after losing its worker."""
-        with self._lock:
-            t = self._trials.get(number)
-            if t is None or t.attempt != attempt or t.state is not TrialState.RUNNING:
-                return
-            step = self._keep_curve_to_checkpoint(number)
-            extra = {
-                **t.extra,
-                "worker_restarts": t.extra.get("worker_restarts", 0) + 1,
-                "checkpoint_step": step,
-            }
-            self._save(dataclasses.replace(t, extra=extra))
-
-    def _cleanup_checkpoints(self) -> None:
-        """Apply the checkpoint policy after a trial ended."""
-        root = self._checkpoint_root
-        if root is None:
-            return
-        present = checkpoints.stored(root)
-        if not present:
-            return
-        trials = self.trials
-        running = [t.number for t in trials if t.state is TrialState.RUNNING]
-        feas = R.feasible(trials, self.objectives)
-        keep = self._checkpoint_policy.keep_best
-        order = multi_objective_order(R.objective_matrix(feas, self.objectives), top=keep)
-        ranked = [feas[i].number for i in order]
-        sizes = {n: checkpoints.size(root, n) for n in present}
-        for n in checkpoints.to_delete(self._checkpoint_policy, present, running, ranked, sizes):
-            checkpoints.delete(root, n)
-
-    def _start_attempt(self, number: int) -> Trial:
-        """Mark a trial RUNNING for a new attempt (persisted before it is submitted)."""
-        with self._lock:
-            old = self._trials[number]
-            t = dataclasses.replace(
-                old,
-                state=TrialState.RUNNING,
-                attempt=old.attempt + 1,
-                started_at=time.time(),
-                ended_at=None,
-                error=None,
-                traceback=None,
-            )
-            extra: dict[str, Any] = {}
-            if old.attempt:
-                extra["checkpoint_step"] = self._keep_curve_to_checkpoint(number)
-            t = dataclasses.replace(t, extra=extra)
-            self._save(t)
-        return t
-
-    def _save(self, t: Trial) -> None:
-        with self._lock:
-            self._store.put_trial(self._record.id, t)
-            self._trials[t.number] = t
-        self._publish({"type": "trial", "trial": t})
-
-    # ------------------------------------------------------------------ core: finish
-
-    def _finish(self, ended: TrialEnded) -> Trial:
-        """Record how a trial ended (persisted before anything acts on it)."""
-        with self._lock:
-            old = self._trials[ended.number]
-        fields: dict[str, Any] = {
-            "ended_at": ended.ended_at or time.time(),
-            "started_at": ended.started_at or old.started_at,
-            "worker": ended.worker or old.worker,
-            "lineage": {**old.lineage, **ended.lineage} if ended.lineage else old.lineage,
-            "error": ended.error,
-            "traceback": ended.traceback,
-        }
-        if ended.status == "ok":
-            try:
-                fields["values"] = self.objectives.check_result(ended.result)
-                fields["state"] = TrialState.COMPLETE
-            except TrialResultError as exc:
-                fields.update(state=TrialState.FAILED, error=str(exc), traceback=None)
-        elif ended.status == "pruned":
-            fields["state"] = TrialState.PRUNED
-            if "pruned_at" in old.extra:
-                fields["error"] = old.extra.get("prune_reason") or ended.error
-                fields["extra"] = {**old.extra, "steps_after_decision": self._steps_after(old)}
-        elif ended.status == "interrupted":
-            fields["state"] = TrialState.INTERRUPTED
-        else:
-            fields["state"] = TrialState.FAILED
-        t = dataclasses.replace(old, **fields)
-        self._save(t)
-        if t.state.finished:
-            self._cleanup_checkpoints()
-        return t
-
-    def _steps_after(self, t: Trial) -> int:
-        """Reports a pruned trial made after the decision to stop it."""
-        at = t.extra["pruned_at"]
-        return sum(1 for step, _ in self._reports_index().curve(t.number) if step > at)
-
-    def _add_reports(self, reports: Sequence[dict[str, Any]]) -> None:
-        if not reports:
-            return
-        self._store.add_reports(self._record.id, reports)
-        if self.pruner is not None or self._report_history is not None:
-            h = self._reports_index()
-            for r in reports:
-                h.add(int(r["trial"]), r["step"], r["metrics"])
-        self._publish({"type": "reports", "reports": list(reports)})
-
-    def _reports_index(self) -> ReportHistory:
-        """Every stored report, indexed for the pruner (built once, then kept up to date)."""
-        if self._report_history is None:
-            h = ReportHistory(self.objectives)
-            reports = self._store.reports(self._record.id)
-            for r in sorted(reports, key=lambda r: (r.get("t") or 0.0, r["trial"], r["step"])):
-                h.add(int(r["trial"]), r["step"], r["metrics"])
-            if self.pruner is not None:
-                self.pruner.prepare(h)
-            self._report_history = h
-        return self._report_history
-
-    def _judge(self, report: dict[str, Any]) -> Decision | None:
-        """The pruner's decision on a report of a running trial (None without a pruner)."""
-        if self.pruner is None:
-            return None
-        number = int(report["trial"])
-        with self._lock:
-            t = self._trials.get(number)
-        if t is None or t.state is not TrialState.RUNNING or t.attempt != report.get("attempt"):
-            return None
-        if "pruned_at" in t.extra:  # decided already: say it again (the trial may not know)
-            return Decision(True, t.extra.get("prune_reason", ""))
-        d = self.pruner.decide(number, report["step"], report["metrics"], self._reports_index())
-        if d.prune:
-            sent = report.get("t")
-            extra = {
-                **t.extra,
-                "pruned_at": report["step"],
-                "prune_reason": d.reason,
-                "decision_latency_s": None if sent is None else max(0.0, time.time() - sent),
-            }
-            self._save(dataclasses.replace(t, extra=extra))
-        return d
 
     # ------------------------------------------------------------------ ask / tell
 
@@ -715,16 +405,16 @@ class Study:
             isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1
         ):
             raise ConfigError(f"concurrency must be a positive integer, got {concurrency!r}")
-        if timeout is not None and not _positive_number(timeout):
+        if timeout is not None and not _checks.positive_number(timeout):
             raise ConfigError(f"timeout must be a positive number of seconds, got {timeout!r}")
-        _check_picklable(self.fn)
+        _checks.check_picklable(self.fn)
         executor = DaskExecutor(cluster, n_workers=concurrency, resources=resources)
         if self.pruner is not None:
             executor.decision_step = self.pruner.decision_step
         finished = sum(t.state.finished for t in self.trials)
         self._store.set_target(self._record.id, finished + n)
         self._runner = Runner(self, n, concurrency, executor, timeout)
-        if progress or (progress is None and _stderr_is_tty()):
+        if progress or (progress is None and _checks.stderr_is_tty()):
             from hpo_notebook.progress import TextProgress
 
             TextProgress(self, total=n).attach()
@@ -836,27 +526,6 @@ class Study:
         return R.best_trial(self.trials, self.objectives)
 
 
-class _LocalChannel:
-    """The report channel of a trial run by hand (``ask``/``tell``): reports are stored and
-    judged at once, so ``trial.report`` raises ``hn.Pruned`` right away."""
-
-    def __init__(self, study: Study) -> None:
-        self.study = study
-        self.reason: str | None = None
-
-    def send(self, report: dict[str, Any]) -> None:
-        self.study._add_reports([report])
-        d = self.study._judge(report)
-        if d is not None and d.prune:
-            self.reason = d.reason
-
-    def verdict(self, step: float | None) -> str | None:
-        return self.reason
-
-    def stopping(self) -> bool:
-        return False
-
-
 # ---------------------------------------------------------------------- loading
 
 
@@ -906,83 +575,6 @@ def load_study(
         pruned_in_model=s.get("pruned_in_model", "last"),
         _record=rec,
     )
-
-
-# ---------------------------------------------------------------------- checks
-
-
-def _check_fn(fn: Any) -> TrialFn | None:
-    if fn is None:
-        return None
-    if not callable(fn):
-        raise ConfigError(f"fn must be a function fn(params, trial), got {fn!r}")
-    try:
-        inspect.signature(fn).bind({}, None)
-    except TypeError:
-        raise ConfigError(
-            f"fn must accept two arguments (params, trial); {getattr(fn, '__name__', fn)!r} "
-            f"has signature {inspect.signature(fn)}"
-        ) from None
-    except ValueError:  # builtins without a signature: let them run
-        pass
-    return fn
-
-
-def _check_picklable(fn: Any) -> None:
-    import cloudpickle
-
-    try:
-        cloudpickle.dumps(fn)
-    except Exception as exc:
-        raise ConfigError(
-            f"the trial function cannot be sent to Dask workers ({type(exc).__name__}: {exc}); "
-            "make sure it does not capture open files, locks or clients"
-        ) from None
-
-
-def _check_pruner(pruner: Any, objectives: Objectives) -> Pruner | None:
-    if pruner is None:
-        return None
-    if not isinstance(pruner, Pruner):
-        raise ConfigError(
-            "pruner must be hn.ASHA(max_steps), hn.MultiObjectiveASHA(max_steps), hn.Median() "
-            f"or None, got {pruner!r}"
-        )
-    pruner.bind(objectives)
-    return pruner
-
-
-def _pruner_json(pruner: Pruner | None) -> dict[str, Any] | None:
-    to_json = getattr(pruner, "to_json", None)
-    return None if to_json is None else to_json()
-
-
-def _check_share(x: Any) -> None:
-    if not _positive_number(x) or x > 1:
-        raise ConfigError(f"max_failure_share must be in (0, 1], got {x!r}")
-
-
-def _positive_number(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and x > 0 and x == x
-
-
-def _resolve_optimizer(optimizer: Any, n_initial: int | None) -> Optimizer:
-    opt = make_optimizer(optimizer)
-    if n_initial is not None:
-        if isinstance(n_initial, bool) or not isinstance(n_initial, int) or n_initial < 1:
-            raise ConfigError(f"n_initial must be an integer >= 1, got {n_initial!r}")
-        if hasattr(opt, "n_initial"):
-            opt.n_initial = n_initial
-    return opt
-
-
-def _stderr_is_tty() -> bool:
-    import sys
-
-    try:
-        return sys.stderr.isatty()
-    except (AttributeError, ValueError):
-        return False
 
 
 __all__ = ["Study", "load_study", "trial_seed"]

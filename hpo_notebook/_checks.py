@@ -1,0 +1,87 @@
+"""Argument checks for :class:`~hpo_notebook.study.Study`: each names the bad value and
+what is allowed, before anything runs."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from hpo_notebook.exceptions import ConfigError
+from hpo_notebook.objectives import Objectives
+from hpo_notebook.optimizers import Optimizer, make_optimizer
+from hpo_notebook.pruners.base import Pruner
+
+
+def check_fn(fn: Any) -> Callable[..., Any] | None:
+    if fn is None:
+        return None
+    if not callable(fn):
+        raise ConfigError(f"fn must be a function fn(params, trial), got {fn!r}")
+    try:
+        inspect.signature(fn).bind({}, None)
+    except TypeError:
+        raise ConfigError(
+            f"fn must accept two arguments (params, trial); {getattr(fn, '__name__', fn)!r} "
+            f"has signature {inspect.signature(fn)}"
+        ) from None
+    except ValueError:  # builtins without a signature: let them run
+        pass
+    return fn
+
+
+def check_picklable(fn: Any) -> None:
+    import cloudpickle
+
+    try:
+        cloudpickle.dumps(fn)
+    except Exception as exc:
+        raise ConfigError(
+            f"the trial function cannot be sent to Dask workers ({type(exc).__name__}: {exc}); "
+            "make sure it does not capture open files, locks or clients"
+        ) from None
+
+
+def check_pruner(pruner: Any, objectives: Objectives) -> Pruner | None:
+    if pruner is None:
+        return None
+    if not isinstance(pruner, Pruner):
+        raise ConfigError(
+            "pruner must be hn.ASHA(max_steps), hn.MultiObjectiveASHA(max_steps), hn.Median() "
+            f"or None, got {pruner!r}"
+        )
+    pruner.bind(objectives)
+    return pruner
+
+
+def pruner_json(pruner: Pruner | None) -> dict[str, Any] | None:
+    to_json = getattr(pruner, "to_json", None)
+    return None if to_json is None else to_json()
+
+
+def check_share(x: Any) -> None:
+    if not positive_number(x) or x > 1:
+        raise ConfigError(f"max_failure_share must be in (0, 1], got {x!r}")
+
+
+def positive_number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and x > 0 and x == x
+
+
+def resolve_optimizer(optimizer: Any, n_initial: int | None) -> Optimizer:
+    opt = make_optimizer(optimizer)
+    if n_initial is not None:
+        if isinstance(n_initial, bool) or not isinstance(n_initial, int) or n_initial < 1:
+            raise ConfigError(f"n_initial must be an integer >= 1, got {n_initial!r}")
+        if hasattr(opt, "n_initial"):
+            opt.n_initial = n_initial
+    return opt
+
+
+def stderr_is_tty() -> bool:
+    import sys
+
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False

@@ -1,0 +1,379 @@
+"""The study's bookkeeping behind ask/tell: proposals, trial records, reports, pruning
+decisions and checkpoints. :class:`~hpo_notebook.study.Study` builds on it; every change is
+saved to the store before anything acts on it.
+
+This is a base class for code organisation only: it relies on the attributes that
+``Study.__init__`` sets (``_store``, ``_record``, ``_trials``, ``_lock``, ``space``,
+``objectives``, ``optimizer``, ``pruner``, ...).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+
+from hpo_notebook import checkpoints
+from hpo_notebook import results as R
+from hpo_notebook.checkpoints import Checkpoints
+from hpo_notebook.exceptions import HpoError, HpoWarning, TrialResultError
+from hpo_notebook.execution.base import TrialEnded
+from hpo_notebook.objectives import Objectives
+from hpo_notebook.optimizers import History, Optimizer, Proposal
+from hpo_notebook.optimizers.random import known_params, sobol_proposals
+from hpo_notebook.pruners._rungs import multi_objective_order
+from hpo_notebook.pruners.base import Decision, Pruner, ReportHistory
+from hpo_notebook.space import Space
+from hpo_notebook.store import SQLiteStore, StudyRecord
+from hpo_notebook.trial import Trial, TrialState
+
+Listener = Callable[[dict[str, Any]], None]
+
+
+def trial_seed(study_seed: int, number: int) -> int:
+    """The seed of trial ``number`` (independent streams per trial, stable across resumes)."""
+    return int(np.random.SeedSequence([study_seed, number, 0x7417]).generate_state(1)[0] >> 1)
+
+
+class StudyCore:
+    """Internals shared by every way of running trials (ask/tell and the Dask loop)."""
+
+    space: Space
+    objectives: Objectives
+    optimizer: Optimizer
+    pruner: Pruner | None
+    pruned_in_model: str
+    suggest_timeout: float | None
+    seed: int
+    _store: SQLiteStore
+    _record: StudyRecord
+    _trials: dict[int, Trial]
+    _lock: threading.RLock
+    _listeners: list[Listener]
+    _optimizer_state: dict[str, Any] | None
+    _suggest_pool: ThreadPoolExecutor | None
+    _unit_cache: dict[int, list[float]]
+    _report_history: ReportHistory | None
+    _checkpoint_policy: Checkpoints
+    _checkpoint_root: str | None
+
+    @property
+    def name(self) -> str:
+        return self._record.name
+
+    @property
+    def trials(self) -> list[Trial]:
+        """Snapshots of every trial, by number."""
+        with self._lock:
+            return [self._trials[k] for k in sorted(self._trials)]
+
+    def _publish(self, event: dict[str, Any]) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception as exc:  # a broken view must never stop the study
+                warnings.warn(
+                    f"hpo_notebook: a study listener raised {exc!r}", HpoWarning, stacklevel=2
+                )
+
+    def _unit(self, t: Trial) -> list[float]:
+        u = self._unit_cache.get(t.number)
+        if u is None:  # params never change: encode each trial once
+            u = self._unit_cache[t.number] = self.space.to_unit(t.params)
+        return u
+
+    def _history(self) -> History:
+        with self._lock:
+            trials = list(self._trials.values())
+        done = R.completed(trials, self.objectives)
+        names = self.objectives.metric_names
+        d, k = self.space.dim, len(names)
+        X = [self._unit(t) for t in done]
+        Y = [[t.values[n] for n in names] for t in done]  # type: ignore[index]
+        if self.pruned_in_model == "last":
+            for t, last in self._pruned_last_values(trials):
+                X.append(self._unit(t))
+                Y.append([last[n] for n in names])
+        X = np.array(X, dtype=float).reshape(-1, d)
+        Y = np.array(Y, dtype=float).reshape(-1, k)
+        pending = [t for t in trials if t.state in (TrialState.RUNNING, TrialState.INTERRUPTED)]
+        Xp = np.array([self._unit(t) for t in pending]).reshape(-1, d)
+        return History(X, Y, Xp, len(trials))
+
+    def _pruned_last_values(self, trials: list[Trial]) -> list[tuple[Trial, dict[str, float]]]:
+        """Pruned trials with their last report that has every objective and constraint."""
+        pruned = [t for t in trials if t.state is TrialState.PRUNED]
+        if not pruned:
+            return []
+        h = self._reports_index()
+        names = self.objectives.metric_names
+        out = []
+        for t in pruned:
+            for _, metrics in reversed(h.curve(t.number)):
+                if all(n in metrics for n in names):
+                    out.append((t, dict(metrics)))
+                    break
+        return out
+
+    def _suggest(self, n: int, history: History) -> list[Proposal]:
+        """Call the optimizer and save the state it returns."""
+        suggestion = self.optimizer.suggest(
+            self.space, self.objectives, history, n, self.seed, self._optimizer_state
+        )
+        if len(suggestion.proposals) != n:
+            raise HpoError(
+                f"optimizer {self.optimizer.name!r} returned {len(suggestion.proposals)} "
+                f"proposals, {n} were asked for"
+            )
+        if suggestion.state != self._optimizer_state:
+            self._optimizer_state = suggestion.state
+            self._store.set_optimizer_state(self._record.id, suggestion.state)
+        return suggestion.proposals
+
+    def _pool(self) -> ThreadPoolExecutor:
+        if self._suggest_pool is None:
+            self._suggest_pool = ThreadPoolExecutor(1, thread_name_prefix="hpo-suggest")
+        return self._suggest_pool
+
+    def _warm_up(self) -> None:
+        """Let the optimizer load its libraries in the background while the first trials run."""
+        warm_up = getattr(self.optimizer, "warm_up", None)
+        if warm_up is not None:
+            self._pool().submit(warm_up)
+
+    def _suggest_async(self, n: int) -> Future[list[Proposal]]:
+        """Start computing ``n`` proposals from the current history in the background."""
+        self._pool()
+        history = self._history()
+        fut = self._suggest_pool.submit(self._suggest, n, history)
+        fut.n_trials = history.n_trials  # type: ignore[attr-defined]
+        return fut
+
+    def _uses_model(self) -> bool:
+        """Whether the next proposal needs real work (then it runs off the driver thread)."""
+        uses_model = getattr(self.optimizer, "uses_model", None)
+        return True if uses_model is None else bool(uses_model(self.space, self._history()))
+
+    def _late_proposals(self, n: int, waited: float) -> list[Proposal]:
+        """Quasi-random stand-ins for proposals the model did not deliver in time."""
+        h = self._history()
+        note = f"the model was not ready within suggest_timeout={waited:g}s"
+        avoid = known_params(self.space, h)
+        return sobol_proposals(self.space, h.n_trials, n, self.seed, "sobol-late", note, avoid)
+
+    def _propose(self, n: int) -> list[Proposal]:
+        """``n`` proposals from the optimizer, computed here and now."""
+        return self._suggest(n, self._history())
+
+    def _create_trials(self, proposals: Sequence[Proposal]) -> list[Trial]:
+        """Save new trials as RUNNING (first attempt) before they are handed to anyone."""
+        now = time.time()
+        with self._lock:
+            start = len(self._trials)
+            new = []
+            for i, p in enumerate(proposals):
+                number = start + i
+                new.append(
+                    Trial(
+                        number,
+                        TrialState.RUNNING,
+                        self.space.validate(p.params),
+                        seed=trial_seed(self.seed, number),
+                        proposal={"kind": p.kind, **p.info},
+                        created_at=now,
+                        started_at=now,
+                        attempt=1,
+                    )
+                )
+            self._store.put_trials(self._record.id, new)
+            self._trials.update({t.number: t for t in new})
+        for t in new:
+            self._publish({"type": "trial", "trial": t})
+        return new
+
+    @property
+    def checkpoint_dir(self) -> str:
+        """The folder of this study's trial checkpoints."""
+        if self._checkpoint_root is None:
+            policy = self._checkpoint_policy.resolved(self._store.path, self.name)
+            self._checkpoint_policy = policy
+            self._checkpoint_root = policy.dir
+        return self._checkpoint_root  # type: ignore[return-value]
+
+    def _keep_curve_to_checkpoint(self, number: int) -> float | None:
+        """A trial starts again: drop its reports after its checkpoint (all without one)."""
+        step = checkpoints.checkpoint_step(self.checkpoint_dir, number)
+        self._store.delete_reports(self._record.id, number, after_step=step)
+        if self._report_history is not None:
+            self._report_history.drop_after(number, step)
+        return step
+
+    def _restarted(self, number: int, attempt: int) -> None:
+        """Dask re-ran a trial attempt after losing its worker."""
+        with self._lock:
+            t = self._trials.get(number)
+            if t is None or t.attempt != attempt or t.state is not TrialState.RUNNING:
+                return
+            step = self._keep_curve_to_checkpoint(number)
+            extra = {
+                **t.extra,
+                "worker_restarts": t.extra.get("worker_restarts", 0) + 1,
+                "checkpoint_step": step,
+            }
+            self._save(dataclasses.replace(t, extra=extra))
+
+    def _cleanup_checkpoints(self) -> None:
+        """Apply the checkpoint policy after a trial ended."""
+        root = self._checkpoint_root
+        if root is None:
+            return
+        present = checkpoints.stored(root)
+        if not present:
+            return
+        trials = self.trials
+        running = [t.number for t in trials if t.state is TrialState.RUNNING]
+        feas = R.feasible(trials, self.objectives)
+        keep = self._checkpoint_policy.keep_best
+        order = multi_objective_order(R.objective_matrix(feas, self.objectives), top=keep)
+        ranked = [feas[i].number for i in order]
+        sizes = {n: checkpoints.size(root, n) for n in present}
+        for n in checkpoints.to_delete(self._checkpoint_policy, present, running, ranked, sizes):
+            checkpoints.delete(root, n)
+
+    def _start_attempt(self, number: int) -> Trial:
+        """Mark a trial RUNNING for a new attempt (persisted before it is submitted)."""
+        with self._lock:
+            old = self._trials[number]
+            t = dataclasses.replace(
+                old,
+                state=TrialState.RUNNING,
+                attempt=old.attempt + 1,
+                started_at=time.time(),
+                ended_at=None,
+                error=None,
+                traceback=None,
+            )
+            extra: dict[str, Any] = {}
+            if old.attempt:
+                extra["checkpoint_step"] = self._keep_curve_to_checkpoint(number)
+            t = dataclasses.replace(t, extra=extra)
+            self._save(t)
+        return t
+
+    def _save(self, t: Trial) -> None:
+        with self._lock:
+            self._store.put_trial(self._record.id, t)
+            self._trials[t.number] = t
+        self._publish({"type": "trial", "trial": t})
+
+    # ------------------------------------------------------------------ core: finish
+
+    def _finish(self, ended: TrialEnded) -> Trial:
+        """Record how a trial ended (persisted before anything acts on it)."""
+        with self._lock:
+            old = self._trials[ended.number]
+        fields: dict[str, Any] = {
+            "ended_at": ended.ended_at or time.time(),
+            "started_at": ended.started_at or old.started_at,
+            "worker": ended.worker or old.worker,
+            "lineage": {**old.lineage, **ended.lineage} if ended.lineage else old.lineage,
+            "error": ended.error,
+            "traceback": ended.traceback,
+        }
+        if ended.status == "ok":
+            try:
+                fields["values"] = self.objectives.check_result(ended.result)
+                fields["state"] = TrialState.COMPLETE
+            except TrialResultError as exc:
+                fields.update(state=TrialState.FAILED, error=str(exc), traceback=None)
+        elif ended.status == "pruned":
+            fields["state"] = TrialState.PRUNED
+            if "pruned_at" in old.extra:
+                fields["error"] = old.extra.get("prune_reason") or ended.error
+                fields["extra"] = {**old.extra, "steps_after_decision": self._steps_after(old)}
+        elif ended.status == "interrupted":
+            fields["state"] = TrialState.INTERRUPTED
+        else:
+            fields["state"] = TrialState.FAILED
+        t = dataclasses.replace(old, **fields)
+        self._save(t)
+        if t.state.finished:
+            self._cleanup_checkpoints()
+        return t
+
+    def _steps_after(self, t: Trial) -> int:
+        """Reports a pruned trial made after the decision to stop it."""
+        at = t.extra["pruned_at"]
+        return sum(1 for step, _ in self._reports_index().curve(t.number) if step > at)
+
+    def _add_reports(self, reports: Sequence[dict[str, Any]]) -> None:
+        if not reports:
+            return
+        self._store.add_reports(self._record.id, reports)
+        if self.pruner is not None or self._report_history is not None:
+            h = self._reports_index()
+            for r in reports:
+                h.add(int(r["trial"]), r["step"], r["metrics"])
+        self._publish({"type": "reports", "reports": list(reports)})
+
+    def _reports_index(self) -> ReportHistory:
+        """Every stored report, indexed for the pruner (built once, then kept up to date)."""
+        if self._report_history is None:
+            h = ReportHistory(self.objectives)
+            reports = self._store.reports(self._record.id)
+            for r in sorted(reports, key=lambda r: (r.get("t") or 0.0, r["trial"], r["step"])):
+                h.add(int(r["trial"]), r["step"], r["metrics"])
+            if self.pruner is not None:
+                self.pruner.prepare(h)
+            self._report_history = h
+        return self._report_history
+
+    def _judge(self, report: dict[str, Any]) -> Decision | None:
+        """The pruner's decision on a report of a running trial (None without a pruner)."""
+        if self.pruner is None:
+            return None
+        number = int(report["trial"])
+        with self._lock:
+            t = self._trials.get(number)
+        if t is None or t.state is not TrialState.RUNNING or t.attempt != report.get("attempt"):
+            return None
+        if "pruned_at" in t.extra:  # decided already: say it again (the trial may not know)
+            return Decision(True, t.extra.get("prune_reason", ""))
+        d = self.pruner.decide(number, report["step"], report["metrics"], self._reports_index())
+        if d.prune:
+            sent = report.get("t")
+            extra = {
+                **t.extra,
+                "pruned_at": report["step"],
+                "prune_reason": d.reason,
+                "decision_latency_s": None if sent is None else max(0.0, time.time() - sent),
+            }
+            self._save(dataclasses.replace(t, extra=extra))
+        return d
+
+
+class _LocalChannel:
+    """The report channel of a trial run by hand (``ask``/``tell``): reports are stored and
+    judged at once, so ``trial.report`` raises ``hn.Pruned`` right away."""
+
+    def __init__(self, study: StudyCore) -> None:
+        self.study = study
+        self.reason: str | None = None
+
+    def send(self, report: dict[str, Any]) -> None:
+        self.study._add_reports([report])
+        d = self.study._judge(report)
+        if d is not None and d.prune:
+            self.reason = d.reason
+
+    def verdict(self, step: float | None) -> str | None:
+        return self.reason
+
+    def stopping(self) -> bool:
+        return False
