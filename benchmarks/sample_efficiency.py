@@ -33,9 +33,21 @@ CHECKPOINTS = (16, 32, 48)
 RESULTS = Path(__file__).resolve().parent.parent / "docs" / "results"
 
 
-def run_ours(name: str, seed: int, acquisition: str, n_evals: int = 48, q: int = 4) -> dict:
-    """One run of hpo_notebook's optimizer through ask/tell; returns Y and proposal times."""
+def run_ours(
+    name: str,
+    seed: int,
+    acquisition: str,
+    n_evals: int = 48,
+    q: int = 4,
+    settings: dict[str, Any] | None = None,
+) -> dict:
+    """One run of hpo_notebook's optimizer through ask/tell; returns Y and proposal times.
+
+    ``settings`` overrides fields of ``OptimizeSettings`` (to compare effort levels).
+    """
     import hpo_notebook as hn
+    from hpo_notebook.optimizers.botorch import BoTorchOptimizer
+    from hpo_notebook.optimizers.botorch.candidates import OptimizeSettings
 
     problem = PROBLEMS[name]()
     space = hn.Space(
@@ -46,7 +58,8 @@ def run_ours(name: str, seed: int, acquisition: str, n_evals: int = 48, q: int =
     )
     ref = problem.ref_point.tolist()
     objectives = {f"f{i}": hn.Objective("max", threshold=r) for i, r in enumerate(ref)}
-    study = hn.Study(None, space, objectives=objectives, seed=seed, optimizer=acquisition)
+    optimizer = BoTorchOptimizer(acquisition, settings=OptimizeSettings(**(settings or {})))
+    study = hn.Study(None, space, objectives=objectives, seed=seed, optimizer=optimizer)
     ys: list[list[float]] = []
     batch_times: list[float] = []
     while len(ys) < n_evals:
@@ -66,8 +79,8 @@ def run_ours(name: str, seed: int, acquisition: str, n_evals: int = 48, q: int =
     return {"Y": ys, "batch_s": batch_times, "fallbacks": sum("sobol-" in k for k in kinds)}
 
 
-def _one(job: tuple[str, str, int]) -> dict[str, Any]:
-    method, name, seed = job
+def _one(job: tuple[str, str, int, dict[str, Any] | None]) -> dict[str, Any]:
+    method, name, seed, settings = job
     warnings.filterwarnings("ignore")
     torch.set_num_threads(1)
     from benchmarks import _peers
@@ -76,7 +89,7 @@ def _one(job: tuple[str, str, int]) -> dict[str, Any]:
     t0 = time.perf_counter()
     extra: dict[str, Any] = {}
     if method in ("qLogNEHVI", "qLogEHVI"):
-        out = run_ours(name, seed, method)
+        out = run_ours(name, seed, method, settings=settings)
         Y = torch.tensor(out["Y"], dtype=torch.float64)
         extra = {"median_batch_s": statistics.median(out["batch_s"]), "fallbacks": out["fallbacks"]}
     elif method == "Sobol":
@@ -135,13 +148,19 @@ def main(argv: list[str] | None = None) -> None:
     )
     ap.add_argument("--jobs", type=int, default=2, help="parallel processes (1 thread each)")
     ap.add_argument("--out", default="sample_efficiency")
+    ap.add_argument(
+        "--settings",
+        default=None,
+        help='JSON overrides of OptimizeSettings, e.g. {"raw_samples": 128}',
+    )
     args = ap.parse_args(argv)
 
     jobs = []
     for p in args.problems:
         for m in args.methods:
             n = args.peer_seeds if m in ("Ax",) or m.startswith("BoTorch") else args.seeds
-            jobs += [(m, p, s) for s in range(n)]
+            settings = json.loads(args.settings) if args.settings else None
+            jobs += [(m, p, s, settings) for s in range(n)]
     t0 = time.time()
     with mp.get_context("spawn").Pool(args.jobs) as pool:
         rows = []
@@ -156,6 +175,7 @@ def main(argv: list[str] | None = None) -> None:
     print(table)
     RESULTS.mkdir(parents=True, exist_ok=True)
     meta = {
+        "settings": args.settings,
         "command": "python -m benchmarks.sample_efficiency "
         + " ".join(sys.argv[1:] if argv is None else argv),
         "date": time.strftime("%Y-%m-%d"),

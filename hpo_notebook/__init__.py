@@ -27,6 +27,7 @@ from hpo_notebook.exceptions import (
 from hpo_notebook.execution.gpu import local_gpu_cluster
 from hpo_notebook.lineage import fingerprint
 from hpo_notebook.objectives import Objective
+from hpo_notebook.optimizers.botorch import BoTorchOptimizer, OptimizeSettings
 from hpo_notebook.pruners import ASHA, Median, MultiObjectiveASHA
 from hpo_notebook.space import Choice, Float, Int, Space
 from hpo_notebook.study import Study, load_study
@@ -36,6 +37,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ASHA",
+    "BoTorchOptimizer",
     "Checkpoints",
     "Choice",
     "ConfigError",
@@ -46,6 +48,7 @@ __all__ = [
     "Median",
     "MultiObjectiveASHA",
     "Objective",
+    "OptimizeSettings",
     "Pruned",
     "Space",
     "SpaceError",

@@ -209,7 +209,9 @@ def test_constraint_steers_proposals_into_the_feasible_region():
     s = BoTorchOptimizer(n_initial=4).suggest(UNIT_2D, objs, h, n=4, seed=0)
     x1 = [p.params["x1"] for p in s.proposals]
     assert sum(v >= 0.65 for v in x1) >= 3, x1
-    assert all(p.kind == "qLogNEI" for p in s.proposals)
+    # the model may propose the same corner twice; the repeat becomes a quasi-random point
+    assert sum(p.kind == "qLogNEI" for p in s.proposals) >= 3
+    assert {p.kind for p in s.proposals} <= {"qLogNEI", "sobol-duplicate"}
 
 
 def test_probability_of_feasibility_while_nothing_is_feasible():

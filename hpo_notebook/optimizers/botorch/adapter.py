@@ -18,6 +18,7 @@ import numpy as np
 from hpo_notebook.exceptions import ConfigError, HpoWarning
 from hpo_notebook.objectives import Objectives
 from hpo_notebook.optimizers.base import History, Proposal, Suggestion
+from hpo_notebook.optimizers.botorch.settings import OptimizeSettings
 from hpo_notebook.optimizers.random import known_params, sobol_proposals
 from hpo_notebook.space import Choice, Int, Space
 
@@ -71,8 +72,6 @@ class BoTorchOptimizer:
         settings: Any = None,
         warm_start: bool = True,
     ) -> None:
-        from hpo_notebook.optimizers.botorch.candidates import OptimizeSettings
-
         if acquisition not in ACQUISITION_ALIASES:
             raise ConfigError(
                 f"optimizer: unknown acquisition {acquisition!r}; choose one of "

@@ -24,6 +24,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from hpo_notebook.optimizers.botorch.settings import OptimizeSettings
+
 DTYPE = torch.float64
 
 #: Acquisition functions this module builds, by name.
@@ -49,27 +51,6 @@ class DimSpec:
     @property
     def bounds(self) -> Tensor:
         return torch.stack([torch.zeros(self.d, dtype=DTYPE), torch.ones(self.d, dtype=DTYPE)])
-
-
-@dataclass(frozen=True)
-class OptimizeSettings:
-    """Effort spent optimizing the acquisition function.
-
-    The defaults were chosen with ``benchmarks/sample_efficiency.py`` and
-    ``benchmarks/suggest_latency.py``: they match the hypervolume of BoTorch's tutorial
-    settings (10 restarts, 512 raw samples) at a fraction of the time.
-    """
-
-    num_restarts: int = 4
-    raw_samples: int = 256
-    maxiter: int = 100
-    mc_samples: int = 128
-    sample_around_best: bool = True
-    fit_maxiter: int = 75
-    maxiter_alternating: int = 8
-    #: torch threads while proposing. One is fastest when trials load the same cores (the
-    #: usual case on a local cluster): oversubscribed OpenMP threads were 10x slower here.
-    torch_threads: int | None = 1
 
 
 @dataclass(frozen=True)
@@ -259,7 +240,7 @@ def build_acquisition(
 
 
 def optimize_candidates(
-    acq: Any, dims: DimSpec, q: int, settings: OptimizeSettings = OptimizeSettings()
+    acq: Any, dims: DimSpec, q: int, settings: OptimizeSettings | None = None
 ) -> Tensor:
     """Maximize ``acq`` over the space, returning ``q x d`` candidates (sequential greedy).
 
@@ -270,6 +251,7 @@ def optimize_candidates(
     from botorch.optim import optimize_acqf
     from botorch.optim.optimize_mixed import optimize_acqf_mixed_alternating
 
+    settings = settings or OptimizeSettings()
     bounds = dims.bounds
     fixed = dict(dims.fixed) or None
     if not dims.discrete_dims and not dims.cat_dims:
