@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         util = []
         for opt in ("sobol", "qLogNEHVI"):
-            for seed in range(args.repeats if opt == "sobol" else 1):
+            for seed in range(args.repeats):
                 r = utilization(client, args.sleep_trials, 4, opt, seed)
                 util.append(r)
                 print(r, flush=True)

@@ -118,7 +118,7 @@ def _table(rows: list[dict[str, Any]], methods: list[str], problems: list[str]) 
             rs = [r for r in rows if r["problem"] == p and r["method"] == m]
             if not rs:
                 continue
-            g = {k: [r["gaps"][k] for r in rs] for k in CHECKPOINTS}
+            g = {k: [r["gaps"].get(k, r["gaps"].get(str(k))) for r in rs] for k in CHECKPOINTS}
             sd = statistics.stdev(g[48]) if len(rs) > 1 else 0.0
             lines.append(
                 f"| {p} | {m} | {len(rs)} | {statistics.mean(g[16]):.2f} | "

@@ -186,7 +186,9 @@ class Runner:
         if free > 0:
             self._ask(free, waiting=True)
         elif self._to_start() > 0 and self._request is None and not self._ready:
-            self._ask(1, waiting=False)  # every worker is busy: compute the next one ahead
+            # Every worker is busy: compute the next proposals ahead, enough for the trials
+            # that tend to end close together (half the workers), as one coherent batch.
+            self._ask(min(self._to_start(), max(1, self.capacity // 2)), waiting=False)
         self._fill_late()
 
     def _ask(self, n: int, waiting: bool) -> None:
