@@ -61,12 +61,15 @@ def run_ours(method: str, seed: int, n_trials: int, concurrency: int, client: An
     import hpo_notebook as hn
     from hpo_notebook import demo
 
+    two_rungs = {"max_steps": MAX_EPOCHS, "grace": 1, "eta": 3, "rungs": 2}
     pruner = {
         "none": None,
-        "Median": hn.Median(warmup=3, min_trials=5, metric="val_error"),
+        "Median": hn.Median(warmup=3, min_trials=5, metric="val_error", max_steps=MAX_EPOCHS),
         "ASHA": hn.ASHA(max_steps=MAX_EPOCHS, grace=1, eta=3, metric="val_error"),
         "MO-ASHA": hn.MultiObjectiveASHA(max_steps=MAX_EPOCHS, grace=1, eta=3),
-        "MO-ASHA, pruned ignored": hn.MultiObjectiveASHA(max_steps=MAX_EPOCHS, grace=1, eta=3),
+        "MO-ASHA, 2 rungs": hn.MultiObjectiveASHA(**two_rungs),
+        "MO-ASHA, 2 rungs, pruned ignored": hn.MultiObjectiveASHA(**two_rungs),
+        "ASHA, 2 rungs": hn.ASHA(metric="val_error", **two_rungs),
     }[method]
     objectives = {
         "val_error": hn.Objective("min", threshold=REF[0]),
@@ -249,8 +252,10 @@ def main(argv: list[str] | None = None) -> None:
             "none",
             "Median",
             "ASHA",
+            "ASHA, 2 rungs",
             "MO-ASHA",
-            "MO-ASHA, pruned ignored",
+            "MO-ASHA, 2 rungs",
+            "MO-ASHA, 2 rungs, pruned ignored",
             "Optuna Hyperband",
         ],
     )

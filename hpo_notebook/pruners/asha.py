@@ -44,7 +44,9 @@ from hpo_notebook.pruners.base import (
 class _SuccessiveHalving:
     """Rung bookkeeping shared by ASHA and its multi-objective variant."""
 
-    def __init__(self, max_steps: float, grace: float = 1, eta: float = 3) -> None:
+    def __init__(
+        self, max_steps: float, grace: float = 1, eta: float = 3, rungs: int | None = None
+    ) -> None:
         for name, v, low in (("max_steps", max_steps, 0), ("grace", grace, 0), ("eta", eta, 1)):
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > low:
                 raise ConfigError(
@@ -55,8 +57,14 @@ class _SuccessiveHalving:
                 f"{type(self).__name__}: grace must be < max_steps, got grace={grace!r}, "
                 f"max_steps={max_steps!r}"
             )
-        self.max_steps, self.grace, self.eta = max_steps, grace, eta
-        self.rungs = _rungs.rung_steps(max_steps, grace, eta)
+        if rungs is not None and (
+            isinstance(rungs, bool) or not isinstance(rungs, int) or rungs < 1
+        ):
+            raise ConfigError(
+                f"{type(self).__name__}: rungs must be an integer >= 1 or None, got {rungs!r}"
+            )
+        self.max_steps, self.grace, self.eta, self.n_rungs = max_steps, grace, eta, rungs
+        self.rungs = _rungs.rung_steps(max_steps, grace, eta)[:rungs]
         self._signed: list[tuple[str, float]] = []
 
     def prepare(self, history: ReportHistory) -> None:
@@ -101,12 +109,19 @@ class ASHA(_SuccessiveHalving):
         grace: the first rung (minimum steps before a trial can be stopped).
         eta: reduction factor: the top ``1/eta`` of trials at a rung go on.
         metric: the objective to rank on (default: the study's first objective).
+        rungs: how many rungs to use (default: every ``grace * eta**k`` below ``max_steps``);
+            fewer rungs let more trials finish.
     """
 
     def __init__(
-        self, max_steps: float, grace: float = 1, eta: float = 3, metric: str | None = None
+        self,
+        max_steps: float,
+        grace: float = 1,
+        eta: float = 3,
+        metric: str | None = None,
+        rungs: int | None = None,
     ) -> None:
-        super().__init__(max_steps, grace, eta)
+        super().__init__(max_steps, grace, eta, rungs)
         self.metric = metric
 
     def __repr__(self) -> str:
@@ -119,6 +134,7 @@ class ASHA(_SuccessiveHalving):
             "grace": self.grace,
             "eta": self.eta,
             "metric": self.metric,
+            "rungs": self.n_rungs,
         }
 
     def bind(self, objectives: Objectives) -> None:

@@ -41,14 +41,23 @@ class Median:
         warmup: steps before a trial can be stopped.
         min_trials: other trials that must have reported at a step before it is used.
         metric: the objective to watch (default: the study's first objective).
+        max_steps: the last step of a trial, if known: a trial that reached it has done its
+            work and is never stopped.
     """
 
-    def __init__(self, warmup: float = 5, min_trials: int = 5, metric: str | None = None) -> None:
+    def __init__(
+        self,
+        warmup: float = 5,
+        min_trials: int = 5,
+        metric: str | None = None,
+        max_steps: float | None = None,
+    ) -> None:
         if isinstance(warmup, bool) or not isinstance(warmup, (int, float)) or warmup < 0:
             raise ConfigError(f"Median: warmup must be a number >= 0, got {warmup!r}")
         if isinstance(min_trials, bool) or not isinstance(min_trials, int) or min_trials < 1:
             raise ConfigError(f"Median: min_trials must be an integer >= 1, got {min_trials!r}")
         self.warmup, self.min_trials, self.metric = warmup, min_trials, metric
+        self.max_steps = max_steps
         self._name, self._sign = "", 1.0
 
     def __repr__(self) -> str:
@@ -70,14 +79,14 @@ class Median:
         return None
 
     def decision_step(self, step: float) -> bool:
-        return step >= self.warmup
+        return step >= self.warmup and (self.max_steps is None or step < self.max_steps)
 
     def decide(
         self, trial: int, step: float, metrics: Mapping[str, float], history: ReportHistory
     ) -> Decision:
         if non_finite(metrics, [self._name]) is not None:
             return Decision(True, f"{self._name} is {metrics.get(self._name)!r} at step {step:g}")
-        if step < self.warmup:
+        if not self.decision_step(step):
             return CONTINUE
         others = {t: v for t, v in history.values_at(step, self._name).items() if t != trial}
         if len(others) < self.min_trials:

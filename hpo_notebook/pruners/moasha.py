@@ -44,6 +44,7 @@ class MultiObjectiveASHA(_SuccessiveHalving):
         grace: the first rung.
         eta: reduction factor.
         metrics: the objectives to rank on (default: all of the study's objectives).
+        rungs: how many rungs to use (default: all below ``max_steps``).
     """
 
     def __init__(
@@ -52,8 +53,9 @@ class MultiObjectiveASHA(_SuccessiveHalving):
         grace: float = 1,
         eta: float = 3,
         metrics: Iterable[str] | None = None,
+        rungs: int | None = None,
     ) -> None:
-        super().__init__(max_steps, grace, eta)
+        super().__init__(max_steps, grace, eta, rungs)
         self.metrics = list(metrics) if metrics is not None else None
 
     def __repr__(self) -> str:
@@ -66,6 +68,7 @@ class MultiObjectiveASHA(_SuccessiveHalving):
             "grace": self.grace,
             "eta": self.eta,
             "metrics": self.metrics,
+            "rungs": self.n_rungs,
         }
 
     def bind(self, objectives: Objectives) -> None:
