@@ -276,7 +276,8 @@ class Runner:
             if self.running.get(number) != attempt:
                 continue
             d = self.study._judge(r)
-            if d is not None and (d.prune or pruner.decision_step(r["step"])):
+            previous = self.study._reports_index().previous_step(number, r["step"])
+            if d is not None and (d.prune or pruner.decision_step(r["step"], previous)):
                 self.executor.send_decision(number, attempt, r["step"], d.reason or None)
 
     def _on_end(self, msg: TrialEnded) -> None:

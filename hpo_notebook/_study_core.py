@@ -372,7 +372,7 @@ class _LocalChannel:
         if d is not None and d.prune:
             self.reason = d.reason
 
-    def verdict(self, step: float | None) -> str | None:
+    def verdict(self, step: float | None, previous: float | None = None) -> str | None:
         return self.reason
 
     def stopping(self) -> bool:

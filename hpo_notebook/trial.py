@@ -101,9 +101,10 @@ class ReportChannel(Protocol):
         """Deliver a report (fire-and-forget)."""
         ...
 
-    def verdict(self, step: float | None) -> str | None:
-        """Why the trial should stop, or None. At a step where the pruner decides, wait
-        (briefly) for that decision; with ``step=None`` never wait."""
+    def verdict(self, step: float | None, previous: float | None = None) -> str | None:
+        """Why the trial should stop, or None. For a report the pruner decides on at once
+        (``step`` given, ``previous`` the trial's preceding reported step), wait briefly for
+        that decision; with ``step=None`` never wait."""
         ...
 
     def stopping(self) -> bool:
@@ -171,13 +172,13 @@ class TrialContext:
                 raise TypeError(f"trial.report: metric {k!r} must be a number, got {v!r}") from None
         if not clean:
             raise TypeError("trial.report: pass at least one metric, e.g. report(1, loss=0.3)")
-        self._last_step = step
+        previous, self._last_step = self._last_step, step
         if self._channel is None:
             return
         msg = {"trial": self.number, "step": step, "metrics": clean, "attempt": self.attempt,
                "t": time.time()}  # fmt: skip
         self._channel.send(msg)
-        reason = self._channel.verdict(step)
+        reason = self._channel.verdict(step, previous)
         if reason is not None:
             raise Pruned(f"trial {self.number} pruned at step {step:g}: {reason}")
         self._check_stop()
@@ -215,6 +216,7 @@ class TrialContext:
             self.checkpoint_step = None
             return None
         obj, self.checkpoint_step = got
+        self._last_step = self.checkpoint_step  # the curve goes on from here
         return obj
 
     def _require_root(self) -> str:

@@ -93,7 +93,8 @@ def test_asha_never_prunes_a_trial_that_reached_max_steps():
     stream += [(1, 9, {"loss": 5.0})]  # terrible, but its work is done
     decisions = feed(asha, MIN, stream)
     assert decisions[-1] == (1, 9, False)
-    assert not asha.decision_step(9) and asha.decision_step(1) and asha.decision_step(4)
+    assert not asha.decision_step(9, 3) and asha.decision_step(1, None)
+    assert asha.decision_step(4, 1) and not asha.decision_step(4, 3)  # rung 3 decided at 3
 
 
 def test_asha_rungs_and_reason():
@@ -206,3 +207,22 @@ def test_history_rung_table_and_rerun():
     assert h.at_rung(3) == {} and h.curve(0) == [(1, {"loss": 1.0})]
     h.add(0, 3, {"loss": 0.7})
     assert h.at_rung(3) == {0: {"loss": 0.7}} and h.previous_step(0, 3) == 1
+
+
+def test_rungs_limit_and_round_trip():
+    from hpo_notebook.pruners import pruner_from_json
+
+    p = MultiObjectiveASHA(max_steps=27, rungs=2)
+    assert p.rungs == [1, 3] and ASHA(27).rungs == [1, 3, 9]
+    assert not p.decision_step(9, 4) and p.decision_step(3, 2) and p.decision_step(9, 2)
+    again = pruner_from_json(p.to_json())
+    assert isinstance(again, MultiObjectiveASHA) and again.rungs == [1, 3]
+    with pytest.raises(hn.ConfigError, match="rungs must be an integer >= 1"):
+        ASHA(27, rungs=0)
+
+
+def test_median_never_stops_a_finished_trial():
+    p = Median(warmup=1, min_trials=1, max_steps=3)
+    stream = [(0, 3, {"loss": 0.1}), (1, 3, {"loss": 0.9})]
+    assert feed(p, MIN, stream)[-1] == (1, 3, False)
+    assert feed(Median(warmup=1, min_trials=1), MIN, stream)[-1] == (1, 3, True)

@@ -86,7 +86,7 @@ class DaskExecutor:
         self._topic = ""
         self._stop_name = ""
         self._control = ""
-        self.decision_step: Callable[[float], bool] | None = None
+        self.decision_step: Callable[[float, float | None], bool] | None = None
         self._futures: dict[tuple[int, int], Any] = {}
 
     # ------------------------------------------------------------------ lifecycle
@@ -345,10 +345,10 @@ class _WorkerChannel:
     def send(self, report: dict[str, Any]) -> None:
         self.worker.log_event(self.topic, report)
 
-    def verdict(self, step: float | None) -> str | None:
+    def verdict(self, step: float | None, previous: float | None = None) -> str | None:
         if self.inbox is None:
             return None
-        if step is not None and self.decision_step(step):
+        if step is not None and self.decision_step(step, previous):
             return self.inbox.wait(step, DECISION_WAIT_S)
         return self.inbox.prune
 

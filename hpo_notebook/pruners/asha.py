@@ -25,6 +25,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -70,8 +71,10 @@ class _SuccessiveHalving:
     def prepare(self, history: ReportHistory) -> None:
         history.track_rungs(self.rungs)
 
-    def decision_step(self, step: float) -> bool:
-        return step < self.max_steps and any(step >= r for r in self.rungs)
+    def decision_step(self, step: float, previous: float | None) -> bool:
+        """True for the first report at or after a rung (where ASHA decides)."""
+        low = -math.inf if previous is None else previous
+        return step < self.max_steps and any(low < r <= step for r in self.rungs)
 
     def decide(
         self, trial: int, step: float, metrics: Mapping[str, float], history: ReportHistory

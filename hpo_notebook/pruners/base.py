@@ -8,8 +8,9 @@ report of a running trial calls::
     decision = pruner.decide(trial, step, metrics, history)
 
 A decision to stop reaches the trial, whose next ``trial.report`` raises ``hn.Pruned``.
-``pruner.decision_step(step)`` tells the trial at which steps to wait for the decision (a
-few milliseconds) instead of finding out one report later.
+``pruner.decision_step(step, previous)`` tells the trial on which reports to wait for the
+decision (a few milliseconds; ASHA: the first report at or after a rung) instead of finding
+out by its next report; other decisions arrive asynchronously.
 """
 
 from __future__ import annotations
@@ -128,9 +129,9 @@ class Pruner(Protocol):
         an unknown metric); called when the study is created."""
         ...
 
-    def decision_step(self, step: float) -> bool:
-        """Whether :meth:`decide` may stop a trial at ``step`` (the trial then waits for the
-        answer)."""
+    def decision_step(self, step: float, previous: float | None) -> bool:
+        """Whether the trial should wait for the decision on its report at ``step``
+        (``previous`` is its preceding reported step, None for its first report)."""
         ...
 
     def prepare(self, history: ReportHistory) -> None:

@@ -78,7 +78,12 @@ class Median:
     def prepare(self, history: ReportHistory) -> None:
         return None
 
-    def decision_step(self, step: float) -> bool:
+    def decision_step(self, step: float, previous: float | None) -> bool:
+        """Never: the median rule may decide at every step, so its decisions arrive
+        asynchronously (by the trial's next report) rather than make every report wait."""
+        return False
+
+    def _may_stop(self, step: float) -> bool:
         return step >= self.warmup and (self.max_steps is None or step < self.max_steps)
 
     def decide(
@@ -86,7 +91,7 @@ class Median:
     ) -> Decision:
         if non_finite(metrics, [self._name]) is not None:
             return Decision(True, f"{self._name} is {metrics.get(self._name)!r} at step {step:g}")
-        if not self.decision_step(step):
+        if not self._may_stop(step):
             return CONTINUE
         others = {t: v for t, v in history.values_at(step, self._name).items() if t != trial}
         if len(others) < self.min_trials:
