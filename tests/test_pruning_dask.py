@@ -64,7 +64,10 @@ def test_multi_objective_pruning_keeps_both_ends(dask_client):
 
 def test_should_prune_check_instead_of_exception(dask_client):
     def polite(params, trial):
+        import time
+
         for step in range(1, 10):
+            time.sleep(0.03)  # the median rule's decisions arrive by the next report
             try:
                 trial.report(step, loss=params["x"] + 1.0 / step)
             except hn.Pruned:
