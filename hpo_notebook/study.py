@@ -411,6 +411,7 @@ class Study(StudyCore):
         executor = DaskExecutor(cluster, n_workers=concurrency, resources=resources)
         if self.pruner is not None:
             executor.decision_step = self.pruner.decision_step
+            executor.decision_wait_now = getattr(self.pruner, "wait_now", True)
         finished = sum(t.state.finished for t in self.trials)
         self._store.set_target(self._record.id, finished + n)
         self._runner = Runner(self, n, concurrency, executor, timeout)

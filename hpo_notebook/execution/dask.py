@@ -87,6 +87,7 @@ class DaskExecutor:
         self._stop_name = ""
         self._control = ""
         self.decision_step: Callable[[float, float | None], bool] | None = None
+        self.decision_wait_now = True
         self._futures: dict[tuple[int, int], Any] = {}
 
     # ------------------------------------------------------------------ lifecycle
@@ -196,6 +197,7 @@ class DaskExecutor:
             "stop": self._stop_name,
             "control": self._control,
             "decision_step": self.decision_step,
+            "decision_wait_now": self.decision_wait_now,
             "checkpoints": spec.checkpoint_root,
         }
         fut = self._client.submit(
@@ -335,6 +337,8 @@ class _WorkerChannel:
         self.topic = wire["topic"]
         self.stop_name = wire["stop"]
         self.decision_step = wire.get("decision_step")
+        self.wait_now = bool(wire.get("decision_wait_now", True))
+        self._awaited: float | None = None  # an answered report whose answer is still due
         self.inbox = (
             _ControlTopic.inbox(wire["control"], wire["number"], wire["attempt"])
             if self.decision_step is not None
@@ -348,8 +352,15 @@ class _WorkerChannel:
     def verdict(self, step: float | None, previous: float | None = None) -> str | None:
         if self.inbox is None:
             return None
-        if step is not None and self.decision_step(step, previous):
-            return self.inbox.wait(step, DECISION_WAIT_S)
+        if step is None:
+            return self.inbox.prune
+        if self._awaited is not None:  # the answer to the previous report is due by now
+            self.inbox.wait(self._awaited, DECISION_WAIT_S)
+            self._awaited = None
+        if self.decision_step(step, previous):
+            if self.wait_now:
+                return self.inbox.wait(step, DECISION_WAIT_S)
+            self._awaited = step
         return self.inbox.prune
 
     def stopping(self) -> bool:

@@ -71,6 +71,8 @@ class _SuccessiveHalving:
     def prepare(self, history: ReportHistory) -> None:
         history.track_rungs(self.rungs)
 
+    wait_now = True
+
     def decision_step(self, step: float, previous: float | None) -> bool:
         """True for the first report at or after a rung (where ASHA decides)."""
         low = -math.inf if previous is None else previous

@@ -8,9 +8,12 @@ report of a running trial calls::
     decision = pruner.decide(trial, step, metrics, history)
 
 A decision to stop reaches the trial, whose next ``trial.report`` raises ``hn.Pruned``.
-``pruner.decision_step(step, previous)`` tells the trial on which reports to wait for the
-decision (a few milliseconds; ASHA: the first report at or after a rung) instead of finding
-out by its next report; other decisions arrive asynchronously.
+``pruner.decision_step(step, previous)`` says which reports the pruner answers (the driver
+then sends "continue" or "stop"). With ``pruner.wait_now`` (ASHA, which answers only the first
+report past a rung) the trial waits a few milliseconds for the answer to that report, so no
+step runs after a decision; otherwise (the median rule, which answers every report) it waits
+at its next report for the answer to the previous one, so at most one step runs after it and a
+fast driver costs the trial nothing.
 """
 
 from __future__ import annotations
@@ -129,9 +132,12 @@ class Pruner(Protocol):
         an unknown metric); called when the study is created."""
         ...
 
+    #: Whether a trial waits for the answer to a report at once (else by its next report).
+    wait_now: bool
+
     def decision_step(self, step: float, previous: float | None) -> bool:
-        """Whether the trial should wait for the decision on its report at ``step``
-        (``previous`` is its preceding reported step, None for its first report)."""
+        """Whether the pruner answers the trial's report at ``step`` (``previous`` is its
+        preceding reported step, None for its first report)."""
         ...
 
     def prepare(self, history: ReportHistory) -> None:

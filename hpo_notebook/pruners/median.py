@@ -78,10 +78,11 @@ class Median:
     def prepare(self, history: ReportHistory) -> None:
         return None
 
+    #: The rule answers every report: the trial collects each answer at its next report.
+    wait_now = False
+
     def decision_step(self, step: float, previous: float | None) -> bool:
-        """Never: the median rule may decide at every step, so its decisions arrive
-        asynchronously (by the trial's next report) rather than make every report wait."""
-        return False
+        return self._may_stop(step)
 
     def _may_stop(self, step: float) -> bool:
         return step >= self.warmup and (self.max_steps is None or step < self.max_steps)
