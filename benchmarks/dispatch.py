@@ -118,6 +118,43 @@ def utilization(client: Any, n: int, workers: int, optimizer: str, seed: int) ->
     }
 
 
+def _report_cost_trial(params: dict[str, Any], trial: Any) -> dict[str, float]:
+    """Times each ``trial.report`` call inside the trial (1,000 steps, no work between)."""
+    costs = []
+    for step in range(1, 1001):
+        t0 = time.perf_counter()
+        trial.report(step, loss=1.0 / step + params["x"])
+        costs.append(time.perf_counter() - t0)
+    costs.sort()
+    return {
+        "loss": params["x"],
+        "median_ms": 1000 * costs[500],
+        "p99_ms": 1000 * costs[990],
+        "max_ms": 1000 * costs[-1],
+    }
+
+
+def report_cost(client: Any) -> list[dict[str, Any]]:
+    """Cost of ``trial.report`` inside a trial, without a pruner and with ASHA (whose rung
+    reports wait for the decision)."""
+    import hpo_notebook as hn
+
+    out = []
+    for label, pruner in (("no pruner", None), ("ASHA(max_steps=1000)", hn.ASHA(1000))):
+        study = hn.Study(
+            _report_cost_trial,
+            hn.Space(x=hn.Float(0, 1)),
+            objectives={"loss": "min"},
+            optimizer="sobol",
+            seed=0,
+            pruner=pruner,
+        )
+        study.run(n_trials=1, concurrency=1, cluster=client)
+        v = study.trials[0].values
+        out.append({"pruner": label, **{k: v[k] for k in ("median_ms", "p99_ms", "max_ms")}})
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--noop-trials", type=int, default=500)
@@ -142,6 +179,8 @@ def main(argv: list[str] | None = None) -> None:
             rows.append({"bare_dask_s": b, "study_s": s})
             print(f"no-op x{args.noop_trials}: bare Dask {b:.2f} s, study {s:.2f} s", flush=True)
         out["noop"] = rows
+        out["report_cost"] = report_cost(client)
+        print(out["report_cost"], flush=True)
     finally:
         client.close()
         cluster.close()
@@ -175,6 +214,17 @@ def main(argv: list[str] | None = None) -> None:
         "median proposal s |",
         "|---|---|---|---|---|---|",
     ]
+    tail = [
+        "",
+        "Cost of one `trial.report` call inside a trial (1,000 reports):",
+        "",
+        "| pruner | median ms | p99 ms | max ms |",
+        "|---|---|---|---|",
+    ]
+    tail += [
+        f"| {r['pruner']} | {r['median_ms']:.3f} | {r['p99_ms']:.3f} | {r['max_ms']:.1f} |"
+        for r in out["report_cost"]
+    ]
     for opt in ("sobol", "qLogNEHVI"):
         rs = [r for r in out["utilization"] if r["optimizer"] == opt]
         lines.append(
@@ -183,7 +233,7 @@ def main(argv: list[str] | None = None) -> None:
             f"{sum(r['sobol_late'] for r in rs)} | "
             f"{statistics.mean(r['median_proposal_s'] for r in rs):.2f} |"
         )
-    table = "\n".join(lines)
+    table = "\n".join(lines + tail)
     print(table)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "dispatch.json").write_text(json.dumps(out, indent=1))

@@ -65,3 +65,12 @@ __all__ = [
     "load_study",
     "local_gpu_cluster",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # hn.plots loads matplotlib on first use only
+    if name == "plots":
+        import importlib
+
+        return importlib.import_module("hpo_notebook.plots")
+    raise AttributeError(f"module 'hpo_notebook' has no attribute {name!r}")

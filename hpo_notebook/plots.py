@@ -1,0 +1,13 @@
+"""``hn.plots``: static matplotlib figures of a study (see ``hpo_notebook.viz.plots``)."""
+
+from hpo_notebook.viz.plots import (
+    curves,
+    hypervolume,
+    importance,
+    parallel,
+    pareto,
+    proposal_times,
+    to_png,
+)
+
+__all__ = ["curves", "hypervolume", "importance", "parallel", "pareto", "proposal_times", "to_png"]

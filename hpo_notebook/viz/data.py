@@ -1,0 +1,282 @@
+"""Plot data: a study's trials and reports turned into small frozen dataclasses.
+
+Computed apart from drawing, so the dashboard can build them off the driver thread and the
+plot functions stay pure. Every builder takes plain trials / reports / objectives.
+
+Example:
+    >>> from hpo_notebook.objectives import Objectives
+    >>> from hpo_notebook.trial import Trial, TrialState
+    >>> objs = Objectives.parse({"err": "min", "size": "min"})
+    >>> ts = [Trial(0, TrialState.COMPLETE, {"x": 0.1}, {"err": 0.2, "size": 3.0}),
+    ...       Trial(1, TrialState.COMPLETE, {"x": 0.9}, {"err": 0.4, "size": 4.0})]
+    >>> pareto_data(ts, objs).front.tolist()
+    [True, False]
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from hpo_notebook import results as R
+from hpo_notebook.objectives import Objectives
+from hpo_notebook.space import Space
+from hpo_notebook.trial import Trial, TrialState
+
+
+@dataclass(frozen=True)
+class Curve:
+    """One trial's learning curve for one metric."""
+
+    trial: int
+    state: str
+    steps: tuple[float, ...]
+    values: tuple[float, ...]
+    pruned_at: float | None = None
+
+
+@dataclass(frozen=True)
+class CurvesData:
+    metric: str
+    direction: str | None
+    curves: tuple[Curve, ...]
+    rungs: tuple[float, ...] = ()
+    metrics: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ParetoData:
+    """Objective values of completed trials (each objective's own units)."""
+
+    names: tuple[str, ...]
+    directions: tuple[str, ...]
+    numbers: np.ndarray
+    values: np.ndarray  # n x m
+    feasible: np.ndarray  # n
+    front: np.ndarray  # n, non-dominated among the feasible
+    ref_point: tuple[float, ...] | None
+
+
+@dataclass(frozen=True)
+class HypervolumeData:
+    n_trials: np.ndarray
+    elapsed_s: np.ndarray
+    hypervolume: np.ndarray
+    best: bool = False  # single objective: best value so far instead
+
+
+@dataclass(frozen=True)
+class ParallelData:
+    """Parameters on the unit scale and one objective, for parallel coordinates."""
+
+    params: tuple[str, ...]
+    labels: tuple[tuple[str, str], ...]  # (low, high) tick labels per axis
+    unit: np.ndarray  # n x d
+    objective: str
+    values: np.ndarray  # n
+    direction: str
+
+
+@dataclass(frozen=True)
+class ImportanceData:
+    params: tuple[str, ...]
+    importance: tuple[float, ...]
+    method: str
+
+
+@dataclass(frozen=True)
+class ProposalTimes:
+    numbers: tuple[int, ...]
+    kinds: tuple[str, ...]
+    fit_s: tuple[float, ...]
+    acq_s: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Numbers for the dashboard header."""
+
+    name: str
+    counts: dict[str, int]
+    elapsed_s: float
+    eta_s: float | None
+    score_label: str
+    score: float | None
+    utilization: float | None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def curves_data(
+    trials: Sequence[Trial],
+    reports: Sequence[Mapping[str, Any]],
+    objectives: Objectives,
+    metric: str | None = None,
+    rungs: Sequence[float] = (),
+) -> CurvesData:
+    """Curves of ``metric`` (default: the first objective) for every trial that reported it."""
+    by_trial: dict[int, list[tuple[float, float]]] = {}
+    metrics: dict[str, None] = {}
+    for r in reports:
+        for k in r["metrics"]:
+            metrics.setdefault(k, None)
+    metric = metric or (objectives.names[0] if objectives.names[0] in metrics else None)
+    if metric is None and metrics:
+        metric = next(iter(metrics))
+    for r in reports:
+        v = r["metrics"].get(metric)
+        if v is not None and math.isfinite(float(v)):
+            by_trial.setdefault(int(r["trial"]), []).append((float(r["step"]), float(v)))
+    states = {t.number: t for t in trials}
+    curves = []
+    for n in sorted(by_trial):
+        pts = sorted(by_trial[n])
+        t = states.get(n)
+        curves.append(
+            Curve(
+                n,
+                t.state.value if t else "RUNNING",
+                tuple(p[0] for p in pts),
+                tuple(p[1] for p in pts),
+                (t.extra.get("pruned_at") if t else None),
+            )
+        )
+    direction = dict((n, o.direction) for n, o in objectives.objectives).get(metric or "")
+    return CurvesData(metric or "", direction, tuple(curves), tuple(rungs), tuple(metrics))
+
+
+def pareto_data(trials: Sequence[Trial], objectives: Objectives) -> ParetoData:
+    """Completed trials' objectives, which are feasible and which are on the front."""
+    from hpo_notebook.pareto import non_dominated_mask
+
+    done = R.completed(trials, objectives)
+    names = objectives.names
+    values = np.array([[t.values[n] for n in names] for t in done], dtype=float)  # type: ignore[index]
+    values = values.reshape(-1, len(names))
+    feasible = np.array([objectives.feasible(t.values or {}) for t in done], dtype=bool)
+    front = np.zeros(len(done), dtype=bool)
+    if feasible.any():
+        maxed = values[feasible] * np.array(objectives.signs)
+        front[np.flatnonzero(feasible)[non_dominated_mask(maxed)]] = True
+    ref = None
+    if objectives.n >= 2 and feasible.any():
+        r = R.study_reference_point(trials, objectives)
+        ref = tuple(s * v for s, v in zip(objectives.signs, r))
+    return ParetoData(
+        names,
+        tuple(o.direction for _, o in objectives.objectives),
+        np.array([t.number for t in done], dtype=int),
+        values,
+        feasible,
+        front,
+        ref,
+    )
+
+
+def hypervolume_data(trials: Sequence[Trial], objectives: Objectives) -> HypervolumeData:
+    """Hypervolume (several objectives) or best value so far (one) after each finished trial."""
+    if objectives.n >= 2:
+        df = R.hypervolume_history(trials, objectives)
+        return HypervolumeData(
+            df["n_trials"].to_numpy(),
+            df["elapsed_s"].to_numpy(dtype=float),
+            df["hypervolume"].to_numpy(dtype=float),
+        )
+    name, obj = objectives.objectives[0]
+    done = sorted(
+        (t for t in trials if t.state.finished and t.ended_at is not None),
+        key=lambda t: (t.ended_at, t.number),
+    )
+    if not done:
+        return HypervolumeData(np.zeros(0), np.zeros(0), np.zeros(0), best=True)
+    t0 = min(t.started_at or t.ended_at or 0.0 for t in done)
+    best, out = math.nan, []
+    for t in done:
+        ok = t.state is TrialState.COMPLETE and t.values and objectives.feasible(t.values)
+        if ok:
+            v = float(t.values[name])  # type: ignore[index]
+            better = math.isnan(best) or (v < best if obj.direction == "min" else v > best)
+            best = v if better else best
+        out.append(best)
+    return HypervolumeData(
+        np.arange(1, len(done) + 1),
+        np.array([(t.ended_at or t0) - t0 for t in done]),
+        np.array(out),
+        best=True,
+    )
+
+
+def parallel_data(
+    trials: Sequence[Trial], space: Space, objectives: Objectives, objective: str | None = None
+) -> ParallelData:
+    """Completed trials as lines across the parameters (unit scale), coloured by an objective."""
+    name = objective or objectives.names[0]
+    done = [t for t in R.completed(trials, objectives) if name in (t.values or {})]
+    unit = np.array([space.to_unit(t.params) for t in done], dtype=float).reshape(-1, space.dim)
+    labels = []
+    for p in space.values():
+        if p.kind == "choice":
+            labels.append((str(p.options[0]), str(p.options[-1])))  # type: ignore[union-attr]
+        else:
+            labels.append((f"{p.low:g}", f"{p.high:g}"))  # type: ignore[union-attr]
+    direction = dict((n, o.direction) for n, o in objectives.objectives).get(name, "min")
+    return ParallelData(
+        space.names,
+        tuple(labels),
+        unit,
+        name,
+        np.array([float(t.values[name]) for t in done]),
+        direction,  # type: ignore[index]
+    )
+
+
+def importance_data(
+    space: Space,
+    optimizer_state: Mapping[str, Any] | None,
+    trials: Sequence[Trial],
+    objectives: Objectives,
+) -> ImportanceData:
+    """Parameter importance: inverse GP lengthscales of the last model fit (ARD relevance,
+    averaged over the model's outputs), or, before a model was fitted or for a mixed model,
+    the absolute rank correlation of each parameter with the first objective."""
+    d = space.dim
+    hp = (optimizer_state or {}).get("hyperparameters") or {}
+    raw = hp.get("covar_module.raw_lengthscale") or hp.get(
+        "covar_module.base_kernel.raw_lengthscale"
+    )
+    if raw is not None:
+        arr = np.asarray(raw, dtype=float).reshape(-1, np.asarray(raw).shape[-1])
+        if arr.shape[-1] == d:
+            lengthscale = np.log1p(np.exp(arr))  # gpytorch's Positive(): softplus
+            rel = (1.0 / np.maximum(lengthscale, 1e-9)).mean(axis=0)
+            return ImportanceData(
+                space.names, tuple((rel / rel.sum()).tolist()), "inverse GP lengthscale"
+            )
+    data = parallel_data(trials, space, objectives)
+    if len(data.values) < 3:
+        return ImportanceData(space.names, tuple([1.0 / d] * d), "not enough data")
+    ranks_y = np.argsort(np.argsort(data.values))
+    rel = []
+    for j in range(d):
+        x = data.unit[:, j]
+        if np.ptp(x) == 0:
+            rel.append(0.0)
+            continue
+        rx = np.argsort(np.argsort(x))
+        rel.append(abs(float(np.corrcoef(rx, ranks_y)[0, 1])))
+    total = sum(rel) or 1.0
+    return ImportanceData(space.names, tuple(r / total for r in rel), "|rank correlation|")
+
+
+def proposal_times(trials: Sequence[Trial]) -> ProposalTimes:
+    """How long each trial's proposal took (model fit and acquisition)."""
+    ts = [t for t in trials if t.proposal]
+    return ProposalTimes(
+        tuple(t.number for t in ts),
+        tuple(str(t.proposal.get("kind", "")) for t in ts),
+        tuple(float(t.proposal.get("fit_s") or 0.0) for t in ts),
+        tuple(float(t.proposal.get("acq_s") or 0.0) for t in ts),
+    )

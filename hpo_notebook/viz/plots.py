@@ -1,0 +1,301 @@
+"""Static plots: each takes a study (or the plot data) and returns a matplotlib ``Figure``.
+
+Drawn with the object-oriented API on the Agg canvas (never pyplot), so they work in scripts,
+threads and notebooks alike, with zero renderer configuration; the dashboard draws the same
+figures. In Jupyter a returned ``Figure`` displays itself.
+
+Example:
+    >>> import hpo_notebook as hn
+    >>> study = hn.Study(None, hn.Space(x=hn.Float(0, 1)), objectives={"a": "min", "b": "min"},
+    ...                  optimizer="sobol", seed=0)
+    >>> for t in study.ask(6):
+    ...     study.tell(t, {"a": t.params["x"], "b": 1 - t.params["x"] ** 0.5})
+    >>> fig = hn.plots.pareto(study)
+    >>> fig.axes[0].get_xlabel()
+    'a (min)'
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from hpo_notebook.viz import data as D
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+STATE_COLORS = {
+    "COMPLETE": "#1f77b4",
+    "RUNNING": "#d62728",
+    "PRUNED": "#9e9e9e",
+    "FAILED": "#000000",
+    "INTERRUPTED": "#ff7f0e",
+}
+
+
+def _figure(width: float = 6.0, height: float = 4.0) -> Figure:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=90, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _empty(fig: Figure, message: str) -> Figure:
+    ax = fig.axes[0] if fig.axes else fig.add_subplot()
+    ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, color="#666")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    return fig
+
+
+def _study_parts(study: Any) -> tuple[list[Any], Any]:
+    return study.trials, study.objectives
+
+
+# ---------------------------------------------------------------------- pareto
+
+
+def pareto(study_or_data: Any, x: int = 0, y: int = 1) -> Figure:
+    """Objective ``x`` against objective ``y``: trials, the Pareto front, the dominated region
+    (up to the reference point) and infeasible trials (crosses). With three or more
+    objectives, every pair is drawn in a grid (``x``/``y`` pick a single pair when the data
+    has exactly the columns asked for)."""
+    data = (
+        study_or_data
+        if isinstance(study_or_data, D.ParetoData)
+        else D.pareto_data(*_study_parts(study_or_data))
+    )
+    m = len(data.names)
+    if m == 1:
+        return _empty(_figure(), "one objective: see the best-value plot")
+    pairs = [(x, y)] if m == 2 else list(itertools.combinations(range(m), 2))
+    cols = min(3, len(pairs))
+    rows = -(-len(pairs) // cols)
+    fig = _figure(4.2 * cols, 3.6 * rows)
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    for ax, (i, j) in zip(axes, pairs):
+        _pareto_pair(ax, data, i, j)
+    for ax in axes[len(pairs) :]:
+        ax.set_visible(False)
+    return fig
+
+
+def _pareto_pair(ax: Any, data: D.ParetoData, i: int, j: int) -> None:
+    v, feas, front = data.values, data.feasible, data.front
+    ax.set_xlabel(f"{data.names[i]} ({data.directions[i]})")
+    ax.set_ylabel(f"{data.names[j]} ({data.directions[j]})")
+    if len(v) == 0:
+        ax.text(
+            0.5,
+            0.5,
+            "no completed trial yet",
+            ha="center",
+            va="center",
+            transform=ax.transAxes,
+            color="#666",
+        )
+        return
+    ax.scatter(v[feas & ~front, i], v[feas & ~front, j], s=14, color="#9ecae1", label="trials")
+    if (~feas).any():
+        ax.scatter(v[~feas, i], v[~feas, j], s=18, marker="x", color="#d62728", label="infeasible")
+    if front.any():
+        f = v[front][:, [i, j]]
+        if len(data.names) == 2:
+            _front_steps(ax, f, data.directions[i], data.directions[j], data.ref_point)
+        ax.scatter(f[:, 0], f[:, 1], s=28, color="#08519c", zorder=3, label="Pareto front")
+    ax.legend(fontsize=7, loc="best")
+
+
+def _front_steps(ax: Any, f: np.ndarray, dx: str, dy: str, ref: tuple[float, ...] | None) -> None:
+    """The attainment staircase and, with a reference point, the dominated region."""
+    sign = np.array([1.0 if dx == "max" else -1.0, 1.0 if dy == "max" else -1.0])
+    g = f * sign  # maximization frame: the staircase is drawn there, then mapped back
+    g = g[np.argsort(-g[:, 0])]  # best x first, so y rises along the front
+    if ref is None:
+        ax.plot(*(g * sign).T, color="#08519c", lw=1, alpha=0.6)
+        return
+    r = np.asarray(ref, dtype=float) * sign
+    poly = [(g[0, 0], r[1])]
+    for k in range(len(g)):
+        poly.append((g[k, 0], g[k, 1]))
+        nxt = g[k + 1, 0] if k + 1 < len(g) else r[0]
+        poly.append((nxt, g[k, 1]))
+    poly.append((r[0], r[1]))
+    pts = np.array(poly) * sign
+    ax.fill(pts[:, 0], pts[:, 1], color="#c6dbef", alpha=0.5, lw=0, label="dominated region")
+    ax.plot(pts[1:-1, 0], pts[1:-1, 1], color="#08519c", lw=1)
+    ax.scatter([ref[0]], [ref[1]], marker="+", color="#555", s=40, label="reference point")
+
+
+# ---------------------------------------------------------------------- curves
+
+
+def curves(
+    study_or_data: Any, metric: str | None = None, log_y: bool = False, highlight: int | None = None
+) -> Figure:
+    """Learning curves of ``metric``: running trials highlighted, pruned trials dimmed, the
+    pruner's rung steps marked, an optional trial (``highlight``) drawn on top."""
+    if isinstance(study_or_data, D.CurvesData):
+        data = study_or_data
+    else:
+        study = study_or_data
+        rungs = getattr(getattr(study, "pruner", None), "rungs", ())
+        data = D.curves_data(
+            study.trials, study._store.reports(study._record.id), study.objectives, metric, rungs
+        )
+    fig = _figure(6.4, 3.8)
+    ax = fig.add_subplot()
+    if not data.curves:
+        return _empty(fig, "no reports yet: call trial.report(step, metric=value)")
+    for c in data.curves:
+        style = {"color": STATE_COLORS.get(c.state, "#1f77b4"), "lw": 1.0, "alpha": 0.8}
+        if c.state == "PRUNED":
+            style.update(alpha=0.25, lw=0.8)
+        elif c.state == "RUNNING":
+            style.update(lw=1.8, alpha=1.0)
+        if highlight is not None and c.trial == highlight:
+            style.update(color="#ff7f0e", lw=2.6, alpha=1.0, zorder=5)
+        ax.plot(c.steps, c.values, **style)
+        if c.pruned_at is not None and c.steps:
+            ax.plot([c.steps[-1]], [c.values[-1]], marker="x", color="#777", ms=4)
+    for r in data.rungs:
+        ax.axvline(r, color="#bbb", lw=0.8, ls="--", zorder=0)
+    if log_y and all(v > 0 for c in data.curves for v in c.values):
+        ax.set_yscale("log")
+    ax.set_xlabel("step")
+    label = f"{data.metric} ({data.direction})" if data.direction else data.metric
+    ax.set_ylabel(label)
+    from matplotlib.lines import Line2D
+
+    handles = [
+        Line2D([], [], color=STATE_COLORS[s], label=s.lower())
+        for s in ("RUNNING", "COMPLETE", "PRUNED")
+        if any(c.state == s for c in data.curves)
+    ]
+    if handles:
+        ax.legend(handles=handles, fontsize=7, loc="best")
+    return fig
+
+
+# ---------------------------------------------------------------------- hypervolume
+
+
+def hypervolume(study_or_data: Any, by: str = "trials") -> Figure:
+    """Hypervolume (or, with one objective, the best value) after each finished trial, against
+    the number of trials (``by="trials"``), wall time (``"time"``) or both (``"both"``)."""
+    data = (
+        study_or_data
+        if isinstance(study_or_data, D.HypervolumeData)
+        else D.hypervolume_data(*_study_parts(study_or_data))
+    )
+    which = ["trials", "time"] if by == "both" else [by]
+    fig = _figure(4.2 * len(which), 3.4)
+    axes = fig.subplots(1, len(which), squeeze=False).ravel()
+    label = "best value" if data.best else "hypervolume"
+    for ax, w in zip(axes, which):
+        x = data.n_trials if w == "trials" else data.elapsed_s
+        if len(x) == 0:
+            _empty(fig, "no finished trial yet")
+            continue
+        ax.step(x, data.hypervolume, where="post", color="#08519c")
+        ax.set_xlabel("finished trials" if w == "trials" else "seconds")
+        ax.set_ylabel(label)
+    return fig
+
+
+# ---------------------------------------------------------------------- parallel
+
+
+def parallel(study_or_data: Any, objective: str | None = None) -> Figure:
+    """Parallel coordinates: each completed trial a line across its parameters (unit scale),
+    coloured by an objective (darker is better)."""
+    if isinstance(study_or_data, D.ParallelData):
+        data = study_or_data
+    else:
+        s = study_or_data
+        data = D.parallel_data(s.trials, s.space, s.objectives, objective)
+    d = len(data.params)
+    fig = _figure(max(4.5, 1.2 * d + 1.5), 3.6)
+    ax = fig.add_subplot()
+    if len(data.values) == 0:
+        return _empty(fig, "no completed trial yet")
+    from matplotlib import colormaps
+    from matplotlib.colors import Normalize
+
+    vals = data.values if data.direction == "max" else -data.values
+    norm = Normalize(vmin=float(vals.min()), vmax=float(vals.max()) or 1.0)
+    cmap = colormaps["viridis"]
+    xs = np.arange(d)
+    for k in np.argsort(vals):  # best drawn last, on top
+        ax.plot(xs, data.unit[k], color=cmap(norm(vals[k])), lw=1.0, alpha=0.8)
+    ax.set_xticks(
+        xs, [f"{p}\n{lo} … {hi}" for p, (lo, hi) in zip(data.params, data.labels)], fontsize=7
+    )
+    ax.set_yticks([0, 1], ["low", "high"])
+    ax.set_xlim(-0.2, d - 0.8)
+    from matplotlib.cm import ScalarMappable
+
+    sm = ScalarMappable(
+        norm=Normalize(float(data.values.min()), float(data.values.max())),
+        cmap=cmap if data.direction == "max" else cmap.reversed(),
+    )
+    fig.colorbar(sm, ax=ax, label=f"{data.objective} ({data.direction})")
+    return fig
+
+
+# ---------------------------------------------------------------------- importance
+
+
+def importance(study_or_data: Any) -> Figure:
+    """Parameter importance (see ``viz.data.importance_data`` for the method)."""
+    if isinstance(study_or_data, D.ImportanceData):
+        data = study_or_data
+    else:
+        s = study_or_data
+        data = D.importance_data(s.space, s._optimizer_state, s.trials, s.objectives)
+    fig = _figure(4.8, 0.45 * len(data.params) + 1.2)
+    ax = fig.add_subplot()
+    order = np.argsort(data.importance)
+    ax.barh([data.params[i] for i in order], [data.importance[i] for i in order], color="#3182bd")
+    ax.set_xlabel(f"importance ({data.method})")
+    return fig
+
+
+# ---------------------------------------------------------------------- proposal times
+
+
+def proposal_times(study_or_data: Any) -> Figure:
+    """Seconds each proposal took (GP fit and acquisition), so slow suggestions show."""
+    data = (
+        study_or_data
+        if isinstance(study_or_data, D.ProposalTimes)
+        else D.proposal_times(study_or_data.trials)
+    )
+    fig = _figure(5.2, 3.0)
+    ax = fig.add_subplot()
+    model = [i for i, k in enumerate(data.kinds) if k.startswith("q")]
+    if not model:
+        return _empty(fig, "no model-based proposal yet (initial design)")
+    n = [data.numbers[i] for i in model]
+    fit = [data.fit_s[i] for i in model]
+    acq = [data.acq_s[i] for i in model]
+    ax.bar(n, fit, color="#9ecae1", label="GP fit")
+    ax.bar(n, acq, bottom=fit, color="#3182bd", label="acquisition")
+    ax.set_xlabel("trial")
+    ax.set_ylabel("seconds")
+    ax.legend(fontsize=7)
+    return fig
+
+
+def to_png(fig: Figure) -> bytes:
+    """The figure as PNG bytes (Agg)."""
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
