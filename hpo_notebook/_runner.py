@@ -40,6 +40,13 @@ class _Wake:
 
 
 @dataclass
+class _Call:
+    """Run ``fn`` on the driver thread (changes to running state come this way)."""
+
+    fn: Any
+
+
+@dataclass
 class _Request:
     """Proposals being computed on the proposal thread."""
 
@@ -116,6 +123,36 @@ class Runner:
             self.stop_reason = self.stop_reason or reason
             self._stopping = True
         self._wake()
+
+    def add_trials(self, n: int) -> None:
+        """Run ``n`` more trials than planned."""
+        self.messages.put(_Call(lambda: self._add(n)))
+
+    def _add(self, n: int) -> None:
+        self.n_trials += n
+        finished = sum(t.state.finished for t in self.study.trials)
+        self.study._store.set_target(
+            self.study._record.id, finished + self._to_start() + len(self.running)
+        )
+
+    def set_concurrency(self, k: int) -> None:
+        """Run up to ``k`` trials at once from now on (running ones are not stopped)."""
+        self.messages.put(_Call(lambda: self._set_capacity(k)))
+
+    def _set_capacity(self, k: int) -> None:
+        self.capacity = k
+        self.executor.scale(k)
+
+    def prune(self, number: int, reason: str) -> None:
+        """Stop a running trial at its next report (it ends PRUNED)."""
+        self.messages.put(_Call(lambda: self._prune(number, reason)))
+
+    def _prune(self, number: int, reason: str) -> None:
+        attempt = self.running.get(number)
+        if attempt is None:
+            return
+        step = self.study._mark_pruned(number, reason)
+        self.executor.send_decision(number, attempt, step, reason)
 
     def _wake(self) -> None:
         self.messages.put(_Wake())
@@ -248,6 +285,8 @@ class Runner:
             self._on_reports(batch)
         elif isinstance(msg, _ProposalsReady):
             self._on_proposals(msg.request)
+        elif isinstance(msg, _Call):
+            msg.fn()
 
     def _on_proposals(self, req: _Request) -> None:
         if req is not self._request:
@@ -269,15 +308,15 @@ class Runner:
         live = [r for r in batch if current.get(int(r.get("trial", -1))) == r.get("attempt")]
         self.study._add_reports(live)
         pruner = self.study.pruner
-        if pruner is None:
-            return
         for r in live:
             number, attempt = int(r["trial"]), int(r["attempt"])
             if self.running.get(number) != attempt:
                 continue
             d = self.study._judge(r)
+            if d is None:
+                continue
             previous = self.study._reports_index().previous_step(number, r["step"])
-            if d is not None and (d.prune or pruner.decision_step(r["step"], previous)):
+            if d.prune or (pruner is not None and pruner.decision_step(r["step"], previous)):
                 self.executor.send_decision(number, attempt, r["step"], d.reason or None)
 
     def _on_end(self, msg: TrialEnded) -> None:

@@ -334,10 +334,21 @@ class StudyCore:
             self._report_history = h
         return self._report_history
 
+    def _mark_pruned(self, number: int, reason: str, step: float | None = None) -> float:
+        """Record a decision to stop a running trial (by the pruner or by hand)."""
+        with self._lock:
+            t = self._trials[number]
+            if step is None:
+                curve = self._reports_index().curve(number)
+                step = curve[-1][0] if curve else 0
+            if "pruned_at" not in t.extra:
+                extra = {**t.extra, "pruned_at": step, "prune_reason": reason}
+                self._save(dataclasses.replace(t, extra=extra))
+        return step
+
     def _judge(self, report: dict[str, Any]) -> Decision | None:
-        """The pruner's decision on a report of a running trial (None without a pruner)."""
-        if self.pruner is None:
-            return None
+        """The decision on a report of a running trial: the pruner's, or the standing decision
+        to stop it (made earlier, by the pruner or by hand); None when nothing decides."""
         number = int(report["trial"])
         with self._lock:
             t = self._trials.get(number)
@@ -345,6 +356,8 @@ class StudyCore:
             return None
         if "pruned_at" in t.extra:  # decided already: say it again (the trial may not know)
             return Decision(True, t.extra.get("prune_reason", ""))
+        if self.pruner is None:
+            return None
         d = self.pruner.decide(number, report["step"], report["metrics"], self._reports_index())
         if d.prune:
             sent = report.get("t")

@@ -454,6 +454,63 @@ class Study(StudyCore):
             raise err
         return True
 
+    async def run_async(
+        self,
+        n_trials: int | None = None,
+        concurrency: int | None = None,
+        cluster: Any = None,
+        resources: Mapping[str, float] | None = None,
+        timeout: float | None = None,
+        progress: bool | None = None,
+    ) -> Study:
+        """Like :meth:`run`, awaitable: ``await study.run_async(...)`` in a notebook cell.
+
+        The driver thread does the work while the cell awaits, so the dashboard's buttons
+        (whose clicks the kernel handles only while a cell awaits or is idle) stay live.
+        Cancelling the cell (the kernel's stop button) stops the study cleanly.
+        """
+        import asyncio
+
+        self.start(n_trials, concurrency, cluster, resources, timeout, progress)
+        r = self._runner
+        try:
+            while r is not None and not r.done.is_set():
+                await asyncio.sleep(0.1)
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            self.stop()
+            await asyncio.get_running_loop().run_in_executor(
+                None, lambda: self.wait(raise_errors=False)
+            )
+            raise
+        self.wait()
+        return self
+
+    def add_trials(self, n: int) -> None:
+        """Run ``n`` more trials than planned (while the study runs)."""
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ConfigError(f"add_trials: n must be a positive integer, got {n!r}")
+        if self._runner is None or self._runner.done.is_set():
+            raise ConfigError("add_trials: the study is not running; call run(n_trials=...)")
+        self._runner.add_trials(n)
+
+    def set_concurrency(self, k: int) -> None:
+        """Run up to ``k`` trials at once from now on (a local cluster started by the study is
+        resized; with your own cluster, make sure it has the workers)."""
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise ConfigError(f"set_concurrency: k must be a positive integer, got {k!r}")
+        if self._runner is None or self._runner.done.is_set():
+            raise ConfigError("set_concurrency: the study is not running")
+        self._runner.set_concurrency(k)
+
+    def prune(self, number: int, reason: str = "stopped by hand") -> None:
+        """Stop a running trial at its next report; it ends PRUNED with ``reason``."""
+        t = self.trial(number)
+        if t.state is not TrialState.RUNNING:
+            raise ConfigError(f"prune: trial {number} is {t.state.value}, not RUNNING")
+        if self._runner is None or self._runner.done.is_set():
+            raise ConfigError("prune: the study is not running (use tell(trial, hn.Pruned()))")
+        self._runner.prune(number, reason)
+
     def pause(self) -> None:
         """Start no new trials; running ones go on. :meth:`resume` continues."""
         if self._runner is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import _thread
+import itertools
 import threading
 
 import pytest
@@ -216,3 +217,46 @@ def test_resources_no_worker_offers_them(dask_client):
     with pytest.raises(hn.ConfigError, match=r"no worker offers resources \{'GPU': 1\}"):
         study.run(n_trials=2, cluster=dask_client, resources={"GPU": 1})
     assert study.trials == []
+
+
+def test_controls_while_running_add_trials_concurrency_and_prune(dask_client):
+    space = hn.Space(x=hn.Float(0.0, 1.0), seconds=hn.Choice([0.6]))
+    study = hn.Study(sleepy, space, objectives={"y": "min"}, seed=10, optimizer="sobol")
+    reported = threading.Event()
+    study.subscribe(lambda e: e["type"] == "reports" and reported.set())
+    study.start(n_trials=3, concurrency=1, cluster=dask_client)
+    assert reported.wait(30)
+    study.prune(0, reason="looks bad")
+    study.add_trials(2)
+    study.set_concurrency(2)
+    assert study.wait(timeout=60)
+    t0 = study.trial(0)
+    assert t0.state is hn.TrialState.PRUNED and t0.error == "looks bad"
+    assert t0.extra["steps_after_decision"] <= 1
+    assert len(study.trials) == 5 and sum(t.state.finished for t in study.trials) == 5
+    starts = sorted((t.started_at, t.ended_at) for t in study.trials[1:])
+    overlapping = any(b[0] < a[1] for a, b in itertools.pairwise(starts))
+    assert overlapping  # two at once after set_concurrency(2)
+    with pytest.raises(hn.ConfigError, match="not running"):
+        study.add_trials(1)
+
+
+def test_run_async_awaits_and_cancels_cleanly(dask_client):
+    import asyncio
+
+    space = hn.Space(x=hn.Float(0.0, 1.0), seconds=hn.Choice([0.3]))
+    study = hn.Study(sleepy, space, objectives={"y": "min"}, seed=11, optimizer="sobol")
+
+    async def main():
+        await study.run_async(n_trials=2, concurrency=2, cluster=dask_client)
+        task = asyncio.ensure_future(
+            study.run_async(n_trials=20, concurrency=2, cluster=dask_client)
+        )
+        await asyncio.sleep(0.8)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    assert study.status == "idle" and study.counts()["RUNNING"] == 0
+    assert 2 <= study.counts()["COMPLETE"] < 22

@@ -211,6 +211,11 @@ class DaskExecutor:
         self._futures[(spec.number, spec.attempt)] = fut
         fut.add_done_callback(lambda f, s=spec: self._on_done(f, s))
 
+    def scale(self, n: int) -> None:
+        """Resize the cluster this executor started (a user's cluster is left alone)."""
+        if self._own_cluster is not None:
+            self._own_cluster.scale(n)
+
     def send_decision(self, number: int, attempt: int, step: float, prune: str | None) -> None:
         """Tell a running trial the pruner's decision on its report at ``step`` (pushed to its
         worker: the trial checks a local flag, no round trip)."""
@@ -339,20 +344,14 @@ class _WorkerChannel:
         self.decision_step = wire.get("decision_step")
         self.wait_now = bool(wire.get("decision_wait_now", True))
         self._awaited: float | None = None  # an answered report whose answer is still due
-        self.inbox = (
-            _ControlTopic.inbox(wire["control"], wire["number"], wire["attempt"])
-            if self.decision_step is not None
-            else None
-        )
+        self.inbox = _ControlTopic.inbox(wire["control"], wire["number"], wire["attempt"])
         self._stop_event: Any = None
 
     def send(self, report: dict[str, Any]) -> None:
         self.worker.log_event(self.topic, report)
 
     def verdict(self, step: float | None, previous: float | None = None) -> str | None:
-        if self.inbox is None:
-            return None
-        if step is None:
+        if step is None or self.decision_step is None:
             return self.inbox.prune
         if self._awaited is not None:  # the answer to the previous report is due by now
             self.inbox.wait(self._awaited, DECISION_WAIT_S)
@@ -412,8 +411,7 @@ def _run_trial(fn: Callable[..., Any], wire: dict[str, Any]) -> dict[str, Any]:
             "ended_at": time.time(),
         }
     finally:
-        if channel.inbox is not None:
-            _ControlTopic.release(wire["control"], wire["number"], wire["attempt"])
+        _ControlTopic.release(wire["control"], wire["number"], wire["attempt"])
     return {**base, "status": "ok", "result": result, "ended_at": time.time()}
 
 
