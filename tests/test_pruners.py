@@ -57,7 +57,7 @@ def random_stream(seed, n_trials=12, max_steps=27, every=1):
 @pytest.mark.parametrize(("grace", "eta", "every"), [(1, 3, 1), (1, 2, 1), (2, 3, 1), (1, 3, 2)])
 def test_asha_matches_optuna_successive_halving(seed, grace, eta, every):
     """Decision for decision, on steps below max_steps (where we deliberately never prune)."""
-    optuna = pytest.importorskip("optuna")
+    import optuna
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     max_steps = 27
     stream = [r for r in random_stream(seed, every=every) if r[1] < max_steps]
