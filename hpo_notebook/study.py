@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import secrets
@@ -135,6 +136,7 @@ class Study(StudyCore):
         self._lock = threading.RLock()
         self._listeners: list[Listener] = []
         self._runner: Runner | None = None
+        self._dashboard: Any = None
         self._suggest_pool: Any = None
         self._unit_cache: dict[int, list[float]] = {}
         self._report_history: ReportHistory | None = None
@@ -346,6 +348,7 @@ class Study(StudyCore):
         resources: Mapping[str, float] | None = None,
         timeout: float | None = None,
         progress: bool | None = None,
+        show: bool | None = None,
     ) -> Study:
         """Run trials on Dask until ``n_trials`` more have finished; blocks.
 
@@ -362,14 +365,19 @@ class Study(StudyCore):
             resources: Dask resources each trial needs, e.g. ``{"GPU": 1}``.
             timeout: stop starting trials after this many seconds; running ones are
                 interrupted (and re-run on resume).
-            progress: print a text progress bar (default: when stderr is a terminal).
+            progress: print a text progress bar (default: when stderr is a terminal and no
+                dashboard is shown).
+            show: display the live dashboard (default: inside Jupyter). A blocking ``run``
+                streams it live, but its buttons only respond while the cell awaits: use
+                ``start()`` or ``await study.run_async(...)`` to keep them alive; the kernel's
+                stop button (or Ctrl-C) stops a blocking ``run`` cleanly.
 
         Raises:
             StudyFailedError: too many trials failed (see ``max_failure_share``).
             KeyboardInterrupt: after stopping cleanly on Ctrl-C / the kernel's stop button;
                 the study is saved and the cluster left usable.
         """
-        self.start(n_trials, concurrency, cluster, resources, timeout, progress)
+        self.start(n_trials, concurrency, cluster, resources, timeout, progress, show)
         try:
             self.wait()
         except KeyboardInterrupt:
@@ -386,6 +394,7 @@ class Study(StudyCore):
         resources: Mapping[str, float] | None = None,
         timeout: float | None = None,
         progress: bool | None = None,
+        show: bool | None = None,
     ) -> Study:
         """Like :meth:`run` but returns at once; the study runs in a background thread.
 
@@ -415,7 +424,11 @@ class Study(StudyCore):
         finished = sum(t.state.finished for t in self.trials)
         self._store.set_target(self._record.id, finished + n)
         self._runner = Runner(self, n, concurrency, executor, timeout)
-        if progress or (progress is None and _checks.stderr_is_tty()):
+        from hpo_notebook.widgets._env import display, in_notebook
+
+        if show if show is not None else in_notebook():
+            display(self.dashboard())
+        elif progress or (progress is None and _checks.stderr_is_tty()):
             from hpo_notebook.progress import TextProgress
 
             TextProgress(self, total=n).attach()
@@ -462,6 +475,7 @@ class Study(StudyCore):
         resources: Mapping[str, float] | None = None,
         timeout: float | None = None,
         progress: bool | None = None,
+        show: bool | None = None,
     ) -> Study:
         """Like :meth:`run`, awaitable: ``await study.run_async(...)`` in a notebook cell.
 
@@ -471,7 +485,7 @@ class Study(StudyCore):
         """
         import asyncio
 
-        self.start(n_trials, concurrency, cluster, resources, timeout, progress)
+        self.start(n_trials, concurrency, cluster, resources, timeout, progress, show)
         r = self._runner
         try:
             while r is not None and not r.done.is_set():
@@ -539,6 +553,37 @@ class Study(StudyCore):
         if self._suggest_pool is not None:
             self._suggest_pool.shutdown(wait=False, cancel_futures=True)
         self._store.close()
+
+    # ------------------------------------------------------------------ views
+
+    def dashboard(self, refresh_s: float = 0.5) -> Any:
+        """The live dashboard (an ipywidgets widget): header, learning curves, Pareto front,
+        hypervolume, trial table, parameters, proposal times, and controls. One per study;
+        displaying it again shows the same live view."""
+        if self._dashboard is None:
+            from hpo_notebook.widgets.dashboard import Dashboard
+
+            self._dashboard = Dashboard(self, refresh_s=refresh_s)
+        return self._dashboard.widget
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        """In Jupyter: the dashboard, with a PNG and text fallback for viewers without a
+        widget manager (a static viewer, or a notebook reopened without its kernel)."""
+        from hpo_notebook.widgets._env import in_notebook
+
+        bundle: dict[str, Any] = {"text/plain": repr(self)}
+        with contextlib.suppress(Exception):  # a fallback must never break the display
+            bundle["image/png"] = self._summary_png()
+        if in_notebook():
+            bundle.update(self.dashboard()._repr_mimebundle_(include=include, exclude=exclude))
+            bundle["text/plain"] = repr(self)
+        return bundle
+
+    def _summary_png(self) -> bytes:
+        from hpo_notebook.viz import plots
+
+        fig = plots.pareto(self) if self.objectives.n > 1 else plots.hypervolume(self)
+        return plots.to_png(fig)
 
     @property
     def dask_dashboard(self) -> str | None:

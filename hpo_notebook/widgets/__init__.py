@@ -1,0 +1,1 @@
+"""Notebook widgets (ipywidgets loads on first use)."""

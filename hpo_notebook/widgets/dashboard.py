@@ -1,0 +1,494 @@
+"""The live notebook dashboard: thin ipywidgets wiring over the study's events and the pure
+plot functions of ``hpo_notebook.viz``.
+
+- Views only read: the dashboard subscribes to the study's events and marks panels dirty;
+  a render thread redraws dirty panels at most every ``refresh_s`` seconds, off the driver's
+  path (the event handler only sets flags).
+- Plots are PNG images in ``ipywidgets.Image`` (Agg canvas, no pyplot), which shows in
+  JupyterLab, Notebook 7, VS Code, Voilà and Binder without a frontend extension.
+- Buttons call the study's controls; errors in callbacks land in an ``Output`` widget.
+
+Example:
+    >>> import hpo_notebook as hn
+    >>> study = hn.Study(None, hn.Space(x=hn.Float(0, 1)), objectives={"y": "min"})
+    >>> dash = Dashboard(study, autostart=False)
+    >>> t = study.ask(); study.tell(t, 0.5)
+    >>> dash.refresh()
+    >>> "1 complete" in dash.header.value
+    True
+"""
+
+from __future__ import annotations
+
+import html
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from hpo_notebook.trial import TrialState
+from hpo_notebook.viz import data as D
+from hpo_notebook.viz import plots as P
+
+if TYPE_CHECKING:
+    from hpo_notebook.study import Study
+
+PANELS = ("header", "curves", "pareto", "hypervolume", "trials", "params", "proposals")
+_STATES = [s.value for s in TrialState]
+
+
+class Dashboard:
+    """A live view of a study with controls.
+
+    Args:
+        study: the study to show.
+        refresh_s: least time between two redraws of a panel.
+        autostart: start the render thread now (else call :meth:`refresh` yourself).
+
+    Attributes:
+        widget: the ipywidgets tree to display.
+        renders: how many times each panel was redrawn (for tests and benchmarks).
+        render_s: the last redraw time of each panel, in seconds.
+    """
+
+    def __init__(self, study: Study, refresh_s: float = 0.5, autostart: bool = True) -> None:
+        import ipywidgets as W
+
+        self.study = study
+        self.refresh_s = refresh_s
+        self.renders = dict.fromkeys(PANELS, 0)
+        self.render_s = dict.fromkeys(PANELS, 0.0)
+        self._dirty = set(PANELS)
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._closed = False
+        self._started = time.time()
+        self._pngs: dict[str, bytes] = {}
+        self.last_error: str | None = None
+        #: Set after every pass of the render thread (tests and benchmarks wait on it).
+        self.rendered = threading.Event()
+
+        self.header = W.HTML()
+        self.errors = W.Output(layout={"max_height": "10em", "overflow": "auto"})
+        self._build_controls(W)
+        self._build_panels(W)
+        self.widget = W.VBox([self.header, self.controls, self.tabs, self.errors])
+        self.widget.add_class("hpo-dashboard")
+        self._unsubscribe = study.subscribe(self._on_event)
+        self._thread: threading.Thread | None = None
+        if autostart:
+            self.start()
+
+    # ------------------------------------------------------------------ widgets
+
+    def _build_controls(self, W: Any) -> None:
+        def button(label: str, style: str, fn: Callable[[], None], tip: str) -> Any:
+            b = W.Button(
+                description=label, button_style=style, tooltip=tip, layout={"width": "auto"}
+            )
+            b.on_click(self._safe(lambda _: fn()))
+            return b
+
+        self.pause_button = button("Pause", "warning", self.study.pause, "start no new trials")
+        self.resume_button = button("Resume", "success", self.study.resume, "go on")
+        self.stop_button = button("Stop", "danger", self.study.stop, "stop the study")
+        self.prune_button = button(
+            "Prune selected", "", self._prune_selected, "stop the trial selected in the Trials tab"
+        )
+        self.add_count = W.BoundedIntText(value=10, min=1, max=100000, layout={"width": "6em"})
+        self.add_button = button(
+            "Add trials",
+            "",
+            lambda: self.study.add_trials(int(self.add_count.value)),
+            "run this many more trials",
+        )
+        self.concurrency = W.BoundedIntText(value=2, min=1, max=10000, layout={"width": "5em"})
+        self.concurrency_button = button(
+            "Set concurrency",
+            "",
+            lambda: self.study.set_concurrency(int(self.concurrency.value)),
+            "trials at once from now on",
+        )
+        self.status = W.HTML()
+        self.controls = W.HBox(
+            [
+                self.pause_button,
+                self.resume_button,
+                self.stop_button,
+                self.prune_button,
+                self.add_count,
+                self.add_button,
+                self.concurrency,
+                self.concurrency_button,
+                self.status,
+            ],
+            layout={"flex_flow": "row wrap", "align_items": "center"},
+        )
+
+    def _image(self, W: Any) -> Any:
+        return W.Image(format="png", layout={"max_width": "100%"})
+
+    def _build_panels(self, W: Any) -> None:
+        objs = self.study.objectives
+        names = list(objs.names)
+        self.metric = W.Dropdown(options=names, value=names[0], description="metric")
+        self.log_y = W.Checkbox(value=False, description="log y", indent=False)
+        self.curves_image = self._image(W)
+        self.metric.observe(lambda _: self._mark("curves"), "value")
+        self.log_y.observe(lambda _: self._mark("curves"), "value")
+        curves_box = W.VBox([W.HBox([self.metric, self.log_y]), self.curves_image])
+
+        self.pareto_x = W.Dropdown(options=names, value=names[0], description="x")
+        self.pareto_y = W.Dropdown(
+            options=names, value=names[min(1, len(names) - 1)], description="y"
+        )
+        for w in (self.pareto_x, self.pareto_y):
+            w.observe(lambda _: self._mark("pareto"), "value")
+        self.pareto_image = self._image(W)
+        pareto_children = [self.pareto_image]
+        if len(names) >= 3:
+            pareto_children.insert(0, W.HBox([self.pareto_x, self.pareto_y]))
+        pareto_box = W.VBox(pareto_children)
+
+        self.hv_image = self._image(W)
+
+        self.state_filter = W.SelectMultiple(
+            options=_STATES, value=tuple(_STATES), rows=5, description="states"
+        )
+        sort_keys = ["number", *names, "duration"]
+        self.sort_by = W.Dropdown(options=sort_keys, value="number", description="sort by")
+        self.trial_list = W.Select(options=[], rows=12, layout={"width": "32em"})
+        self.trial_detail = W.HTML()
+        self.trial_curve = self._image(W)
+        for w in (self.state_filter, self.sort_by):
+            w.observe(lambda _: self._mark("trials"), "value")
+        self.trial_list.observe(lambda _: self._mark("trials", detail_only=True), "value")
+        trials_box = W.HBox(
+            [
+                W.VBox([self.state_filter, self.sort_by, self.trial_list]),
+                W.VBox([self.trial_detail, self.trial_curve]),
+            ]
+        )
+
+        self.parallel_image = self._image(W)
+        self.importance_image = self._image(W)
+        params_box = W.HBox([self.parallel_image, self.importance_image])
+        self.proposals_image = self._image(W)
+
+        self.tabs = W.Tab(
+            children=[
+                curves_box,
+                pareto_box,
+                self.hv_image,
+                trials_box,
+                params_box,
+                self.proposals_image,
+            ]
+        )
+        titles = [
+            "Curves",
+            "Pareto" if len(names) > 1 else "Best",
+            "Hypervolume",
+            "Trials",
+            "Parameters",
+            "Proposals",
+        ]
+        for i, t in enumerate(titles):
+            self.tabs.set_title(i, t)
+        self.tabs.observe(lambda _: self._wake.set(), "selected_index")
+
+    # ------------------------------------------------------------------ events
+
+    def _on_event(self, event: dict[str, Any]) -> None:
+        # Runs on the driver thread: only mark what changed.
+        kind = event.get("type")
+        if kind == "reports":
+            self._mark("curves", "header")
+        elif kind == "trial":
+            self._mark(*PANELS)
+        else:
+            self._mark("header")
+
+    def _mark(self, *panels: str, detail_only: bool = False) -> None:
+        with self._lock:
+            self._dirty.update(panels)
+            if detail_only:
+                self._dirty.add("detail")
+        self._wake.set()
+
+    def _safe(self, fn: Callable[[Any], None]) -> Callable[[Any], None]:
+        def wrapped(arg: Any) -> None:
+            try:
+                fn(arg)
+            except Exception as exc:
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                with self.errors:
+                    print(self.last_error)
+            self._mark("header")
+
+        return wrapped
+
+    # ------------------------------------------------------------------ rendering
+
+    def start(self) -> None:
+        """Start the render thread (idempotent)."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="hpo-dashboard", daemon=True)
+            self._thread.start()
+
+    def close(self) -> None:
+        """Stop rendering and unsubscribe from the study."""
+        self._closed = True
+        self._wake.set()
+        self._unsubscribe()
+
+    def _loop(self) -> None:
+        last: dict[str, float] = {}
+        while not self._closed:
+            self._wake.wait(timeout=1.0)  # the header clock ticks once a second anyway
+            self._wake.clear()
+            now = time.monotonic()
+            with self._lock:
+                due = {p for p in self._dirty if now - last.get(p, 0.0) >= self.refresh_s}
+                due.add("header")
+                self._dirty -= due
+            try:
+                self.refresh(due)
+            except Exception as exc:  # never let a plot error kill the view
+                with self.errors:
+                    print(f"dashboard: {type(exc).__name__}: {exc}")
+            for p in due:
+                last[p] = now
+            self.rendered.set()
+            with self._lock:
+                if self._dirty:  # throttled ones: look again when they are due
+                    self._wake.set()
+            if self._dirty:
+                time.sleep(min(self.refresh_s, 0.05))
+
+    def refresh(self, panels: set[str] | None = None) -> None:
+        """Redraw ``panels`` (all by default) now, in the calling thread."""
+        panels = set(PANELS) if panels is None else set(panels)
+        s = self.study
+        trials = s.trials
+        if "header" in panels:
+            self._timed("header", lambda: self._draw_header(trials))
+        draw = {
+            "curves": lambda: self._set(
+                self.curves_image,
+                "curves",
+                P.curves(self._curves_data(trials), log_y=self.log_y.value),
+            ),
+            "pareto": lambda: self._draw_pareto(trials),
+            "hypervolume": lambda: self._set(
+                self.hv_image,
+                "hypervolume",
+                P.hypervolume(D.hypervolume_data(trials, s.objectives), by="both"),
+            ),
+            "trials": lambda: self._draw_trials(trials),
+            "params": lambda: self._draw_params(trials),
+            "proposals": lambda: self._set(
+                self.proposals_image, "proposals", P.proposal_times(D.proposal_times(trials))
+            ),
+        }
+        for name, fn in draw.items():
+            if name in panels:
+                self._timed(name, fn)
+        if "detail" in panels and "trials" not in panels:
+            self._draw_detail(trials)
+
+    def _timed(self, name: str, fn: Callable[[], None]) -> None:
+        t0 = time.perf_counter()
+        fn()
+        self.render_s[name] = time.perf_counter() - t0
+        self.renders[name] += 1
+
+    def _set(self, image: Any, key: str, fig: Any) -> None:
+        png = P.to_png(fig)
+        if self._pngs.get(key) != png:  # only send what changed
+            self._pngs[key] = png
+            image.value = png
+
+    def _curves_data(self, trials: list[Any], trial: int | None = None) -> D.CurvesData:
+        s = self.study
+        reports = s._store.reports(s._record.id, trial)
+        rungs = getattr(s.pruner, "rungs", ()) if s.pruner is not None else ()
+        return D.curves_data(trials, reports, s.objectives, self.metric.value, rungs)
+
+    # ------------------------------------------------------------------ panels
+
+    def _draw_header(self, trials: list[Any]) -> None:
+        s = self.study
+        summary = summarize(s, trials, self._started)
+        counts = ", ".join(f"{v} {k.lower()}" for k, v in summary.counts.items() if v)
+        parts = [
+            f"<b>{html.escape(summary.name)}</b>",
+            counts or "no trials yet",
+            f"elapsed {_clock(summary.elapsed_s)}",
+        ]
+        if summary.eta_s is not None:
+            parts.append(f"ETA {_clock(summary.eta_s)}")
+        if summary.score is not None:
+            parts.append(f"{summary.score_label} {summary.score:.4g}")
+        if summary.utilization is not None:
+            parts.append(f"workers busy {summary.utilization:.0%}")
+        link = s.dask_dashboard
+        if link:
+            parts.append(f'<a href="{html.escape(link)}" target="_blank">Dask dashboard</a>')
+        parts.append(f"<i>{html.escape(s.status)}</i>")
+        self.header.value = " · ".join(parts)
+        self.status.value = f"<i>{html.escape(s.status)}</i>"
+
+    def _draw_pareto(self, trials: list[Any]) -> None:
+        s = self.study
+        if s.objectives.n == 1:
+            fig = P.hypervolume(D.hypervolume_data(trials, s.objectives), by="trials")
+        else:
+            data = D.pareto_data(trials, s.objectives)
+            names = list(s.objectives.names)
+            i, j = names.index(self.pareto_x.value), names.index(self.pareto_y.value)
+            if len(names) > 2 and i != j:
+                data = _pair(data, i, j)
+            fig = P.pareto(data)
+        self._set(self.pareto_image, "pareto", fig)
+
+    def _draw_trials(self, trials: list[Any]) -> None:
+        rows = trial_rows(
+            trials, set(self.state_filter.value), self.sort_by.value, self.study.objectives.names
+        )
+        selected = self.trial_list.value
+        self.trial_list.options = rows
+        if selected in [v for _, v in rows]:
+            self.trial_list.value = selected
+        self._draw_detail(trials)
+
+    def _draw_detail(self, trials: list[Any]) -> None:
+        number = self.trial_list.value
+        if number is None:
+            self.trial_detail.value = "<i>select a trial</i>"
+            return
+        t = next((t for t in trials if t.number == number), None)
+        if t is None:
+            return
+        self.trial_detail.value = trial_html(t)
+        self._set(
+            self.trial_curve,
+            "trial_curve",
+            P.curves(self._curves_data(trials), highlight=number, log_y=self.log_y.value),
+        )
+
+    def _draw_params(self, trials: list[Any]) -> None:
+        s = self.study
+        self._set(
+            self.parallel_image,
+            "parallel",
+            P.parallel(D.parallel_data(trials, s.space, s.objectives)),
+        )
+        self._set(
+            self.importance_image,
+            "importance",
+            P.importance(D.importance_data(s.space, s._optimizer_state, trials, s.objectives)),
+        )
+
+    def _prune_selected(self) -> None:
+        number = self.trial_list.value
+        if number is None:
+            raise ValueError("select a running trial in the Trials tab first")
+        self.study.prune(int(number), reason="pruned from the dashboard")
+
+    # ------------------------------------------------------------------ display
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        return self.widget._repr_mimebundle_(**kwargs)
+
+
+# ---------------------------------------------------------------------- pure helpers
+
+
+def summarize(study: Any, trials: list[Any], started: float) -> D.Summary:
+    """Counts, elapsed time, ETA, hypervolume or best value, worker utilization."""
+    counts = {s: 0 for s in _STATES}
+    for t in trials:
+        counts[t.state.value] += 1
+    runner = getattr(study, "_runner", None)
+    live = runner is not None and not runner.done.is_set()
+    elapsed = time.time() - started
+    eta = None
+    if live and runner.finished:
+        remaining = runner.n_trials - runner.finished
+        eta = elapsed / runner.finished * remaining
+    utilization = None
+    if live and runner.capacity:
+        utilization = len(runner.running) / runner.capacity
+    score_label, score = ("hypervolume", None) if study.objectives.n > 1 else ("best", None)
+    try:
+        if study.objectives.n > 1:
+            score = study.hypervolume() if counts["COMPLETE"] else None
+        elif counts["COMPLETE"]:
+            name = study.objectives.names[0]
+            score = float(study.best().values[name])
+    except Exception:
+        score = None
+    return D.Summary(study.name, counts, elapsed, eta, score_label, score, utilization)
+
+
+def trial_rows(
+    trials: list[Any], states: set[str], sort_by: str, objective_names: tuple[str, ...]
+) -> list[tuple[str, int]]:
+    """``(label, number)`` options of the trial list, filtered by state and sorted."""
+    picked = [t for t in trials if t.state.value in states]
+
+    def key(t: Any) -> tuple[int, float]:
+        if sort_by == "number":
+            return (0, float(t.number))
+        if sort_by == "duration":
+            return (0 if t.duration is not None else 1, -(t.duration or 0.0))
+        v = (t.values or {}).get(sort_by)
+        return (0 if v is not None else 1, float(v) if v is not None else 0.0)
+
+    out = []
+    for t in sorted(picked, key=key):
+        vals = " ".join(
+            f"{n}={t.values[n]:.4g}" for n in objective_names if t.values and n in t.values
+        )
+        out.append((f"#{t.number:<4} {t.state.value:<11} {vals}", t.number))
+    return out
+
+
+def trial_html(t: Any) -> str:
+    """A trial's params, values, proposal, lineage and traceback as HTML."""
+    rows = [("state", t.state.value), ("attempt", t.attempt)]
+    rows += [(f"param {k}", v) for k, v in t.params.items()]
+    rows += [(f"value {k}", v) for k, v in (t.values or {}).items()]
+    rows += [("proposal", t.proposal.get("kind")), ("seed", t.seed), ("worker", t.worker)]
+    rows += [(k, v) for k, v in t.extra.items()]
+    rows += [(f"lineage {k}", v) for k, v in t.lineage.items()]
+    body = "".join(
+        f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(str(v))}</td></tr>" for k, v in rows
+    )
+    out = f"<b>Trial {t.number}</b><table>{body}</table>"
+    if t.error:
+        out += f"<p><b>error</b>: {html.escape(t.error)}</p>"
+    if t.traceback:
+        out += f"<pre style='max-height:14em;overflow:auto'>{html.escape(t.traceback)}</pre>"
+    return out
+
+
+def _pair(data: D.ParetoData, i: int, j: int) -> D.ParetoData:
+    """The Pareto data restricted to two objectives (front recomputed on all of them)."""
+    return D.ParetoData(
+        (data.names[i], data.names[j]),
+        (data.directions[i], data.directions[j]),
+        data.numbers,
+        data.values[:, [i, j]],
+        data.feasible,
+        data.front,
+        None,
+    )
+
+
+def _clock(seconds: float) -> str:
+    s = int(max(0.0, seconds))
+    return (
+        f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+    )

@@ -1,0 +1,137 @@
+"""The dashboard's widget models, headless: events in, widget values out."""
+
+from __future__ import annotations
+
+import pytest
+
+import hpo_notebook as hn
+from hpo_notebook.testing.problems import UNIT_2D, branin_currin_values
+from hpo_notebook.widgets.dashboard import PANELS, Dashboard, trial_rows
+
+
+def make_study(n=8, **kw):
+    s = hn.Study(
+        None, UNIT_2D, objectives={"f0": "min", "f1": "min"}, optimizer="sobol", seed=0, **kw
+    )
+    for t in s.ask(n):
+        f0, f1 = branin_currin_values(t.params["x0"], t.params["x1"])
+        t.report(1, f0=2 * f0, f1=f1)
+        s.tell(t, {"f0": f0, "f1": f1})
+    return s
+
+
+def test_refresh_fills_every_panel():
+    s = make_study()
+    dash = Dashboard(s, autostart=False)
+    dash.refresh()
+    assert "8 complete" in dash.header.value and "hypervolume" in dash.header.value
+    for image in (
+        dash.curves_image,
+        dash.pareto_image,
+        dash.hv_image,
+        dash.parallel_image,
+        dash.importance_image,
+        dash.proposals_image,
+    ):
+        assert image.value[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(dash.trial_list.options) == 8
+    assert all(dash.renders[p] == 1 for p in PANELS)
+
+
+def test_only_changed_images_are_sent():
+    s = make_study()
+    dash = Dashboard(s, autostart=False)
+    dash.refresh()
+    before = dash.pareto_image.value
+    sent = []
+    dash.pareto_image.observe(lambda change: sent.append(1), "value")
+    dash.refresh({"pareto"})  # same data: same PNG, nothing sent
+    assert sent == []
+    t = s.ask()
+    s.tell(t, {"f0": 0.01, "f1": 0.01})  # dominates everything
+    dash.refresh({"pareto"})
+    assert sent == [1] and dash.pareto_image.value != before
+
+
+def test_events_mark_the_right_panels_dirty():
+    s = make_study(2)
+    dash = Dashboard(s, autostart=False)
+    dash.refresh()
+    dash._dirty.clear()
+    t = s.ask()
+    dash._dirty.clear()
+    t.report(1, f0=1.0, f1=1.0)
+    assert dash._dirty == {"curves", "header"}
+    s.tell(t, {"f0": 1.0, "f1": 1.0})
+    assert dash._dirty >= {"pareto", "hypervolume", "trials"}
+
+
+def test_trial_table_filters_sorts_and_shows_details():
+    s = make_study(4)
+    bad = s.ask()
+    s.tell(bad, ValueError("diverged"))
+    dash = Dashboard(s, autostart=False)
+    dash.state_filter.value = ("FAILED",)
+    dash.refresh({"trials"})
+    assert [v for _, v in dash.trial_list.options] == [bad.number]
+    dash.trial_list.value = bad.number
+    dash.refresh({"detail"})
+    assert "ValueError: diverged" in dash.trial_detail.value and "<pre" in dash.trial_detail.value
+    rows = trial_rows(s.trials, {"COMPLETE"}, "f0", ("f0", "f1"))
+    f0 = [s.trial(n).values["f0"] for _, n in rows]
+    assert f0 == sorted(f0)
+
+
+def test_button_errors_are_shown_not_raised():
+    s = make_study(2)
+    dash = Dashboard(s, autostart=False)
+    dash.add_button.click()  # the study is not running
+    assert "not running" in dash.last_error
+    dash.prune_button.click()  # nothing selected
+    assert "select a running trial" in dash.last_error
+
+
+def test_render_thread_redraws_after_events():
+    s = make_study(3)
+    dash = Dashboard(s, refresh_s=0.05)
+    try:
+        assert dash.rendered.wait(10)
+        first = dash.renders["pareto"]
+        dash.rendered.clear()
+        t = s.ask()
+        s.tell(t, {"f0": 0.001, "f1": 0.001})
+        for _ in range(50):  # a pass that has seen the new trial
+            assert dash.rendered.wait(10)
+            dash.rendered.clear()
+            if dash.renders["pareto"] > first:
+                break
+        assert dash.renders["pareto"] > first and "4 complete" in dash.header.value
+    finally:
+        dash.close()
+
+
+def test_study_display_outside_jupyter_has_image_fallback():
+    s = make_study(4)
+    bundle = s._repr_mimebundle_()
+    assert bundle["text/plain"].startswith("<Study 'study'")
+    assert bundle["image/png"][:4] == b"\x89PNG"
+    assert "application/vnd.jupyter.widget-view+json" not in bundle
+    widget = s.dashboard()
+    assert widget is s.dashboard()  # one live view per study
+
+
+@pytest.mark.slow
+def test_buttons_control_a_running_study(dask_client):
+    from hpo_notebook.testing.problems import sleepy
+
+    space = hn.Space(x=hn.Float(0, 1), seconds=hn.Choice([0.3]))
+    s = hn.Study(sleepy, space, objectives={"y": "min"}, optimizer="sobol", seed=1)
+    s.start(n_trials=50, concurrency=2, cluster=dask_client, show=False)
+    dash = Dashboard(s, autostart=False)
+    dash.pause_button.click()
+    assert s.status == "paused"
+    dash.resume_button.click()
+    assert s.status == "running"
+    dash.stop_button.click()
+    assert s.wait(timeout=30) and s.status == "idle"
+    assert s.counts()["COMPLETE"] < 50
