@@ -58,6 +58,7 @@ def random_stream(seed, n_trials=12, max_steps=27, every=1):
 def test_asha_matches_optuna_successive_halving(seed, grace, eta, every):
     """Decision for decision, on steps below max_steps (where we deliberately never prune)."""
     import optuna
+
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     max_steps = 27
     stream = [r for r in random_stream(seed, every=every) if r[1] < max_steps]
