@@ -81,27 +81,62 @@ def hypervolume(Y: Sequence[Sequence[float]] | np.ndarray, ref_point: Sequence[f
     return float(DominatedPartitioning(ref_point=ref, Y=Yt).compute_hypervolume())
 
 
+class HypervolumeTracker:
+    """Hypervolume history kept up to date one observation at a time.
+
+    An observation dominated by the current front costs one comparison; one that enters the
+    front recomputes the hypervolume of the front alone. The history is rebuilt only when the
+    reference point changes (an inferred reference point moves when the front's nadir does).
+
+    Example:
+        >>> tr = HypervolumeTracker([0.0, 0.0])
+        >>> [tr.add(y) for y in ([1.0, 1.0], [0.5, 0.5], [2.0, 0.5])]
+        [1.0, 1.0, 1.5]
+    """
+
+    def __init__(self, ref_point: Sequence[float]) -> None:
+        self.ref = np.asarray(list(ref_point), dtype=np.float64)
+        self.front = np.empty((0, len(self.ref)))
+        self.history: list[float] = []
+        self._ys: list[np.ndarray | None] = []
+
+    @property
+    def value(self) -> float:
+        return self.history[-1] if self.history else 0.0
+
+    def add(self, y: Sequence[float] | None) -> float:
+        """Add one observation (maximization frame; None for one that counts for nothing,
+        e.g. an infeasible or failed trial) and return the hypervolume so far."""
+        arr = None if y is None else np.asarray(y, dtype=np.float64)
+        self._ys.append(arr)
+        useful = arr is not None and bool(np.all(arr > self.ref))
+        if useful and self.front.size:
+            useful = not bool(np.any(np.all(self.front >= arr, axis=1)))
+        hv = self.value
+        if useful:
+            front = np.vstack([self.front, arr])
+            self.front = front[non_dominated_mask(front)]
+            hv = hypervolume(self.front, self.ref)
+        self.history.append(hv)
+        return hv
+
+    def rebase(self, ref_point: Sequence[float]) -> None:
+        """Use another reference point: the history is recomputed."""
+        ref = np.asarray(list(ref_point), dtype=np.float64)
+        if ref.shape == self.ref.shape and np.array_equal(ref, self.ref):
+            return
+        ys = self._ys
+        self.__init__(ref)  # type: ignore[misc]
+        for y in ys:
+            self.add(y)
+
+
 def hypervolume_history(
     Y: Sequence[Sequence[float]] | np.ndarray, ref_point: Sequence[float]
 ) -> list[float]:
-    """Hypervolume of the first ``k`` rows, for every ``k`` (incremental).
-
-    A row that is dominated by the current front leaves the value unchanged and costs one
-    comparison; only rows that enter the front trigger a recomputation on the front alone.
-    """
-    arr = np.asarray(Y, dtype=np.float64)
-    ref = np.asarray(list(ref_point), dtype=np.float64)
-    out: list[float] = []
-    front = np.empty((0, len(ref)))
-    hv = 0.0
-    for y in arr:
-        useful = bool(np.all(y > ref))
-        if useful and front.size:
-            dominated = np.any(np.all(front >= y, axis=1))
-            useful = not dominated
-        if useful:
-            front = np.vstack([front, y])
-            front = front[non_dominated_mask(front)]
-            hv = hypervolume(front, ref)
-        out.append(hv)
-    return out
+    """Hypervolume of the first ``k`` rows, for every ``k`` (incremental, see
+    :class:`HypervolumeTracker`)."""
+    tracker = HypervolumeTracker(ref_point)
+    for y in np.asarray(Y, dtype=np.float64):
+        tracker.add(y)
+    return tracker.history

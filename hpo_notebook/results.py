@@ -121,6 +121,97 @@ def _require_multi(objectives: Objectives, what: str) -> None:
         raise ConfigError(f"{what} needs two or more objectives; this study has one: use best()")
 
 
+class HypervolumeHistory:
+    """A study's hypervolume after each finished trial, kept up to date incrementally.
+
+    :meth:`update` takes the study's trials and processes only those that finished since the
+    last call (in order of completion). The reference point is the one of
+    :func:`study_reference_point`; when it is inferred and moves, the history is rebuilt.
+    """
+
+    def __init__(self, objectives: Objectives) -> None:
+        _require_multi(objectives, "hypervolume")
+        self.objectives = objectives
+        self.numbers: list[int] = []
+        self.ended: list[float] = []
+        self._seen: set[int] = set()
+        self._t0: float | None = None
+        self._front = np.empty((0, objectives.n))  # non-dominated feasible points, any ref
+        self._tracker: Any = None
+        self._pending: list[np.ndarray | None] = []  # before any feasible point fixes a ref
+
+    def update(self, trials: Sequence[Trial]) -> HypervolumeHistory:
+        from hpo_notebook import pareto
+
+        new = sorted(
+            (
+                t
+                for t in trials
+                if t.state.finished and t.ended_at is not None and t.number not in self._seen
+            ),
+            key=lambda t: (t.ended_at, t.number),
+        )
+        if not new:
+            return self
+        ys: list[np.ndarray | None] = []
+        for t in new:
+            ok = bool(feasible([t], self.objectives))
+            y = np.asarray(self.objectives.to_max_frame(t.values or {})) if ok else None
+            ys.append(y)
+            if y is not None:
+                front = np.vstack([self._front, y])
+                self._front = front[pareto.non_dominated_mask(front)]
+            self._seen.add(t.number)
+            self.numbers.append(t.number)
+            self.ended.append(float(t.ended_at))  # type: ignore[arg-type]
+            start = t.started_at or t.ended_at
+            self._t0 = start if self._t0 is None else min(self._t0, start)  # type: ignore[type-var]
+        if not len(self._front):
+            ref = None
+        else:
+            ref = pareto.reference_point(self._front, self.objectives.thresholds_max_frame())
+        if ref is None:
+            if self._tracker is None:
+                self._pending += ys
+            else:
+                for y in ys:
+                    self._tracker.add(y)
+            return self
+        if self._tracker is None:
+            self._tracker = pareto.HypervolumeTracker(ref)
+            ys, self._pending = self._pending + ys, []
+        else:
+            self._tracker.rebase(ref)
+        for y in ys:
+            self._tracker.add(y)
+        return self
+
+    @property
+    def values(self) -> list[float]:
+        if self._tracker is None:
+            return [0.0] * len(self.numbers)
+        return list(self._tracker.history)
+
+    @property
+    def value(self) -> float:
+        return self._tracker.value if self._tracker is not None else 0.0
+
+    def frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        if not self.numbers:
+            return pd.DataFrame(columns=["n_trials", "elapsed_s", "hypervolume", "trial"])
+        t0 = self._t0 or 0.0
+        return pd.DataFrame(
+            {
+                "n_trials": np.arange(1, len(self.numbers) + 1),
+                "elapsed_s": [e - t0 for e in self.ended],
+                "hypervolume": self.values,
+                "trial": self.numbers,
+            }
+        )
+
+
 def hypervolume(trials: Sequence[Trial], objectives: Objectives) -> float:
     """Hypervolume of the feasible completed trials."""
     from hpo_notebook import pareto
@@ -136,43 +227,17 @@ def hypervolume(trials: Sequence[Trial], objectives: Objectives) -> float:
 def hypervolume_history(
     trials: Sequence[Trial], objectives: Objectives, by: str = "trials"
 ) -> pd.DataFrame:
-    """Hypervolume after each finished trial, in order of completion.
+    """Hypervolume after each finished trial, in order of completion (columns ``n_trials``,
+    ``elapsed_s`` since the first trial started, ``hypervolume``, ``trial``).
 
     Args:
-        by: ``"trials"`` (column ``n_trials``, finished trials so far) or ``"time"`` (column
-            ``elapsed_s``, seconds since the first trial started).
+        by: ``"trials"`` or ``"time"``: both columns are always there; kept for symmetry with
+            the plots.
     """
-    import pandas as pd
-
-    from hpo_notebook import pareto
-
     _require_multi(objectives, "hypervolume_history")
     if by not in ("trials", "time"):
         raise ConfigError(f"hypervolume_history: by must be 'trials' or 'time', got {by!r}")
-    done = sorted(
-        (t for t in trials if t.state.finished and t.ended_at is not None),
-        key=lambda t: (t.ended_at, t.number),
-    )
-    feas_ids = {t.number for t in feasible(trials, objectives)}
-    if not done or not feas_ids:
-        return pd.DataFrame(columns=["n_trials", "elapsed_s", "hypervolume"])
-    ref = study_reference_point(trials, objectives)
-    # Trials that add nothing to the front keep the previous value: give them a point far
-    # below the reference point so the incremental history treats them as dominated.
-    floor = np.asarray(ref) - 1.0
-    Y = np.array(
-        [objectives.to_max_frame(t.values or {}) if t.number in feas_ids else floor for t in done]
-    )
-    hv = pareto.hypervolume_history(Y, ref)
-    t0 = min(t.started_at or t.ended_at or 0.0 for t in done)
-    return pd.DataFrame(
-        {
-            "n_trials": np.arange(1, len(done) + 1),
-            "elapsed_s": [float((t.ended_at or t0) - t0) for t in done],
-            "hypervolume": hv,
-            "trial": [t.number for t in done],
-        }
-    )
+    return HypervolumeHistory(objectives).update(trials).frame()
 
 
 def best_trial(trials: Sequence[Trial], objectives: Objectives) -> Trial:

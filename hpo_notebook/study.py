@@ -137,6 +137,7 @@ class Study(StudyCore):
         self._listeners: list[Listener] = []
         self._runner: Runner | None = None
         self._dashboard: Any = None
+        self._hv_history: R.HypervolumeHistory | None = None
         self._suggest_pool: Any = None
         self._unit_cache: dict[int, list[float]] = {}
         self._report_history: ReportHistory | None = None
@@ -618,11 +619,20 @@ class Study(StudyCore):
 
     def hypervolume(self) -> float:
         """Hypervolume of the feasible completed trials (two or more objectives)."""
-        return R.hypervolume(self.trials, self.objectives)
+        return self._hv().value
 
     def hypervolume_history(self, by: str = "trials") -> pd.DataFrame:
-        """Hypervolume after each finished trial, by trial count or wall time."""
-        return R.hypervolume_history(self.trials, self.objectives, by)
+        """Hypervolume after each finished trial (columns ``n_trials``, ``elapsed_s``,
+        ``hypervolume``, ``trial``), updated incrementally as trials finish."""
+        if by not in ("trials", "time"):
+            raise ConfigError(f"hypervolume_history: by must be 'trials' or 'time', got {by!r}")
+        return self._hv().frame()
+
+    def _hv(self) -> R.HypervolumeHistory:
+        with self._lock:
+            if self._hv_history is None:
+                self._hv_history = R.HypervolumeHistory(self.objectives)
+            return self._hv_history.update(self.trials)
 
     def best(self) -> Trial:
         """The best feasible trial of a single-objective study."""

@@ -148,6 +148,42 @@ def curves_data(
     return CurvesData(metric or "", direction, tuple(curves), tuple(rungs), tuple(metrics))
 
 
+def curves_from_history(
+    trials: Sequence[Trial],
+    history: Any,
+    objectives: Objectives,
+    metric: str | None = None,
+    rungs: Sequence[float] = (),
+) -> CurvesData:
+    """Like :func:`curves_data`, from a study's in-memory report index
+    (``pruners.ReportHistory``) instead of the stored reports: no database read per redraw."""
+    metric = metric or objectives.names[0]
+    states = {t.number: t for t in trials}
+    curves = []
+    seen: dict[str, None] = {}
+    for n in sorted(history.trials()):
+        pts = []
+        for step, m in history.curve(n):
+            seen.update(dict.fromkeys(m))
+            v = m.get(metric)
+            if v is not None and math.isfinite(float(v)):
+                pts.append((float(step), float(v)))
+        if not pts:
+            continue
+        t = states.get(n)
+        curves.append(
+            Curve(
+                n,
+                t.state.value if t else "RUNNING",
+                tuple(p[0] for p in pts),
+                tuple(p[1] for p in pts),
+                (t.extra.get("pruned_at") if t else None),
+            )
+        )
+    direction = dict((n, o.direction) for n, o in objectives.objectives).get(metric)
+    return CurvesData(metric, direction, tuple(curves), tuple(rungs), tuple(seen))
+
+
 def pareto_data(trials: Sequence[Trial], objectives: Objectives) -> ParetoData:
     """Completed trials' objectives, which are feasible and which are on the front."""
     from hpo_notebook.pareto import non_dominated_mask
@@ -176,10 +212,19 @@ def pareto_data(trials: Sequence[Trial], objectives: Objectives) -> ParetoData:
     )
 
 
-def hypervolume_data(trials: Sequence[Trial], objectives: Objectives) -> HypervolumeData:
-    """Hypervolume (several objectives) or best value so far (one) after each finished trial."""
+def hypervolume_data(
+    trials: Sequence[Trial], objectives: Objectives, history: R.HypervolumeHistory | None = None
+) -> HypervolumeData:
+    """Hypervolume (several objectives) or best value so far (one) after each finished trial.
+
+    ``history``: a study's incremental hypervolume history, to avoid recomputing it.
+    """
     if objectives.n >= 2:
-        df = R.hypervolume_history(trials, objectives)
+        df = (
+            history.update(trials)
+            if history is not None
+            else R.HypervolumeHistory(objectives).update(trials)
+        ).frame()
         return HypervolumeData(
             df["n_trials"].to_numpy(),
             df["elapsed_s"].to_numpy(dtype=float),

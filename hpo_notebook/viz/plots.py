@@ -152,17 +152,30 @@ def curves(
     ax = fig.add_subplot()
     if not data.curves:
         return _empty(fig, "no reports yet: call trial.report(step, metric=value)")
+    from matplotlib.collections import LineCollection
+
+    groups: dict[tuple[str, float, float], list[Any]] = {}
+    marks = []
     for c in data.curves:
-        style = {"color": STATE_COLORS.get(c.state, "#1f77b4"), "lw": 1.0, "alpha": 0.8}
+        color, lw, alpha = STATE_COLORS.get(c.state, "#1f77b4"), 1.0, 0.8
         if c.state == "PRUNED":
-            style.update(alpha=0.25, lw=0.8)
+            lw, alpha = 0.8, 0.25
         elif c.state == "RUNNING":
-            style.update(lw=1.8, alpha=1.0)
+            lw, alpha = 1.8, 1.0
         if highlight is not None and c.trial == highlight:
-            style.update(color="#ff7f0e", lw=2.6, alpha=1.0, zorder=5)
-        ax.plot(c.steps, c.values, **style)
+            continue  # drawn last, on top
+        groups.setdefault((color, lw, alpha), []).append(np.column_stack([c.steps, c.values]))
         if c.pruned_at is not None and c.steps:
-            ax.plot([c.steps[-1]], [c.values[-1]], marker="x", color="#777", ms=4)
+            marks.append((c.steps[-1], c.values[-1]))
+    # one artist per style: thousands of curves draw in one call
+    for (color, lw, alpha), segs in groups.items():
+        ax.add_collection(LineCollection(segs, colors=color, linewidths=lw, alpha=alpha))
+    if marks:
+        ax.plot(*zip(*marks), ls="", marker="x", color="#777", ms=4)
+    for c in data.curves:
+        if highlight is not None and c.trial == highlight:
+            ax.plot(c.steps, c.values, color="#ff7f0e", lw=2.6, zorder=5, label=f"trial {c.trial}")
+    ax.autoscale_view()
     for r in data.rungs:
         ax.axvline(r, color="#bbb", lw=0.8, ls="--", zorder=0)
     if log_y and all(v > 0 for c in data.curves for v in c.values):

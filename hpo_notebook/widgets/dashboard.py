@@ -283,7 +283,7 @@ class Dashboard:
             "hypervolume": lambda: self._set(
                 self.hv_image,
                 "hypervolume",
-                P.hypervolume(D.hypervolume_data(trials, s.objectives), by="both"),
+                P.hypervolume(self._hv_data(trials), by="both"),
             ),
             "trials": lambda: self._draw_trials(trials),
             "params": lambda: self._draw_params(trials),
@@ -309,11 +309,17 @@ class Dashboard:
             self._pngs[key] = png
             image.value = png
 
-    def _curves_data(self, trials: list[Any], trial: int | None = None) -> D.CurvesData:
+    def _hv_data(self, trials: list[Any]) -> D.HypervolumeData:
         s = self.study
-        reports = s._store.reports(s._record.id, trial)
+        history = s._hv() if s.objectives.n > 1 else None
+        return D.hypervolume_data(trials, s.objectives, history)
+
+    def _curves_data(self, trials: list[Any]) -> D.CurvesData:
+        s = self.study
         rungs = getattr(s.pruner, "rungs", ()) if s.pruner is not None else ()
-        return D.curves_data(trials, reports, s.objectives, self.metric.value, rungs)
+        return D.curves_from_history(
+            trials, s._reports_index(), s.objectives, self.metric.value, rungs
+        )
 
     # ------------------------------------------------------------------ panels
 
@@ -342,7 +348,7 @@ class Dashboard:
     def _draw_pareto(self, trials: list[Any]) -> None:
         s = self.study
         if s.objectives.n == 1:
-            fig = P.hypervolume(D.hypervolume_data(trials, s.objectives), by="trials")
+            fig = P.hypervolume(self._hv_data(trials), by="trials")
         else:
             data = D.pareto_data(trials, s.objectives)
             names = list(s.objectives.names)
