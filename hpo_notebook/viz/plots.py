@@ -243,9 +243,15 @@ def parallel(study_or_data: Any, objective: str | None = None) -> Figure:
     vals = data.values if data.direction == "max" else -data.values
     norm = Normalize(vmin=float(vals.min()), vmax=float(vals.max()) or 1.0)
     cmap = colormaps["viridis"]
+    from matplotlib.collections import LineCollection
+
     xs = np.arange(d)
-    for k in np.argsort(vals):  # best drawn last, on top
-        ax.plot(xs, data.unit[k], color=cmap(norm(vals[k])), lw=1.0, alpha=0.8)
+    order = np.argsort(vals)  # best drawn last, on top
+    segs = [np.column_stack([xs, data.unit[k]]) for k in order]
+    ax.add_collection(
+        LineCollection(segs, colors=cmap(norm(vals[order])), linewidths=1.0, alpha=0.8)
+    )
+    ax.set_ylim(-0.05, 1.05)
     ax.set_xticks(
         xs, [f"{p}\n{lo} … {hi}" for p, (lo, hi) in zip(data.params, data.labels)], fontsize=7
     )
