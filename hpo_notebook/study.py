@@ -425,10 +425,10 @@ class Study(StudyCore):
         finished = sum(t.state.finished for t in self.trials)
         self._store.set_target(self._record.id, finished + n)
         self._runner = Runner(self, n, concurrency, executor, timeout)
-        from hpo_notebook.widgets._env import display, in_notebook
+        from hpo_notebook.widgets._env import in_notebook
 
         if show if show is not None else in_notebook():
-            display(self.dashboard())
+            self._show_live()
         elif progress or (progress is None and _checks.stderr_is_tty()):
             from hpo_notebook.progress import TextProgress
 
@@ -579,6 +579,21 @@ class Study(StudyCore):
             bundle.update(self.dashboard()._repr_mimebundle_(include=include, exclude=exclude))
             bundle["text/plain"] = repr(self)
         return bundle
+
+    def _show_live(self) -> None:
+        """Display the dashboard; when the study ends, refresh the output's PNG fallback so a
+        notebook saved afterwards shows the final state even without its kernel."""
+        from IPython.display import display, update_display
+
+        handle = display(self._repr_mimebundle_(), raw=True, display_id=True)
+
+        def on_idle(event: dict[str, Any]) -> None:
+            if event.get("type") == "status" and event.get("status") == "idle":
+                unsubscribe()
+                if handle is not None:
+                    update_display(self._repr_mimebundle_(), raw=True, display_id=handle.display_id)
+
+        unsubscribe = self.subscribe(on_idle)
 
     def _summary_png(self) -> bytes:
         from hpo_notebook.viz import plots

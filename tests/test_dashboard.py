@@ -135,3 +135,14 @@ def test_buttons_control_a_running_study(dask_client):
     dash.stop_button.click()
     assert s.wait(timeout=30) and s.status == "idle"
     assert s.counts()["COMPLETE"] < 50
+
+
+def test_curves_offer_every_reported_metric():
+    s = hn.Study(None, UNIT_2D, objectives={"f0": "min"}, optimizer="sobol", seed=3)
+    t = s.ask()
+    t.report(1, elapsed=0.5)  # not an objective: still drawn
+    t.report(2, elapsed=1.0)
+    dash = Dashboard(s, autostart=False)
+    dash.refresh({"curves"})
+    assert dash.metric.value == "elapsed" and set(dash.metric.options) == {"f0", "elapsed"}
+    assert dash.curves_image.value[:4] == b"\x89PNG"

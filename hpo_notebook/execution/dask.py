@@ -28,6 +28,8 @@ import traceback
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
+from distributed.diagnostics.plugin import WorkerPlugin
+
 from hpo_notebook.exceptions import ConfigError, HpoError, Pruned, TrialInterrupted
 from hpo_notebook.execution.base import ReportArrived, TrialEnded, TrialSpec
 from hpo_notebook.lineage import process_lineage
@@ -124,6 +126,7 @@ class DaskExecutor:
             self._client = Client(c, set_as_default=False)
             self._own_client = True
         self._check_resources()
+        self._client.register_plugin(IgnoreInterrupts(), name="hpo-notebook-ignore-sigint")
         self._client.subscribe_topic(self._topic, self._on_report)
 
     def close(self) -> None:
@@ -264,6 +267,24 @@ class DaskExecutor:
 
 
 # ---------------------------------------------------------------------- worker side
+
+
+class IgnoreInterrupts(WorkerPlugin):
+    """A Dask worker plugin: worker processes ignore SIGINT.
+
+    Interrupting a Jupyter kernel (or Ctrl-C in a terminal) signals the whole process group,
+    which includes the worker processes of a LocalCluster started from it: they would die and
+    leave the cluster without workers. Workers are stopped by their nanny or scheduler anyway,
+    so they can safely ignore the signal; the kernel itself still gets it and stops the study.
+    """
+
+    name = "hpo-notebook-ignore-sigint"
+
+    def setup(self, worker: Any) -> None:
+        import signal
+
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 #: Longest a trial waits, at a step where the pruner decides, for that decision (it normally

@@ -157,10 +157,15 @@ def curves_from_history(
 ) -> CurvesData:
     """Like :func:`curves_data`, from a study's in-memory report index
     (``pruners.ReportHistory``) instead of the stored reports: no database read per redraw."""
-    metric = metric or objectives.names[0]
     states = {t.number: t for t in trials}
     curves = []
     seen: dict[str, None] = {}
+    for n in history.trials():
+        for _, m in history.curve(n)[-1:]:
+            seen.update(dict.fromkeys(m))
+    # the metric asked for if reported, else the first reported objective, else any
+    candidates = [metric, *objectives.names, *seen]
+    metric = next((c for c in candidates if c is not None and c in seen), metric or "")
     for n in sorted(history.trials()):
         pts = []
         for step, m in history.curve(n):

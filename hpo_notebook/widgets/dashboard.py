@@ -134,6 +134,7 @@ class Dashboard:
         self.metric = W.Dropdown(options=names, value=names[0], description="metric")
         self.log_y = W.Checkbox(value=False, description="log y", indent=False)
         self.curves_image = self._image(W)
+        self.curves_image.add_class("hpo-curves")
         self.metric.observe(lambda _: self._mark("curves"), "value")
         self.log_y.observe(lambda _: self._mark("curves"), "value")
         curves_box = W.VBox([W.HBox([self.metric, self.log_y]), self.curves_image])
@@ -317,9 +318,15 @@ class Dashboard:
     def _curves_data(self, trials: list[Any]) -> D.CurvesData:
         s = self.study
         rungs = getattr(s.pruner, "rungs", ()) if s.pruner is not None else ()
-        return D.curves_from_history(
+        data = D.curves_from_history(
             trials, s._reports_index(), s.objectives, self.metric.value, rungs
         )
+        options = list(dict.fromkeys([*s.objectives.names, *data.metrics]))
+        if list(self.metric.options) != options:  # offer every reported metric
+            self.metric.options = options
+        if data.metric and self.metric.value != data.metric:
+            self.metric.value = data.metric  # shows what is drawn
+        return data
 
     # ------------------------------------------------------------------ panels
 
