@@ -178,14 +178,16 @@ def _changes(page, dash: int) -> int:
     return page.evaluate(f"window.__srcChanges.filter(c => c.dash === {dash}).length")
 
 
-def test_dashboard_in_jupyterlab(jupyter):
+def test_dashboard_in_jupyterlab(jupyter, capsys):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         try:
-            _drive(page, jupyter)
+            shot = _drive(page, jupyter)
+            with capsys.disabled():  # always shown, not only on failure
+                print(f"\nscreenshot: {shot.resolve()}")
         except Exception:
             SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOT_DIR / "dashboard-failure.png"), full_page=True)
@@ -195,7 +197,7 @@ def test_dashboard_in_jupyterlab(jupyter):
             browser.close()
 
 
-def _drive(page, jupyter: str) -> None:
+def _drive(page, jupyter: str) -> Path:
     if True:
         page.goto(f"{jupyter}/lab/tree/dashboard.ipynb?token={TOKEN}")
         page.locator(".jp-NotebookPanel .jp-Notebook .jp-Cell").first.wait_for(timeout=60000)
@@ -254,5 +256,5 @@ def _drive(page, jupyter: str) -> None:
         shot = SCREENSHOT_DIR / "dashboard.png"
         page.locator(".hpo-dashboard").first.scroll_into_view_if_needed()
         page.screenshot(path=str(shot), full_page=False)
-        print(f"screenshot: {shot.resolve()}")
         assert first_changes >= 5 and page.get_by_text("Loading widget...").count() == 0
+        return shot
