@@ -114,3 +114,13 @@ def test_plots_of_an_empty_study_explain_themselves():
         assert any("no " in t for t in texts), fn.__name__
     imp = D.importance_data(s.space, None, s.trials, s.objectives)
     assert imp.method == "not enough data"
+
+
+def test_plots_from_a_trials_frame(study):
+    df = study.trials_frame()
+    fig = hn.plots.pareto(df, objectives={"f0": "min", "f1": "min"})
+    assert fig.axes[0].get_xlabel() == "f0 (min)"
+    hv = hn.plots.hypervolume(df, objectives={"f0": "min", "f1": "min"})
+    assert hv.axes[0].get_lines()[0].get_ydata()[-1] > 0
+    with pytest.raises(TypeError, match="needs its objectives"):
+        hn.plots.pareto(df)

@@ -53,22 +53,58 @@ def _empty(fig: Figure, message: str) -> Figure:
     return fig
 
 
-def _study_parts(study: Any) -> tuple[list[Any], Any]:
-    return study.trials, study.objectives
+def _study_parts(study: Any, objectives: Any = None) -> tuple[list[Any], Any]:
+    """Trials and objectives of a study, or of its ``trials_frame()`` plus ``objectives``."""
+    if hasattr(study, "trials") and hasattr(study, "objectives"):
+        return study.trials, study.objectives
+    if hasattr(study, "iterrows"):
+        return _frame_trials(study, objectives)
+    raise TypeError(
+        f"expected a Study, its trials_frame() (with objectives=...) or plot data, got "
+        f"{type(study).__name__}"
+    )
+
+
+def _frame_trials(df: Any, objectives: Any) -> tuple[list[Any], Any]:
+    from hpo_notebook.objectives import Objectives
+    from hpo_notebook.trial import Trial, TrialState
+
+    if objectives is None:
+        raise TypeError(
+            "plotting a trials frame needs its objectives, e.g. objectives={'loss': 'min'}"
+        )
+    objs = objectives if isinstance(objectives, Objectives) else Objectives.parse(objectives)
+    trials = []
+    for k, (_, row) in enumerate(df.iterrows()):
+        values = {m: float(row[m]) for m in objs.metric_names if m in row and row[m] == row[m]}
+        params = {c[len("params_") :]: row[c] for c in df.columns if str(c).startswith("params_")}
+        number = int(row["number"]) if "number" in row else k
+        trials.append(
+            Trial(
+                number,
+                TrialState(row.get("state", "COMPLETE")),
+                params,
+                values or None,
+                started_at=float(k),
+                ended_at=float(k + 1),
+            )
+        )
+    return trials, objs
 
 
 # ---------------------------------------------------------------------- pareto
 
 
-def pareto(study_or_data: Any, x: int = 0, y: int = 1) -> Figure:
+def pareto(study_or_data: Any, x: int = 0, y: int = 1, objectives: Any = None) -> Figure:
     """Objective ``x`` against objective ``y``: trials, the Pareto front, the dominated region
     (up to the reference point) and infeasible trials (crosses). With three or more
     objectives, every pair is drawn in a grid (``x``/``y`` pick a single pair when the data
-    has exactly the columns asked for)."""
+    has exactly the columns asked for). Takes a study, plot data, or a study's
+    ``trials_frame()`` with ``objectives={"name": "min" | "max", ...}``."""
     data = (
         study_or_data
         if isinstance(study_or_data, D.ParetoData)
-        else D.pareto_data(*_study_parts(study_or_data))
+        else D.pareto_data(*_study_parts(study_or_data, objectives))
     )
     m = len(data.names)
     if m == 1:
@@ -198,13 +234,15 @@ def curves(
 # ---------------------------------------------------------------------- hypervolume
 
 
-def hypervolume(study_or_data: Any, by: str = "trials") -> Figure:
+def hypervolume(study_or_data: Any, by: str = "trials", objectives: Any = None) -> Figure:
     """Hypervolume (or, with one objective, the best value) after each finished trial, against
-    the number of trials (``by="trials"``), wall time (``"time"``) or both (``"both"``)."""
+    the number of trials (``by="trials"``), wall time (``"time"``) or both (``"both"``).
+    Takes a study, plot data, or a ``trials_frame()`` with ``objectives=...`` (then in row
+    order)."""
     data = (
         study_or_data
         if isinstance(study_or_data, D.HypervolumeData)
-        else D.hypervolume_data(*_study_parts(study_or_data))
+        else D.hypervolume_data(*_study_parts(study_or_data, objectives))
     )
     which = ["trials", "time"] if by == "both" else [by]
     fig = _figure(4.2 * len(which), 3.4)
