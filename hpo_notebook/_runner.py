@@ -12,10 +12,12 @@ Everything the loop changes goes through the study, which saves it before the lo
 
 from __future__ import annotations
 
+import atexit
 import queue
 import threading
 import time
 import uuid
+import weakref
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -33,6 +35,27 @@ if TYPE_CHECKING:
 STOP_GRACE_S = 1.0
 #: Failed trials needed before the failure share can stop a study.
 MIN_FAILURES = 3
+
+
+_LIVE: weakref.WeakSet[Runner] = weakref.WeakSet()
+
+
+def _stop_all() -> None:
+    # A process that exits while a study runs in the background: stop it cleanly (trials
+    # saved as INTERRUPTED, a cluster we started closed) rather than kill the driver mid-step.
+    for runner in list(_LIVE):
+        if not runner.done.is_set():
+            runner.stop("process exit")
+            runner.done.wait(10)
+
+
+# Before concurrent.futures shuts its thread pools down (Dask's client needs them to stop the
+# trials): threading's exit hooks run in reverse order of registration, before atexit's.
+_register = getattr(threading, "_register_atexit", None)
+if _register is not None:
+    _register(_stop_all)
+else:  # pragma: no cover - other Python implementations
+    atexit.register(_stop_all)
 
 
 class _Wake:
@@ -103,6 +126,7 @@ class Runner:
         return "paused" if self._paused else "running"
 
     def start(self) -> None:
+        _LIVE.add(self)
         self._thread.start()
 
     def join(self) -> None:

@@ -8,22 +8,38 @@ import warnings
 import pytest
 
 
-@pytest.fixture(scope="session")
-def dask_client():
-    """A real LocalCluster on 127.0.0.1 with two single-threaded worker processes."""
+def local_client(n_workers: int = 2):
+    """A client of a new LocalCluster on 127.0.0.1 with single-threaded worker processes."""
     from distributed import Client, LocalCluster
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         cluster = LocalCluster(
-            n_workers=2,
+            n_workers=n_workers,
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
             dashboard_address=None,
             silence_logs=logging.ERROR,
         )
-    client = Client(cluster, set_as_default=False)
+    return Client(cluster, set_as_default=False)
+
+
+@pytest.fixture(scope="session")
+def dask_client():
+    """A real LocalCluster with two worker processes, shared by the integration tests."""
+    client = local_client()
     yield client
+    cluster = client.cluster
+    client.close()
+    cluster.close()
+
+
+@pytest.fixture()
+def own_client():
+    """A cluster of a test's own (for tests that kill or resize workers)."""
+    client = local_client()
+    yield client
+    cluster = client.cluster
     client.close()
     cluster.close()

@@ -91,28 +91,7 @@ def test_should_prune_check_instead_of_exception(dask_client):
     assert all(t.extra["steps_after_decision"] <= 1 for t in pruned)
 
 
-@pytest.fixture()
-def own_cluster():
-    """A cluster of our own: this test kills one of its workers."""
-    import logging
-
-    from distributed import Client, LocalCluster
-
-    cluster = LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-        silence_logs=logging.ERROR,
-    )
-    client = Client(cluster, set_as_default=False)
-    yield client
-    client.close()
-    cluster.close()
-
-
-def test_worker_killed_mid_trial_resumes_from_checkpoint(own_cluster, tmp_path):
+def test_worker_killed_mid_trial_resumes_from_checkpoint(own_client, tmp_path):
     space = hn.Space(x=hn.Float(0.2, 0.3), steps=hn.Choice([20]), step_s=hn.Choice([0.05]))
     study = hn.Study(
         checkpointed,
@@ -136,7 +115,7 @@ def test_worker_killed_mid_trial_resumes_from_checkpoint(own_cluster, tmp_path):
             done.set()
 
     study.subscribe(kill_at_step_5)
-    study.run(n_trials=1, concurrency=1, cluster=own_cluster)
+    study.run(n_trials=1, concurrency=1, cluster=own_client)
     t = study.trial(0)
     assert killed and t.state is hn.TrialState.COMPLETE
     assert t.attempt == 1 and t.extra["worker_restarts"] == 1

@@ -138,3 +138,37 @@ def test_driver_killed_then_resumed_from_checkpoints(tmp_path, dask_client):
             assert set(curve[curve["step"] <= ckpt]["attempt"]) == {1}
             assert set(curve[curve["step"] > ckpt]["attempt"]) == {2}
     assert resumed >= 1
+
+
+EXIT_DRIVER = textwrap.dedent(
+    """
+    import sys
+    import hpo_notebook as hn
+    from hpo_notebook.testing.problems import sleepy
+
+    if __name__ == "__main__":
+        space = hn.Space(x=hn.Float(0.0, 1.0), seconds=hn.Choice([3.0]))
+        study = hn.Study(sleepy, space, objectives={"y": "min"}, storage=sys.argv[1],
+                         optimizer="sobol", seed=13)
+        import threading
+        reported = threading.Event()
+        study.subscribe(lambda e: e["type"] == "reports" and reported.set())
+        study.start(n_trials=10, concurrency=2)
+        reported.wait(60)  # trials are running; the script ends here
+    """
+)
+
+
+def test_process_exit_stops_a_background_study_cleanly(tmp_path):
+    """A script that ends while start() runs: the study is stopped and saved, no crash."""
+    db = str(tmp_path / "exit.db")
+    script = tmp_path / "driver.py"
+    script.write_text(EXIT_DRIVER)
+    done = subprocess.run(
+        [sys.executable, str(script), db], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    study = hn.load_study(db)
+    counts = study.counts()
+    assert counts["RUNNING"] == 0 and counts["INTERRUPTED"] == 2  # 3 s trials, 1 s grace

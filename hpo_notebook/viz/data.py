@@ -117,35 +117,13 @@ def curves_data(
     metric: str | None = None,
     rungs: Sequence[float] = (),
 ) -> CurvesData:
-    """Curves of ``metric`` (default: the first objective) for every trial that reported it."""
-    by_trial: dict[int, list[tuple[float, float]]] = {}
-    metrics: dict[str, None] = {}
+    """Curves of ``metric`` (default: the first reported objective) from report dicts."""
+    from hpo_notebook.pruners.base import ReportHistory
+
+    history = ReportHistory(objectives)
     for r in reports:
-        for k in r["metrics"]:
-            metrics.setdefault(k, None)
-    metric = metric or (objectives.names[0] if objectives.names[0] in metrics else None)
-    if metric is None and metrics:
-        metric = next(iter(metrics))
-    for r in reports:
-        v = r["metrics"].get(metric)
-        if v is not None and math.isfinite(float(v)):
-            by_trial.setdefault(int(r["trial"]), []).append((float(r["step"]), float(v)))
-    states = {t.number: t for t in trials}
-    curves = []
-    for n in sorted(by_trial):
-        pts = sorted(by_trial[n])
-        t = states.get(n)
-        curves.append(
-            Curve(
-                n,
-                t.state.value if t else "RUNNING",
-                tuple(p[0] for p in pts),
-                tuple(p[1] for p in pts),
-                (t.extra.get("pruned_at") if t else None),
-            )
-        )
-    direction = dict((n, o.direction) for n, o in objectives.objectives).get(metric or "")
-    return CurvesData(metric or "", direction, tuple(curves), tuple(rungs), tuple(metrics))
+        history.add(int(r["trial"]), r["step"], r["metrics"])
+    return curves_from_history(trials, history, objectives, metric, rungs)
 
 
 def curves_from_history(

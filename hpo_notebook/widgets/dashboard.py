@@ -20,9 +20,11 @@ Example:
 
 from __future__ import annotations
 
+import atexit
 import html
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +34,17 @@ from hpo_notebook.viz import plots as P
 
 if TYPE_CHECKING:
     from hpo_notebook.study import Study
+
+_LIVE: weakref.WeakSet[Dashboard] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all() -> None:
+    # A render thread still drawing (torch, matplotlib) while the interpreter shuts down
+    # aborts the process: stop and join them first.
+    for dash in list(_LIVE):
+        dash.close(join_s=2.0)
+
 
 PANELS = ("header", "curves", "pareto", "hypervolume", "trials", "params", "proposals")
 _STATES = [s.value for s in TrialState]
@@ -76,6 +89,7 @@ class Dashboard:
         self.widget.add_class("hpo-dashboard")
         self._unsubscribe = study.subscribe(self._on_event)
         self._thread: threading.Thread | None = None
+        _LIVE.add(self)
         if autostart:
             self.start()
 
@@ -237,11 +251,14 @@ class Dashboard:
             self._thread = threading.Thread(target=self._loop, name="hpo-dashboard", daemon=True)
             self._thread.start()
 
-    def close(self) -> None:
-        """Stop rendering and unsubscribe from the study."""
+    def close(self, join_s: float = 0.0) -> None:
+        """Stop rendering and unsubscribe from the study (waiting up to ``join_s`` seconds for
+        a redraw in progress)."""
         self._closed = True
         self._wake.set()
         self._unsubscribe()
+        if join_s and self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(join_s)
 
     def _loop(self) -> None:
         last: dict[str, float] = {}
