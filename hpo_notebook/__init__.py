@@ -67,6 +67,13 @@ __all__ = [
 ]
 
 
+def load_ipython_extension(ipython: object) -> None:
+    """``%load_ext hpo_notebook``: registers the ``%hpo`` / ``%%hpo`` magics."""
+    from hpo_notebook.magics import HpoMagics
+
+    ipython.register_magics(HpoMagics)  # type: ignore[attr-defined]
+
+
 def __getattr__(name: str) -> object:
     # hn.plots loads matplotlib on first use only
     if name == "plots":

@@ -1,0 +1,339 @@
+"""IPython magics: ``%load_ext hpo_notebook``, then ``%%hpo`` and ``%hpo``.
+
+A ``%%hpo`` cell becomes a study's trial function: each parameter of the space is a local
+variable, ``params`` and ``trial`` are there too, and the objectives are read from the
+variables of the same name when the cell ends (or from what it ``return``s)::
+
+    %%hpo --space space --objectives val_loss:min,latency_ms:min --trials 40 --concurrency 4
+    model = make_model(lr, layers)
+    for epoch in range(1, 21):
+        val_loss = train_one_epoch(model)
+        trial.report(epoch, val_loss=val_loss)
+    latency_ms = measure(model)
+
+The study is bound to ``study`` (``--name`` to change) and stored in ``runs/<name>.db``, with
+the cell's source, so that after a kernel restart ``%hpo resume runs/study.db`` rebuilds the
+trial function (run your setup cells first), re-queues the trials that were running and goes
+on with the dashboard.
+"""
+
+from __future__ import annotations
+
+import argparse
+import keyword
+import re
+import shlex
+import textwrap
+from pathlib import Path
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+
+from hpo_notebook.exceptions import HpoError
+
+COMMANDS = (
+    "run",
+    "start",
+    "status",
+    "pause",
+    "resume",
+    "stop",
+    "pareto",
+    "dashboard",
+    "list",
+    "load",
+)
+_FN_NAME = "_hpo_trial_fn"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports mistakes as a short UsageError instead of exiting."""
+
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        raise UsageError(
+            f"%%hpo: {message}. Example: %%hpo --space space --objectives loss:min --trials 20"
+        )
+
+
+def _cell_parser() -> _Parser:
+    p = _Parser(prog="%%hpo", add_help=False)
+    p.add_argument("--space", required=True, help="variable holding an hn.Space (or a dict)")
+    p.add_argument("--objectives", required=True, help="e.g. val_loss:min,acc:max")
+    p.add_argument("--constraints", default=None, help="e.g. latency_ms<=50,size>=1")
+    p.add_argument("--trials", type=int, default=20)
+    p.add_argument("--concurrency", type=int, default=None)
+    p.add_argument("--name", default="study", help="variable to bind the study to")
+    p.add_argument("--storage", default=None, help="study file (default runs/<name>.db; 'none')")
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--optimizer", default="qLogNEHVI")
+    p.add_argument("--pruner", default=None, help="asha:MAX_STEPS, moasha:MAX_STEPS or median")
+    p.add_argument("--cluster", default=None, help="variable holding a distributed.Client")
+    p.add_argument("--start", action="store_true", help="run in the background")
+    p.add_argument("--no-run", action="store_true", help="only define the study")
+    return p
+
+
+def parse_objectives(text: str) -> dict[str, str]:
+    """``"a:min,b:max"`` -> ``{"a": "min", "b": "max"}`` (friendly errors)."""
+    out = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, _, direction = part.partition(":")
+        if direction not in ("min", "max") or not name:
+            raise UsageError(
+                f"%%hpo: objective {part!r} should look like name:min or name:max, "
+                "e.g. --objectives val_loss:min,acc:max"
+            )
+        out[name] = direction
+    if not out:
+        raise UsageError("%%hpo: give at least one objective, e.g. --objectives loss:min")
+    return out
+
+
+def parse_constraints(text: str | None) -> dict[str, tuple[str, float]] | None:
+    """``"lat<=50,size>=1"`` -> ``{"lat": ("<=", 50.0), "size": (">=", 1.0)}``."""
+    if not text:
+        return None
+    out = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        m = re.fullmatch(r"\s*([^<>=\s]+)\s*(<=|>=)\s*([-+0-9.eE]+)\s*", part)
+        if m is None:
+            raise UsageError(f"%%hpo: constraint {part!r} should look like latency_ms<=50")
+        out[m.group(1)] = (m.group(2), float(m.group(3)))
+    return out
+
+
+def parse_pruner(text: str | None) -> Any:
+    """``asha:27``, ``moasha:27`` or ``median`` (None: no pruning)."""
+    import hpo_notebook as hn
+
+    if not text or text == "none":
+        return None
+    kind, _, steps = text.partition(":")
+    if kind == "median":
+        return hn.Median()
+    if kind in ("asha", "moasha") and steps.isdigit():
+        return (hn.ASHA if kind == "asha" else hn.MultiObjectiveASHA)(max_steps=int(steps))
+    raise UsageError(
+        f"%%hpo: unknown pruner {text!r}; write asha:MAX_STEPS, moasha:MAX_STEPS or median"
+    )
+
+
+def trial_source(cell: str, space: Any, metrics: list[str]) -> str:
+    """The source of the trial function a ``%%hpo`` cell stands for."""
+    unpack = [
+        f"    {n} = params[{n!r}]"
+        for n in space.names
+        if n.isidentifier() and not keyword.iskeyword(n)
+    ]
+    return "\n".join(
+        [
+            f"def {_FN_NAME}(params, trial):",
+            *unpack,
+            textwrap.indent(cell.rstrip() or "pass", "    "),
+            "    _hpo_locals = locals()",
+            f"    return {{n: _hpo_locals[n] for n in {metrics!r} if n in _hpo_locals}}",
+        ]
+    )
+
+
+@magics_class
+class HpoMagics(Magics):
+    """The ``%hpo`` / ``%%hpo`` magics (see the module docstring)."""
+
+    def __init__(self, shell: Any) -> None:
+        super().__init__(shell)
+        self.current: Any = None
+        self.cluster: Any = None  # the --cluster given with the current study
+
+    @line_cell_magic
+    def hpo(self, line: str, cell: str | None = None) -> Any:
+        """Hyperparameter studies from a notebook.
+
+        Cell magic: the cell is the trial function (parameters are local variables; ``params``
+        and ``trial`` too; set variables named like the objectives)::
+
+            %%hpo --space SPACE --objectives a:min,b:max [--trials 20] [--concurrency K]
+                  [--constraints c<=5] [--name study] [--storage runs/study.db|none]
+                  [--seed S] [--optimizer qLogNEHVI] [--pruner asha:27|moasha:27|median]
+                  [--cluster CLIENT] [--start | --no-run]
+
+        Line magics, on the current study (the last one defined or loaded)::
+
+            %hpo run [N]        run N more trials (default: to the planned number), blocking
+            %hpo start [N]      the same in the background (buttons stay live)
+                                (both take --cluster CLIENT; default: the cell's --cluster)
+            %hpo status         counts and state
+            %hpo pause | resume | stop
+            %hpo pareto         the Pareto front (a DataFrame)
+            %hpo dashboard      the live dashboard
+            %hpo list [PATH]    studies in a file (default: the current study's)
+            %hpo load PATH      open a stored study (to look at it)
+            %hpo resume PATH [NAME] [--cluster CLIENT]
+                                after a kernel restart: rebuild a %%hpo study's trial
+                                function, re-run interrupted trials, go on
+        """
+        try:
+            if cell is not None:
+                return self._define(line, cell)
+            return self._command(line)
+        except HpoError as exc:
+            raise UsageError(f"%hpo: {exc}") from None
+
+    # ------------------------------------------------------------------ %%hpo
+
+    def _define(self, line: str, cell: str) -> Any:
+        import hpo_notebook as hn
+
+        args = _cell_parser().parse_args(shlex.split(line))
+        ns = self.shell.user_ns
+        if args.space not in ns:
+            raise UsageError(
+                f"%%hpo: no variable {args.space!r} for --space; define it first, e.g. "
+                f"{args.space} = hn.Space(lr=hn.Float(1e-4, 1e-1, log=True))"
+            )
+        if not args.name.isidentifier():
+            raise UsageError(f"%%hpo: --name must be a Python name, got {args.name!r}")
+        space = ns[args.space] if isinstance(ns[args.space], hn.Space) else hn.Space(ns[args.space])
+        objectives = parse_objectives(args.objectives)
+        constraints = parse_constraints(args.constraints)
+        metrics = list(dict.fromkeys([*objectives, *(constraints or {})]))
+        fn = self._compile(cell, space, metrics)
+        storage = None if args.storage == "none" else (args.storage or f"runs/{args.name}.db")
+        magic = {"cell": cell, "line": line, "metrics": metrics}
+        study = hn.Study(
+            fn,
+            space,
+            objectives=objectives,
+            constraints=constraints,
+            storage=storage,
+            name=args.name,
+            seed=args.seed,
+            optimizer=args.optimizer,
+            pruner=parse_pruner(args.pruner),
+            lineage={"magic": magic},
+        )
+        cluster = self._cluster(args.cluster)
+        self._bind(args.name, study, cluster)
+        if args.no_run:
+            return None
+        if args.start:
+            study.start(args.trials, args.concurrency, cluster)
+        else:
+            study.run(args.trials, args.concurrency, cluster)
+        return None
+
+    def _compile(self, cell: str, space: Any, metrics: list[str]) -> Any:
+        src = trial_source(cell, space, metrics)
+        try:
+            code = compile(src, "<%%hpo cell>", "exec")
+        except SyntaxError as exc:
+            raise UsageError(f"%%hpo: the cell does not compile: {exc}") from None
+        ns = self.shell.user_ns
+        exec(code, ns)  # the trial function lives with the user's variables
+        return ns.pop(_FN_NAME)
+
+    def _cluster(self, name: str | None) -> Any:
+        if name is None:
+            return None
+        if name not in self.shell.user_ns:
+            raise UsageError(f"%hpo: no variable {name!r} for --cluster")
+        return self.shell.user_ns[name]
+
+    def _bind(self, name: str, study: Any, cluster: Any = None) -> None:
+        self.current = study
+        self.cluster = cluster
+        self.shell.user_ns[name] = study
+
+    # ------------------------------------------------------------------ %hpo
+
+    def _command(self, line: str) -> Any:
+        words = shlex.split(line)
+        if not words:
+            raise UsageError("%hpo: write a command, e.g. %hpo status (see %hpo?)")
+        cluster = None
+        if "--cluster" in words:
+            i = words.index("--cluster")
+            if i + 1 >= len(words):
+                raise UsageError("%hpo: --cluster needs a variable name, e.g. --cluster client")
+            cluster = self._cluster(words[i + 1])
+            del words[i : i + 2]
+        cmd, rest = words[0], words[1:]
+        if cmd not in COMMANDS:
+            raise UsageError(f"%hpo: unknown command {cmd!r}; write one of: {', '.join(COMMANDS)}")
+        if cmd == "load":
+            return self._load(rest, resume=False, cluster=cluster)
+        if cmd == "resume" and rest:
+            return self._load(rest, resume=True, cluster=cluster)
+        if cmd == "list":
+            return self._list(rest)
+        study = self._require_study()
+        if cmd in ("run", "start"):
+            getattr(study, cmd)(self._count(rest, cmd), cluster=cluster or self.cluster)
+            return None
+        if cmd in ("pause", "resume", "stop"):
+            getattr(study, cmd)()
+            return None
+        if cmd == "status":
+            print(repr(study))
+            return None
+        if cmd == "pareto":
+            return study.pareto()
+        return study.dashboard()
+
+    def _require_study(self) -> Any:
+        if self.current is None:
+            raise UsageError(
+                "%hpo: no study yet: define one with a %%hpo cell or open one with "
+                "%hpo load runs/study.db"
+            )
+        return self.current
+
+    @staticmethod
+    def _count(rest: list[str], cmd: str) -> int | None:
+        if not rest:
+            return None
+        if not rest[0].isdigit():
+            raise UsageError(f"%hpo {cmd}: expected a number of trials, e.g. %hpo {cmd} 10")
+        return int(rest[0])
+
+    def _list(self, rest: list[str]) -> None:
+        from hpo_notebook.store import SQLiteStore
+
+        path = rest[0] if rest else getattr(self.current, "storage_path", None)
+        if not path:
+            raise UsageError("%hpo list: give a study file, e.g. %hpo list runs/study.db")
+        if not Path(path).is_file():
+            raise UsageError(f"%hpo list: no file {path!r}")
+        store = SQLiteStore(path)
+        try:
+            for name in store.study_names():
+                rec = store.get_study(name)
+                states = [t.state.value for t in store.trials(rec.id)]
+                counts = {s: states.count(s) for s in dict.fromkeys(states)}
+                print(f"{name}: {len(states)} trials {counts}")
+        finally:
+            store.close()
+
+    def _load(self, rest: list[str], resume: bool, cluster: Any = None) -> Any:
+        import hpo_notebook as hn
+
+        if not rest:
+            raise UsageError("%hpo load: give a study file, e.g. %hpo load runs/study.db")
+        path, name = rest[0], (rest[1] if len(rest) > 1 else None)
+        if not Path(path).is_file():
+            raise UsageError(f"%hpo: no study file {path!r}")
+        study = hn.load_study(path, name=name)
+        if resume:
+            magic = study.lineage.get("user", {}).get("magic")
+            if not magic:
+                raise UsageError(
+                    f"%hpo resume: {path} was not made by a %%hpo cell; reopen it in Python "
+                    "with hn.load_study(path, fn).run()"
+                )
+            study.fn = self._compile(magic["cell"], study.space, magic["metrics"])
+        self._bind(study.name if study.name.isidentifier() else "study", study, cluster)
+        if resume:
+            # re-runs the interrupted trials first, then finishes the plan
+            study.start(cluster=cluster)
+        return None
