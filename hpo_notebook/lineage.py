@@ -77,8 +77,8 @@ def git_info(path: str | os.PathLike[str] | None = None) -> dict[str, Any] | Non
 
 
 def fingerprint(obj: Any) -> str:
-    """A ``sha256:...`` digest of a file (a ``str`` or ``Path`` is a file path), of bytes, or
-    of an array's contents.
+    """A ``sha256:...`` digest of a file (a ``str`` or ``Path`` is a file path), of bytes, of
+    an array's or tensor's contents, or of a tuple or list of those (e.g. ``(X, y)``).
 
     Use it to record which data a study ran on: ``Study(..., lineage={"data":
     hn.fingerprint("train.csv")})``. Hash text by passing ``text.encode()``.
@@ -88,6 +88,13 @@ def fingerprint(obj: Any) -> str:
         TypeError: anything else.
     """
     h = hashlib.sha256()
+    if isinstance(obj, (tuple, list)):
+        h.update(f"sequence of {len(obj)}".encode())  # a tuple and a list hash alike
+        for part in obj:
+            h.update(fingerprint(part).encode())
+        return "sha256:" + h.hexdigest()
+    if type(obj).__module__ == "torch" and hasattr(obj, "numpy"):  # a tensor, on any device
+        obj = obj.detach().cpu().contiguous().numpy()
     if isinstance(obj, (str, os.PathLike)):
         if not Path(obj).is_file():
             raise FileNotFoundError(f"fingerprint: no file at {str(obj)!r}")
@@ -101,7 +108,8 @@ def fingerprint(obj: Any) -> str:
         h.update(obj.tobytes())
     else:
         raise TypeError(
-            f"fingerprint: expected a file path, bytes or an array, got {type(obj).__name__}"
+            "fingerprint: expected a file path, bytes, an array or tensor, or a tuple/list of "
+            f"those, got {type(obj).__name__}"
         )
     return "sha256:" + h.hexdigest()
 
@@ -110,6 +118,11 @@ def code_fingerprint(fn: Callable[..., Any] | None) -> dict[str, Any] | None:
     """Name, source file and source digest of the trial function (None if unavailable)."""
     if fn is None:
         return None
+    if isinstance(fn, functools.partial):  # record the function and its bound arguments
+        inner = code_fingerprint(fn.func) or {}
+        bound = {"args": [repr(a) for a in fn.args]} if fn.args else {}
+        keywords = {k: repr(v) for k, v in fn.keywords.items()}
+        return {**inner, "partial": {**bound, **({"keywords": keywords} if keywords else {})}}
     out: dict[str, Any] = {
         "name": getattr(fn, "__qualname__", repr(fn)),
         "module": getattr(fn, "__module__", None),

@@ -200,6 +200,8 @@ class HpoMagics(Magics):
         metrics = list(dict.fromkeys([*objectives, *(constraints or {})]))
         fn = self._compile(cell, space, metrics)
         storage = None if args.storage == "none" else (args.storage or f"runs/{args.name}.db")
+        if storage is not None and Path(storage).is_file():
+            self._refuse_existing(storage, args.name)
         magic = {"cell": cell, "line": line, "metrics": metrics}
         study = hn.Study(
             fn,
@@ -222,6 +224,21 @@ class HpoMagics(Magics):
         else:
             study.run(args.trials, args.concurrency, cluster)
         return None
+
+    @staticmethod
+    def _refuse_existing(path: str, name: str) -> None:
+        from hpo_notebook.store import SQLiteStore
+
+        store = SQLiteStore(path)
+        try:
+            exists = name in store.study_names()
+        finally:
+            store.close()
+        if exists:
+            raise UsageError(
+                f"%%hpo: {path} already holds a study named {name!r}. To go on with it, write "
+                f"%hpo resume {path} {name}; for a new study, add --name NEW or --storage NEW.db"
+            )
 
     def _compile(self, cell: str, space: Any, metrics: list[str]) -> Any:
         src = trial_source(cell, space, metrics)

@@ -175,7 +175,7 @@ def test_fingerprint_of_arrays():
 )
 def test_fingerprint_rejects_other_objects(obj, name):
     with pytest.raises(
-        TypeError, match=rf"fingerprint: expected a file path, bytes or an array, got {name}"
+        TypeError, match=rf"fingerprint: expected a file path, bytes, an array .*, got {name}"
     ):
         fingerprint(obj)
 
@@ -215,3 +215,31 @@ def test_module_doctests_pass():
     result = doctest.testmod(lineage_module)
     assert result.attempted > 0
     assert result.failed == 0
+
+
+def test_fingerprint_of_arrays_tensors_and_tuples():
+    import numpy as np
+    import torch
+
+    X = np.arange(12, dtype=np.float32).reshape(3, 4)
+    y = np.array([0, 1, 0])
+    assert fingerprint(torch.from_numpy(X)) == fingerprint(X)
+    pair = fingerprint((X, y))
+    assert pair == fingerprint((torch.from_numpy(X), y)) == fingerprint([X, y])
+    assert pair != fingerprint((y, X)) and pair != fingerprint((X,))
+    X2 = X.copy()
+    X2[0, 0] = 1.0
+    assert fingerprint((X2, y)) != pair
+    with pytest.raises(TypeError, match="tuple/list"):
+        fingerprint({"X": X})
+
+
+def test_code_fingerprint_unwraps_partial():
+    import functools
+
+    from hpo_notebook.testing.problems import sleepy
+
+    fp = code_fingerprint(functools.partial(sleepy, seconds_scale=2))
+    plain = code_fingerprint(sleepy)
+    assert fp["source_sha256"] == plain["source_sha256"] and fp["name"] == "sleepy"
+    assert fp["partial"] == {"keywords": {"seconds_scale": "2"}}

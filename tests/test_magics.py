@@ -78,6 +78,18 @@ def test_resume_after_a_restart_rebuilds_the_trial_function(ip, tmp_path):
     assert study.trial(0).attempt == 2  # the interrupted trial ran again, same params
 
 
+def test_rerunning_a_cell_on_a_stored_study_says_how_to_go_on(ip, tmp_path, capsys):
+    db = tmp_path / "again.db"
+    cell = f"%%hpo --space space --objectives f0:min,f1:min --no-run --storage {db} --name e\n"
+    run_ok(ip, cell + CELL)
+    ip.user_ns["e"].close()
+    result = ip.run_cell(cell + CELL)
+    assert isinstance(result.error_in_exec, UsageError)
+    msg = str(result.error_in_exec)
+    assert "already holds a study named 'e'" in msg and f"%hpo resume {db} e" in msg
+    assert "--name NEW" in msg and "Traceback" not in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("code", "message"),
     [

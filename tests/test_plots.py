@@ -124,3 +124,29 @@ def test_plots_from_a_trials_frame(study):
     assert hv.axes[0].get_lines()[0].get_ydata()[-1] > 0
     with pytest.raises(TypeError, match="needs its objectives"):
         hn.plots.pareto(df)
+
+
+def test_a_returned_figure_displays_as_png_in_ipython(monkeypatch, study):
+    """Without pyplot (which registers matplotlib's inline formatter), a figure returned in a
+    notebook cell would show only as '<Figure size ...>'."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from matplotlib.figure import Figure
+
+    from hpo_notebook.viz import plots
+
+    shell = InteractiveShell.instance()
+    png, svg = (shell.display_formatter.formatters[m] for m in ("image/png", "image/svg+xml"))
+    for f in (png, svg):
+        monkeypatch.setattr(f, "type_printers", dict(f.type_printers))
+    monkeypatch.setattr(plots, "_display_checked", False)
+    png.type_printers.pop(Figure, None)
+    svg.type_printers.pop(Figure, None)
+    data, _ = shell.display_formatter.format(hn.plots.pareto(study))
+    assert data["image/png"][:4] == b"\x89PNG"
+
+    # a format the user chose for figures is kept
+    png.type_printers.pop(Figure)
+    svg.for_type(Figure, lambda fig: "<svg/>")
+    monkeypatch.setattr(plots, "_display_checked", False)
+    data, _ = shell.display_formatter.format(hn.plots.curves(study))
+    assert "image/png" not in data and data["image/svg+xml"] == "<svg/>"

@@ -36,10 +36,42 @@ STATE_COLORS = {
 }
 
 
+_display_checked = False
+
+
+def _ensure_ipython_display() -> None:
+    """Let a returned ``Figure`` show itself in IPython even when pyplot was never imported
+    (importing pyplot is what registers matplotlib's inline formatter). A format the user
+    registered for figures (svg, retina, ...) is left alone."""
+    global _display_checked
+    if _display_checked:
+        return
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        _display_checked = True
+        return
+    shell = get_ipython()
+    if shell is None:  # not in IPython yet: check again next time
+        return
+    _display_checked = True
+    from matplotlib.figure import Figure
+
+    formatters = shell.display_formatter.formatters
+    for mime in ("image/png", "image/svg+xml", "image/jpeg", "application/pdf"):
+        try:
+            formatters[mime].lookup_by_type(Figure)
+            return
+        except (KeyError, AttributeError):
+            continue
+    formatters["image/png"].for_type(Figure, to_png)
+
+
 def _figure(width: float = 6.0, height: float = 4.0) -> Figure:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
+    _ensure_ipython_display()
     fig = Figure(figsize=(width, height), dpi=90, layout="constrained")
     FigureCanvasAgg(fig)
     return fig
