@@ -9,7 +9,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 TORCH ?= torch==2.13.0
 
-.PHONY: venv demo test lint bench clean
+.PHONY: venv demo test lint bench notebooks docs docs-build binder-check clean
 
 venv: $(VENV)/.installed
 
@@ -30,8 +30,8 @@ test: venv
 	$(PY) -m pytest
 
 lint: venv
-	$(VENV)/bin/ruff check hpo_notebook tests benchmarks
-	$(VENV)/bin/ruff format --check hpo_notebook tests benchmarks
+	$(VENV)/bin/ruff check hpo_notebook tests benchmarks notebooks docs
+	$(VENV)/bin/ruff format --check hpo_notebook tests benchmarks notebooks docs
 
 bench: venv
 	$(PY) -m pip install --quiet -e ".[bench]"
@@ -39,5 +39,25 @@ bench: venv
 	$(PY) -m benchmarks.suggest_latency
 	$(PY) -m benchmarks.dispatch
 
+# every demo notebook, full budgets; executed copies (with outputs) in build/notebooks/
+notebooks: venv
+	$(PY) notebooks/execute.py
+
+$(VENV)/.docs: $(VENV)/.installed pyproject.toml
+	$(PY) -m pip install --quiet -e ".[docs]"
+	touch $@
+
+# the documentation site, built with warnings as errors into site/
+docs-build: $(VENV)/.docs
+	$(VENV)/bin/mkdocs build --strict
+
+# build, then serve at http://127.0.0.1:8000 with live reload
+docs: docs-build
+	$(VENV)/bin/mkdocs serve
+
+# a fresh environment from binder/ alone runs the quickstart notebook
+binder-check:
+	bash binder/check.sh
+
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info
+	rm -rf $(VENV) .pytest_cache .hypothesis build site *.egg-info

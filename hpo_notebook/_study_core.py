@@ -65,6 +65,7 @@ class StudyCore:
 
     @property
     def name(self) -> str:
+        """The study's name in its file (``Study(name=...)``, default ``"study"``)."""
         return self._record.name
 
     @property

@@ -1,8 +1,9 @@
 """The few exception types hpo_notebook raises.
 
-Every user-facing error derives from :class:`HpoError`, and the ones about bad input also
-derive from the builtin :class:`ValueError` or :class:`TypeError`, so ``except ValueError``
-keeps working for code that does not know this package.
+Every user-facing error derives from :class:`HpoError`, and the ones about bad input
+(:class:`SpaceError`, :class:`ConfigError`, :class:`TrialResultError`) also derive from the
+builtin :class:`ValueError`, so ``except ValueError`` keeps working for code that does not
+know this package.
 """
 
 from __future__ import annotations

@@ -68,7 +68,9 @@ def _cell_parser() -> _Parser:
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--optimizer", default="qLogNEHVI")
     p.add_argument("--pruner", default=None, help="asha:MAX_STEPS, moasha:MAX_STEPS or median")
-    p.add_argument("--cluster", default=None, help="variable holding a distributed.Client")
+    p.add_argument(
+        "--cluster", default=None, help="variable holding a Client, a cluster or an address"
+    )
     p.add_argument("--start", action="store_true", help="run in the background")
     p.add_argument("--no-run", action="store_true", help="only define the study")
     return p
@@ -156,20 +158,24 @@ class HpoMagics(Magics):
             %%hpo --space SPACE --objectives a:min,b:max [--trials 20] [--concurrency K]
                   [--constraints c<=5] [--name study] [--storage runs/study.db|none]
                   [--seed S] [--optimizer qLogNEHVI] [--pruner asha:27|moasha:27|median]
-                  [--cluster CLIENT] [--start | --no-run]
+                  [--cluster VAR] [--start | --no-run]
+
+        ``--cluster VAR`` names a variable holding a ``distributed.Client``, a cluster object
+        or a scheduler address (default: a local Dask cluster for the run).
 
         Line magics, on the current study (the last one defined or loaded)::
 
             %hpo run [N]        run N more trials (default: to the planned number), blocking
             %hpo start [N]      the same in the background (buttons stay live)
-                                (both take --cluster CLIENT; default: the cell's --cluster)
+                                (both take --cluster VAR; default: the cell's --cluster)
             %hpo status         counts and state
             %hpo pause | resume | stop
             %hpo pareto         the Pareto front (a DataFrame)
             %hpo dashboard      the live dashboard
             %hpo list [PATH]    studies in a file (default: the current study's)
-            %hpo load PATH      open a stored study (to look at it)
-            %hpo resume PATH [NAME] [--cluster CLIENT]
+            %hpo load PATH [NAME]
+                                open a stored study (to look at it)
+            %hpo resume PATH [NAME] [--cluster VAR]
                                 after a kernel restart: rebuild a %%hpo study's trial
                                 function, re-run interrupted trials, go on
         """

@@ -36,6 +36,13 @@ class Objective:
     The threshold becomes that objective's coordinate of the hypervolume reference point;
     without one it is inferred from the data.
 
+    Args:
+        direction: ``"min"`` or ``"max"`` (``"minimize"`` and ``"maximize"`` are accepted).
+        threshold: the worst value still worth having, or None.
+
+    Raises:
+        ConfigError: an unknown direction or a non-finite threshold.
+
     Example:
         >>> Objective("min", threshold=0.3)
         Objective(direction='min', threshold=0.3)
@@ -138,6 +145,8 @@ class Objectives:
                 )
             for metric, spec in constraints.items():
                 cons.append(_parse_constraint(metric, spec))
+        for metric in [n for n, _ in parsed] + [c.metric for c in cons]:
+            _check_metric_name(metric)
         return cls(tuple(parsed), tuple(cons))
 
     @property
@@ -273,3 +282,20 @@ def _is_number(x: Any) -> bool:
 def _short(x: Any, limit: int = 80) -> str:
     r = repr(x)
     return r if len(r) <= limit else r[: limit - 3] + "..."
+
+
+# Columns of trials_frame() and curves() beside the metrics: a metric of the same name would
+# be silently overwritten there.
+RESERVED_NAMES = frozenset(
+    {"number", "state", "feasible", "duration_s", "proposal", "fit_s", "acq_s", "worker"}
+    | {"attempt", "error", "trial", "step", "t"}
+)
+
+
+def _check_metric_name(name: str) -> None:
+    if name in RESERVED_NAMES or name.startswith("params_"):
+        raise ConfigError(
+            f"metric name {name!r} is taken by a column of trials_frame()/curves() "
+            f"({', '.join(sorted(RESERVED_NAMES))} and params_*); rename it, e.g. "
+            f"{name.removeprefix('params_') + '_value'!r}"
+        )

@@ -72,6 +72,11 @@ def _clip01(u: float) -> float:
 class Float:
     """A real-valued parameter in ``[low, high]``, optionally searched on a log scale.
 
+    Args:
+        low: the smallest value (> 0 with ``log=True``).
+        high: the largest value (> ``low``).
+        log: search on a log scale (for learning rates, regularization strengths, ...).
+
     Example:
         >>> Float(1e-5, 1e-1, log=True)
         Float(low=1e-05, high=0.1, log=True)
@@ -120,6 +125,11 @@ class Float:
 @dataclass(frozen=True)
 class Int:
     """An integer parameter in ``[low, high]`` (both included), optionally on a log scale.
+
+    Args:
+        low: the smallest value (> 0 with ``log=True``).
+        high: the largest value (> ``low``).
+        log: search on a log scale (for widths, batch sizes, ...).
 
     Example:
         >>> Int(16, 512, log=True)
@@ -193,6 +203,9 @@ class Choice:
 
     Options must be distinct JSON scalars (str, int, float, bool or None) so that a study
     file can store them without pickling.
+
+    Args:
+        options: the values, a list or tuple (their order does not matter to the optimizer).
 
     Example:
         >>> Choice(["adam", "sgd"])
@@ -363,6 +376,7 @@ class Space(Mapping[str, Param]):
 
     @property
     def names(self) -> tuple[str, ...]:
+        """Parameter names, in order."""
         return tuple(self._params)
 
     @property

@@ -212,6 +212,11 @@ class Study(StudyCore):
         return dict(self._record.lineage)
 
     def trial(self, number: int) -> Trial:
+        """The current snapshot of trial ``number``.
+
+        Raises:
+            KeyError: the study has no such trial.
+        """
         with self._lock:
             if number not in self._trials:
                 raise KeyError(f"no trial {number}; the study has {len(self._trials)} trials")
@@ -452,7 +457,8 @@ class Study(StudyCore):
         """Block until the running study ends; True if it ended (False on ``timeout``).
 
         Raises:
-            StudyFailedError or the driver's error, when ``raise_errors``.
+            StudyFailedError: too many trials failed (only when ``raise_errors``; so is any
+                other error that stopped the driver).
         """
         r = self._runner
         if r is None:

@@ -28,11 +28,18 @@ from hpo_notebook.exceptions import HpoError, Pruned, TrialInterrupted
 
 
 class TrialState(str, Enum):
-    """Where a trial is in its life.
+    """Where a trial is in its life (a ``str`` enum: ``TrialState("PRUNED")`` works).
 
     RUNNING trials are submitted (or asked for and not told yet). INTERRUPTED trials were
     stopped before they finished (the study was stopped or its process died) and are run
     again, with the same parameters, when the study resumes.
+
+    Attributes:
+        RUNNING: submitted, or asked for and not told yet.
+        COMPLETE: returned a valid result.
+        FAILED: raised, or returned a result without a usable value of every metric.
+        PRUNED: stopped early by the pruner or by hand.
+        INTERRUPTED: stopped before it finished; run again when the study resumes.
     """
 
     RUNNING = "RUNNING"
@@ -43,6 +50,7 @@ class TrialState(str, Enum):
 
     @property
     def finished(self) -> bool:
+        """COMPLETE, FAILED or PRUNED: the trial will not run again."""
         return self in (TrialState.COMPLETE, TrialState.FAILED, TrialState.PRUNED)
 
     def __str__(self) -> str:
@@ -61,7 +69,12 @@ class Trial:
         seed: the seed the trial ran with (Python, NumPy and torch are seeded with it).
         proposal: how the parameters were proposed (``kind``) and how long it took
             (``fit_s``, ``acq_s``, ``total_s``).
-        error: one-line error for FAILED trials; ``traceback`` holds the full text.
+        created_at: UNIX time the trial was created.
+        started_at: UNIX time of its last start.
+        ended_at: UNIX time it ended (None while running).
+        worker: the Dask worker that ran it (its address).
+        error: one-line error for FAILED trials (the reason for PRUNED ones).
+        traceback: the full traceback text of a FAILED trial.
         attempt: how many times the trial was started (re-runs after interruptions).
         lineage: where it ran (host, pid, worker) and package versions there.
         extra: what the study learnt along the way: ``pruned_at`` (step), ``prune_reason``,
@@ -120,6 +133,8 @@ class TrialContext:
         params: its parameter values (the same dict as the first argument).
         seed: a seed derived from the study seed and the trial number.
         attempt: 1 on the first run, more when the trial is re-run after an interruption.
+        checkpoint_step: the step saved with the checkpoint that :meth:`load_checkpoint`
+            returned (None before, or without a checkpoint).
     """
 
     #: Seconds between two checks of the study's stop signal (each check may cost an RPC).
@@ -151,9 +166,10 @@ class TrialContext:
     def report(self, step: int | float, **metrics: float) -> None:
         """Record intermediate metrics at ``step`` (an epoch, an iteration count, ...).
 
-        Report every objective so that pruners can rank on all of them. Sending is
-        fire-and-forget (about 0.1 ms on a Dask worker); only at a step where the pruner decides
-        does the trial wait for the decision (a few milliseconds).
+        Report every objective so that pruners can rank on all of them: with a pruner, a report
+        that lacks a metric the pruner watches, or has a non-finite value for it, stops the
+        trial. Sending is fire-and-forget (a few microseconds on a Dask worker); only at a step
+        where the pruner decides does the trial wait for the decision (a few milliseconds).
 
         Raises:
             hn.Pruned: the pruner stopped this trial (let it propagate; the trial ends PRUNED

@@ -243,3 +243,22 @@ def test_code_fingerprint_unwraps_partial():
     plain = code_fingerprint(sleepy)
     assert fp["source_sha256"] == plain["source_sha256"] and fp["name"] == "sleepy"
     assert fp["partial"] == {"keywords": {"seconds_scale": "2"}}
+
+
+def test_trials_are_seeded_even_when_they_import_torch_themselves():
+    """seed_everything runs before the trial function: torch must be seeded although the
+    worker process has not imported it yet."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from hpo_notebook.execution.dask import seed_everything\n"
+        "assert 'torch' not in sys.modules\n"
+        "seed_everything(123)\n"
+        "import numpy, torch\n"
+        "a = (torch.rand(3).tolist(), numpy.random.rand(2).tolist())\n"
+        "torch.manual_seed(123); numpy.random.seed(123)\n"
+        "assert a == (torch.rand(3).tolist(), numpy.random.rand(2).tolist()), a\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

@@ -131,11 +131,15 @@ def test_to_max_frame_and_thresholds():
         {
             "loss": Objective("min", threshold=0.3),
             "acc": Objective("max", threshold=0.8),
-            "t": "min",
+            "time_s": "min",
         }
     )
     assert objs.signs == [-1.0, 1.0, -1.0]
-    assert objs.to_max_frame({"loss": 0.25, "acc": 0.9, "t": -2, "other": 5}) == [-0.25, 0.9, 2.0]
+    assert objs.to_max_frame({"loss": 0.25, "acc": 0.9, "time_s": -2, "other": 5}) == [
+        -0.25,
+        0.9,
+        2.0,
+    ]
     assert objs.thresholds_max_frame() == [-0.3, 0.8, None]
 
 
@@ -332,3 +336,17 @@ def test_module_doctests_pass():
     result = doctest.testmod(objectives_module)
     assert result.attempted > 0
     assert result.failed == 0
+
+
+@pytest.mark.parametrize(
+    ("objectives", "constraints", "bad"),
+    [
+        ({"error": "min"}, None, "error"),
+        ({"loss": "min", "step": "max"}, None, "step"),
+        ({"loss": "min"}, {"worker": ("<=", 1)}, "worker"),
+        ({"params_lr": "min"}, None, "params_lr"),
+    ],
+)
+def test_metric_names_that_clash_with_frame_columns_are_refused(objectives, constraints, bad):
+    with pytest.raises(ConfigError, match=rf"metric name '{bad}' is taken by a column"):
+        Objectives.parse(objectives, constraints)

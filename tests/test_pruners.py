@@ -13,7 +13,7 @@ from hpo_notebook.objectives import Objectives
 from hpo_notebook.pruners import ASHA, Median, MultiObjectiveASHA, ReportHistory, _rungs
 
 MIN = Objectives.parse({"loss": "min"})
-TWO = Objectives.parse({"error": "min", "size": "min"})
+TWO = Objectives.parse({"err": "min", "size": "min"})
 
 
 def feed(pruner, objectives, stream):
@@ -150,7 +150,7 @@ def test_pruner_metric_must_be_an_objective():
     with pytest.raises(hn.ConfigError, match=r"\['acc'\] are not objectives"):
         ASHA(9, metric="acc").bind(MIN)
     with pytest.raises(hn.ConfigError, match=r"\['acc'\] are not objectives"):
-        MultiObjectiveASHA(9, metrics=["error", "acc"]).bind(TWO)
+        MultiObjectiveASHA(9, metrics=["err", "acc"]).bind(TWO)
 
 
 def test_multi_objective_ranking_keeps_the_ends_of_the_front():
@@ -181,7 +181,7 @@ def test_multi_objective_asha_stream_keeps_small_models():
     for t in range(18):
         size = float(2 ** rng.integers(1, 8))
         error = 0.5 / math.log2(size + 1) + rng.normal(0, 0.01)
-        stream.append((t, 1, {"error": error, "size": size}))
+        stream.append((t, 1, {"err": error, "size": size}))
     mo = feed(MultiObjectiveASHA(max_steps=9), TWO, stream)
     single = feed(ASHA(max_steps=9), TWO, stream)
     kept_mo = [stream[i][2]["size"] for i, (_, _, p) in enumerate(mo) if not p]
@@ -218,6 +218,8 @@ def test_rungs_limit_and_round_trip():
     assert not p.decision_step(9, 4) and p.decision_step(3, 2) and p.decision_step(9, 2)
     again = pruner_from_json(p.to_json())
     assert isinstance(again, MultiObjectiveASHA) and again.rungs == [1, 3]
+    median = pruner_from_json(Median(warmup=2, min_trials=4, max_steps=20).to_json())
+    assert (median.warmup, median.min_trials, median.max_steps) == (2, 4, 20)
     with pytest.raises(hn.ConfigError, match="rungs must be an integer >= 1"):
         ASHA(27, rungs=0)
 

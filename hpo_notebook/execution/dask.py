@@ -21,7 +21,6 @@ import math
 import os
 import queue
 import random
-import sys
 import threading
 import time
 import traceback
@@ -437,12 +436,22 @@ def _run_trial(fn: Callable[..., Any], wire: dict[str, Any]) -> dict[str, Any]:
 
 
 def seed_everything(seed: int) -> None:
-    """Seed Python's, NumPy's and (if loaded) torch's global generators for one trial."""
+    """Seed Python's, NumPy's and torch's global generators for one trial.
+
+    NumPy and torch are imported here when the trial function has not loaded them yet: a
+    function that imports torch inside must still start from its seed. A worker process pays
+    the import once, at its first trial.
+    """
     random.seed(seed)
-    if "numpy" in sys.modules:
-        sys.modules["numpy"].random.seed(seed % 2**32)
-    if "torch" in sys.modules:
-        sys.modules["torch"].manual_seed(seed)
+    try:
+        import numpy
+
+        numpy.random.seed(seed % 2**32)
+        import torch
+
+        torch.manual_seed(seed)
+    except ImportError:  # torch and numpy are dependencies; a trimmed worker may lack them
+        pass
 
 
 def _is_client(x: Any) -> bool:

@@ -61,7 +61,8 @@ class Median:
         self._name, self._sign = "", 1.0
 
     def __repr__(self) -> str:
-        return f"Median(warmup={self.warmup}, min_trials={self.min_trials})"
+        steps = "" if self.max_steps is None else f", max_steps={self.max_steps}"
+        return f"Median(warmup={self.warmup}, min_trials={self.min_trials}{steps})"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -69,6 +70,7 @@ class Median:
             "warmup": self.warmup,
             "min_trials": self.min_trials,
             "metric": self.metric,
+            "max_steps": self.max_steps,
         }
 
     def bind(self, objectives: Objectives) -> None:

@@ -9,13 +9,13 @@ single-metric pruning throws away.
 
 Example:
     >>> from hpo_notebook.objectives import Objectives
-    >>> objs = Objectives.parse({"error": "min", "size": "min"})
+    >>> objs = Objectives.parse({"err": "min", "size": "min"})
     >>> p = MultiObjectiveASHA(max_steps=9)
     >>> p.bind(objs)
     >>> h = ReportHistory(objs)
     >>> p.prepare(h)
-    >>> for t, m in enumerate([{"error": 0.1, "size": 9}, {"error": 0.5, "size": 1},
-    ...                        {"error": 0.6, "size": 5}]):
+    >>> for t, m in enumerate([{"err": 0.1, "size": 9}, {"err": 0.5, "size": 1},
+    ...                        {"err": 0.6, "size": 5}]):
     ...     h.add(t, 1, m)
     ...     print(t, p.decide(t, 1, m, h).prune)
     0 False

@@ -16,6 +16,7 @@ Shapes: ``X`` is ``n x d``, ``Y`` is ``n x k`` where the first ``m`` columns are
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,6 +26,16 @@ import torch
 from torch import Tensor
 
 from hpo_notebook.optimizers.botorch.settings import OptimizeSettings
+
+# BoTorch reports a failed L-BFGS-B restart and then retries it itself; in a notebook that
+# notice shows up in the running cell's output as if something had gone wrong. (Set once, not
+# per call: warnings.catch_warnings is not thread-safe and proposals run in a thread.)
+warnings.filterwarnings(
+    "ignore",
+    message=r"Optimization failed in `gen_candidates_scipy`",
+    category=RuntimeWarning,
+    module=r"botorch\.",
+)
 
 DTYPE = torch.float64
 

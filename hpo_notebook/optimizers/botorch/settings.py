@@ -16,6 +16,16 @@ class OptimizeSettings:
     BraninCurrin. Sampling starting points around the best observations
     (``sample_around_best``) matters most: without it ZDT1's front stalled half a decade
     short.
+
+    Attributes:
+        num_restarts: starting points the acquisition optimizer refines.
+        raw_samples: random points evaluated to choose the starting points.
+        maxiter: iterations of each acquisition-optimizer run.
+        mc_samples: Monte-Carlo samples of the acquisition function.
+        sample_around_best: also draw raw samples around the best observations.
+        fit_maxiter: iterations of the GP hyperparameter fit.
+        maxiter_alternating: rounds of the mixed optimizer (Int and Choice parameters).
+        torch_threads: torch threads while proposing (None: leave torch's setting alone).
     """
 
     num_restarts: int = 2
