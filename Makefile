@@ -9,7 +9,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 TORCH ?= torch==2.13.0
 
-.PHONY: venv demo test lint bench notebooks docs docs-build binder-check clean
+.PHONY: venv demo test lint bench notebooks lab docs docs-build binder-check clean
 
 venv: $(VENV)/.installed
 
@@ -42,6 +42,10 @@ bench: venv
 # every demo notebook, full budgets; executed copies (with outputs) in build/notebooks/
 notebooks: venv
 	$(PY) notebooks/execute.py
+
+# JupyterLab on the demo notebooks (jupyterlab comes with the test extra)
+lab: venv
+	$(VENV)/bin/jupyter lab notebooks/
 
 $(VENV)/.docs: $(VENV)/.installed pyproject.toml
 	$(PY) -m pip install --quiet -e ".[docs]"

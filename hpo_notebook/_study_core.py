@@ -208,11 +208,28 @@ class StudyCore:
         return self._checkpoint_root  # type: ignore[return-value]
 
     def _keep_curve_to_checkpoint(self, number: int) -> float | None:
-        """A trial starts again: drop its reports after its checkpoint (all without one)."""
-        step = checkpoints.checkpoint_step(self.checkpoint_dir, number)
+        """A trial starts again: drop its reports after its checkpoint (all without one), and
+        restore those saved with the checkpoint that never reached the store (sent just before
+        the driver died)."""
+        root = self.checkpoint_dir
+        step = checkpoints.checkpoint_step(root, number)
         self._store.delete_reports(self._record.id, number, after_step=step)
         if self._report_history is not None:
             self._report_history.drop_after(number, step)
+        if step is not None:
+            have = {float(r["step"]) for r in self._store.reports(self._record.id, number)}
+            lost = [
+                r
+                for r in checkpoints.checkpoint_reports(root, number)
+                if r.get("trial") == number
+                and float(r["step"]) <= step
+                and float(r["step"]) not in have
+            ]
+            if lost:
+                self._store.add_reports(self._record.id, lost)
+                if self._report_history is not None:
+                    for r in lost:
+                        self._report_history.add(number, r["step"], r["metrics"])
         return step
 
     def _restarted(self, number: int, attempt: int) -> None:

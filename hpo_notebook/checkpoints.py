@@ -1,8 +1,11 @@
 """Per-trial checkpoints on disk, and the policy that keeps their size in check.
 
-Layout: ``<dir>/trial-<number>/checkpoint.pt`` (written with ``torch.save`` to a temporary
-file, then renamed, so a killed worker never leaves half a checkpoint) and ``meta.json``
-(``{"step", "attempt", "bytes", "time"}``). The folder must be visible to every worker and to
+Layout: ``<dir>/trial-<number>/checkpoint-<attempt>-<ns>.pt`` (written with ``torch.save`` to
+a temporary file, then renamed) and ``meta.json`` (``{"step", "attempt", "bytes", "time",
+"file", "reports"}``), which names the current checkpoint file. The new meta is put in place
+after the new file and the old file is deleted after that, so a worker or driver killed at
+any moment leaves a checkpoint and a step that belong together (never half a checkpoint, and
+never the state of step 6 labelled as step 5). The folder must be visible to every worker and to
 the driver (a local disk for a LocalCluster, a shared file system for a real cluster).
 
 Inside a trial::
@@ -35,7 +38,7 @@ from typing import Any
 
 from hpo_notebook.exceptions import ConfigError
 
-_FILE = "checkpoint.pt"
+_FILE = "checkpoint.pt"  # the single file of the first layout (still read)
 _META = "meta.json"
 
 
@@ -90,26 +93,49 @@ def trial_dir(root: str, number: int) -> Path:
     return Path(root) / f"trial-{number}"
 
 
-def save(root: str, number: int, attempt: int, obj: Any, step: float | None) -> int:
-    """Write ``obj`` atomically; returns its size in bytes."""
+def save(
+    root: str,
+    number: int,
+    attempt: int,
+    obj: Any,
+    step: float | None,
+    reports: list[dict[str, Any]] | None = None,
+) -> int:
+    """Write ``obj`` atomically; returns its size in bytes.
+
+    ``reports`` (the trial's latest reports up to ``step``) are kept beside it: a report is
+    sent to the driver without waiting, so a driver killed just after the trial saved its
+    checkpoint may never have stored the last ones, and the re-run starts after them.
+    """
     import torch
 
     d = trial_dir(root, number)
     d.mkdir(parents=True, exist_ok=True)
+    name = f"checkpoint-{attempt}-{time.time_ns()}.pt"
     fd, tmp = tempfile.mkstemp(dir=d, prefix=".checkpoint-", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             torch.save(obj, f)
         size = os.path.getsize(tmp)
-        os.replace(tmp, d / _FILE)
+        os.replace(tmp, d / name)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    meta = {"step": step, "attempt": attempt, "bytes": size, "time": time.time()}
+    meta = {
+        "step": step,
+        "attempt": attempt,
+        "bytes": size,
+        "time": time.time(),
+        "file": name,
+        "reports": reports or [],
+    }
     fd, tmp = tempfile.mkstemp(dir=d, prefix=".meta-", suffix=".tmp")
     with os.fdopen(fd, "w") as f:
         json.dump(meta, f)
-    os.replace(tmp, d / _META)
+    os.replace(tmp, d / _META)  # from here on the new checkpoint is the one
+    for old in d.glob("checkpoint*.pt"):
+        if old.name != name:
+            old.unlink(missing_ok=True)
     return size
 
 
@@ -118,19 +144,31 @@ def load(root: str, number: int, weights_only: bool = True) -> tuple[Any, float 
     import torch
 
     d = trial_dir(root, number)
-    if not (d / _FILE).is_file():
+    meta = _meta(root, number)
+    name = meta.get("file", _FILE)  # checkpoints written before "file" existed
+    if not isinstance(name, str) or "/" in name or not (d / name).is_file():
         return None
-    obj = torch.load(d / _FILE, weights_only=weights_only)
-    return obj, checkpoint_step(root, number)
+    obj = torch.load(d / name, weights_only=weights_only)
+    return obj, meta.get("step")
 
 
 def checkpoint_step(root: str, number: int) -> float | None:
     """The step recorded with the trial's checkpoint (None without a checkpoint)."""
+    return _meta(root, number).get("step")
+
+
+def checkpoint_reports(root: str, number: int) -> list[dict[str, Any]]:
+    """The reports saved with the trial's checkpoint (its latest ones up to its step)."""
+    reports = _meta(root, number).get("reports")
+    return reports if isinstance(reports, list) else []
+
+
+def _meta(root: str, number: int) -> dict[str, Any]:
     try:
         meta = json.loads((trial_dir(root, number) / _META).read_text())
     except (OSError, ValueError):
-        return None
-    return meta.get("step")
+        return {}
+    return meta if isinstance(meta, dict) else {}
 
 
 def size(root: str, number: int) -> int:

@@ -104,7 +104,6 @@ class Study(StudyCore):
         pruned_in_model: str = "last",
         load_if_exists: bool = False,
         lineage: dict[str, Any] | None = None,
-        _record: StudyRecord | None = None,
     ) -> None:
         self.fn = _checks.check_fn(fn)
         self.space = space if isinstance(space, Space) else Space(space)
@@ -141,10 +140,7 @@ class Study(StudyCore):
         self._suggest_pool: Any = None
         self._unit_cache: dict[int, list[float]] = {}
         self._report_history: ReportHistory | None = None
-        if _record is None:
-            _record = self._create_or_load(
-                name or "study", seed, n_initial, load_if_exists, lineage
-            )
+        _record = self._create_or_load(name or "study", seed, n_initial, load_if_exists, lineage)
         self._record = _record
         self.seed: int = int(_record.settings["seed"])
         self._optimizer_state = _record.optimizer_state
@@ -707,7 +703,8 @@ def load_study(
         suggest_timeout=s.get("suggest_timeout", 30.0),
         pruner=pruner if pruner is not None else pruner_from_json(s.get("pruner")),
         pruned_in_model=s.get("pruned_in_model", "last"),
-        _record=rec,
+        name=rec.name,
+        load_if_exists=True,
     )
 
 

@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import collections
 import math
 import numbers
 import time
@@ -159,6 +160,8 @@ class TrialContext:
         self.checkpoint_step: float | None = None
         self._last_stop_check = time.monotonic()  # first check one interval in
         self._last_step: float | None = None
+        # the latest reports, saved with each checkpoint (see checkpoints.save)
+        self._recent: collections.deque[dict[str, Any]] = collections.deque(maxlen=100)
 
     def __repr__(self) -> str:
         return f"TrialContext(number={self.number}, params={self.params!r})"
@@ -193,6 +196,7 @@ class TrialContext:
             return
         msg = {"trial": self.number, "step": step, "metrics": clean, "attempt": self.attempt,
                "t": time.time()}  # fmt: skip
+        self._recent.append(msg)
         self._channel.send(msg)
         reason = self._channel.verdict(step, previous)
         if reason is not None:
@@ -216,7 +220,8 @@ class TrialContext:
         from hpo_notebook import checkpoints
 
         step = self._last_step if step is None else step
-        checkpoints.save(self._require_root(), self.number, self.attempt, obj, step)
+        reports = [m for m in self._recent if step is not None and m["step"] <= step]
+        checkpoints.save(self._require_root(), self.number, self.attempt, obj, step, reports)
 
     def load_checkpoint(self, weights_only: bool = True) -> Any:
         """The last saved checkpoint of this trial, or None; sets :attr:`checkpoint_step`.

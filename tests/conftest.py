@@ -43,3 +43,18 @@ def own_client():
     cluster = client.cluster
     client.close()
     cluster.close()
+
+
+@pytest.fixture()
+def ipython_shell():
+    """IPython's InteractiveShell singleton. It installs its own ``__main__`` module, which
+    lacks ``__spec__``, and multiprocessing's spawn (new Dask worker processes) then fails:
+    the real ``__main__`` is put back afterwards."""
+    import sys
+
+    from IPython.core.interactiveshell import InteractiveShell
+
+    main = sys.modules["__main__"]
+    shell = InteractiveShell.instance()
+    yield shell
+    sys.modules["__main__"] = main

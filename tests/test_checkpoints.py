@@ -23,8 +23,8 @@ def test_save_load_round_trip_and_meta(tmp_path):
     assert t.load_checkpoint() == {"step": 3, "weights": [3.0]}
     assert t.checkpoint_step == 3
     d = tmp_path / "trial-0"
-    assert sorted(p.name for p in d.iterdir()) == ["checkpoint.pt", "meta.json"]  # no temps
     meta = json.loads((d / "meta.json").read_text())
+    assert sorted(p.name for p in d.iterdir()) == sorted([meta["file"], "meta.json"])  # no temps
     assert meta["step"] == 3 and meta["attempt"] == 1 and meta["bytes"] > 0
     t.save_checkpoint({"w": 1}, step=7)
     assert C.checkpoint_step(str(tmp_path), 0) == 7
@@ -95,3 +95,60 @@ def test_trial_outside_a_study_has_no_folder():
     ctx = hn.TrialContext(0, {"x": 0.5}, seed=1)
     with pytest.raises(hn.HpoError, match="no checkpoint folder"):
         ctx.save_checkpoint({})
+
+
+def test_reports_lost_with_a_killed_driver_come_back_from_the_checkpoint(tmp_path):
+    """Reports are sent without waiting; a driver killed right after the trial saved its
+    checkpoint never stored the last ones, and the re-run starts after the checkpoint. The
+    checkpoint carries them, so the curve has no hole."""
+    path = str(tmp_path / "s.db")
+    study = hn.Study(None, SPACE, objectives={"loss": "min"}, storage=path, optimizer="sobol")
+    t = study.ask()
+    for step in (1, 2, 3):
+        t.report(step, loss=1.0 / step)
+        t.save_checkpoint({"w": step})
+    study._store.delete_reports(study._record.id, t.number, after_step=1)  # 2, 3 never arrived
+    assert study.curves(t.number)["step"].tolist() == [1]
+    study.close()
+
+    again = hn.load_study(path)
+    again._start_attempt(t.number)  # what a resumed run does first
+    curve = again.curves(t.number)
+    assert curve["step"].tolist() == [1, 2, 3]
+    assert curve["loss"].tolist() == [1.0, 0.5, 1.0 / 3]
+    assert curve["attempt"].tolist() == [1, 1, 1]
+    meta = json.loads(C.trial_dir(again.checkpoint_dir, t.number).joinpath("meta.json").read_text())
+    assert [r["step"] for r in meta["reports"]] == [1, 2, 3]
+
+
+def test_a_kill_between_file_and_meta_leaves_a_matching_pair(tmp_path, monkeypatch):
+    """The new file is in place but the process dies before its meta: the old checkpoint and
+    its step are what a re-run gets (the state of step 2 is never labelled step 1)."""
+    study = hn.Study(None, SPACE, objectives={"loss": "min"}, checkpoints=str(tmp_path))
+    t = study.ask()
+    t.report(1, loss=1.0)
+    t.save_checkpoint({"at": 1})
+    t.report(2, loss=0.5)
+    real_replace = C.os.replace
+
+    def die_at_meta(src, dst):
+        if str(dst).endswith("meta.json"):
+            raise KeyboardInterrupt  # the process is killed here
+        real_replace(src, dst)
+
+    monkeypatch.setattr(C.os, "replace", die_at_meta)
+    with pytest.raises(KeyboardInterrupt):
+        t.save_checkpoint({"at": 2})
+    monkeypatch.undo()
+    assert C.load(str(tmp_path), 0) == ({"at": 1}, 1)
+
+
+def test_checkpoints_of_the_first_layout_are_still_read(tmp_path):
+    import torch
+
+    d = C.trial_dir(str(tmp_path), 4)
+    d.mkdir(parents=True)
+    torch.save({"old": True}, d / "checkpoint.pt")
+    (d / "meta.json").write_text(json.dumps({"step": 5, "attempt": 1, "bytes": 1, "time": 0}))
+    assert C.load(str(tmp_path), 4) == ({"old": True}, 5)
+    assert C.checkpoint_reports(str(tmp_path), 4) == []

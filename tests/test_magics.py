@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 from IPython.core.error import UsageError
-from IPython.core.interactiveshell import InteractiveShell
 
 from hpo_notebook.magics import parse_constraints, parse_objectives, trial_source
 
@@ -17,8 +16,8 @@ from hpo_notebook.testing.problems import UNIT_2D as space, branin_currin_values
 
 
 @pytest.fixture()
-def ip(dask_client):
-    shell = InteractiveShell.instance()
+def ip(dask_client, ipython_shell):
+    shell = ipython_shell
     shell.reset()
     shell.run_line_magic("load_ext", "hpo_notebook")
     shell.run_cell(SETUP)
@@ -104,8 +103,8 @@ def test_rerunning_a_cell_on_a_stored_study_says_how_to_go_on(ip, tmp_path, caps
         ("%%hpo --space space --objectives a:min --no-run --storage none\nx = (", "does not"),
     ],
 )
-def test_mistakes_get_a_short_message_not_a_traceback(code, message, capsys):
-    shell = InteractiveShell.instance()
+def test_mistakes_get_a_short_message_not_a_traceback(code, message, capsys, ipython_shell):
+    shell = ipython_shell
     shell.reset()
     shell.run_line_magic("load_ext", "hpo_notebook")
     shell.magics_manager.registry["HpoMagics"].current = None

@@ -126,15 +126,14 @@ def test_plots_from_a_trials_frame(study):
         hn.plots.pareto(df)
 
 
-def test_a_returned_figure_displays_as_png_in_ipython(monkeypatch, study):
+def test_a_returned_figure_displays_as_png_in_ipython(monkeypatch, study, ipython_shell):
     """Without pyplot (which registers matplotlib's inline formatter), a figure returned in a
     notebook cell would show only as '<Figure size ...>'."""
-    from IPython.core.interactiveshell import InteractiveShell
     from matplotlib.figure import Figure
 
     from hpo_notebook.viz import plots
 
-    shell = InteractiveShell.instance()
+    shell = ipython_shell
     png, svg = (shell.display_formatter.formatters[m] for m in ("image/png", "image/svg+xml"))
     for f in (png, svg):
         monkeypatch.setattr(f, "type_printers", dict(f.type_printers))

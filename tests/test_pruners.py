@@ -129,6 +129,11 @@ def test_non_finite_value_prunes_at_once_with_reason():
     m = Median()
     m.bind(MIN)
     assert m.decide(0, 1, {"loss": math.inf}, h).prune
+    # a report without the pruner's metric says what to write instead
+    for pruner in (asha, m):
+        d = pruner.decide(0, 2, {"train_loss": 0.3}, h)
+        assert d.prune and d.reason.startswith("loss was not reported at step 2")
+        assert "trial.report(step, loss=...)" in d.reason
 
 
 @pytest.mark.parametrize(

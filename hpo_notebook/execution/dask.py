@@ -16,6 +16,7 @@ closed), a scheduler address string, or a cluster object with ``scheduler_addres
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -24,7 +25,7 @@ import random
 import threading
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar
 
 from distributed.diagnostics.plugin import WorkerPlugin
@@ -108,8 +109,11 @@ class DaskExecutor:
                     threads_per_worker=1,
                     processes=True,
                     host="127.0.0.1",
-                    dashboard_address=":0" if _has_bokeh() else None,
-                    silence_logs=logging.ERROR,
+                    # a free port: None would mean 8787 and a warning when it is taken
+                    dashboard_address=":0",
+                    # its workers' shutdown chatter (heartbeats to a scheduler that is closing)
+                    # would land in the notebook cell; trial errors are reported separately
+                    silence_logs=logging.CRITICAL,
                 )
             except Exception as exc:
                 raise HpoError(
@@ -141,10 +145,11 @@ class DaskExecutor:
         except Exception:  # closing must not raise over the real error, if any
             logging.getLogger(__name__).debug("while closing the executor", exc_info=True)
         finally:
-            if self._own_client:
-                client.close()
-            if self._own_cluster is not None:
-                self._own_cluster.close()
+            with _quiet("distributed", "tornado.application"):  # closing on purpose
+                if self._own_client:
+                    client.close()
+                if self._own_cluster is not None:
+                    self._own_cluster.close()
             self._client = None
             self._own_cluster = None
 
@@ -464,6 +469,20 @@ def _is_client(x: Any) -> bool:
 
 def _positive(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0
+
+
+@contextlib.contextmanager
+def _quiet(*names: str) -> Iterator[None]:
+    """Only CRITICAL messages from these loggers while the block runs."""
+    loggers = [logging.getLogger(n) for n in names]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
 
 
 def _has_bokeh() -> bool:

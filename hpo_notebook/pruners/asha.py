@@ -36,6 +36,7 @@ from hpo_notebook.pruners.base import (
     CONTINUE,
     Decision,
     ReportHistory,
+    bad_value_reason,
     non_finite,
     resolve_metrics,
     vectors,
@@ -83,7 +84,7 @@ class _SuccessiveHalving:
     ) -> Decision:
         bad = non_finite(metrics, [n for n, _ in self._signed])
         if bad is not None:
-            return Decision(True, f"{bad} is {metrics.get(bad)!r} at step {step:g}")
+            return Decision(True, bad_value_reason(metrics, bad, step))
         if step >= self.max_steps:
             return CONTINUE
         before = history.previous_step(trial, step)

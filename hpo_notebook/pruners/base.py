@@ -178,6 +178,16 @@ def non_finite(metrics: Mapping[str, float], names: Iterable[str]) -> str | None
     return None
 
 
+def bad_value_reason(metrics: Mapping[str, float], name: str, step: float) -> str:
+    """Why a report with a missing or non-finite ``name`` stops the trial (the stored reason)."""
+    if name not in metrics:
+        return (
+            f"{name} was not reported at step {step:g}: with this pruner every trial.report "
+            f"must include {name} (e.g. trial.report(step, {name}=...))"
+        )
+    return f"{name} is {metrics[name]!r} at step {step:g}"
+
+
 def vectors(
     table: Mapping[int, Mapping[str, float]], signed: list[tuple[str, float]]
 ) -> tuple[list[int], np.ndarray]:

@@ -27,6 +27,7 @@ from hpo_notebook.pruners.base import (
     CONTINUE,
     Decision,
     ReportHistory,
+    bad_value_reason,
     non_finite,
     resolve_metrics,
 )
@@ -93,7 +94,7 @@ class Median:
         self, trial: int, step: float, metrics: Mapping[str, float], history: ReportHistory
     ) -> Decision:
         if non_finite(metrics, [self._name]) is not None:
-            return Decision(True, f"{self._name} is {metrics.get(self._name)!r} at step {step:g}")
+            return Decision(True, bad_value_reason(metrics, self._name, step))
         if not self._may_stop(step):
             return CONTINUE
         others = {t: v for t, v in history.values_at(step, self._name).items() if t != trial}
