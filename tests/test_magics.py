@@ -128,3 +128,71 @@ def test_parsers_and_generated_source():
     exec(src, ns)
     fn = ns["_hpo_trial_fn"]
     assert fn({"lr": 0.25, "not valid": 1}, None) == {"y": 0.5}
+
+
+RESTART_SETUP = """import threading
+import hpo_notebook as hn
+from hpo_notebook.testing.problems import UNIT_2D as space, branin_currin_values
+%load_ext hpo_notebook"""
+
+SLOW_CELL = """import time
+for step in range(1, 9):
+    time.sleep(0.25)
+    f0, f1 = branin_currin_values(x0, x1)
+    trial.report(step, f0=f0, f1=f1)"""
+
+
+def _run_in(kc, code: str, timeout: float = 180) -> str:
+    """Execute ``code`` in a real kernel; its stdout, or AssertionError with the error."""
+    out: list[str] = []
+    errors: list[str] = []
+
+    def hook(msg):
+        kind, content = msg["msg_type"], msg["content"]
+        if kind == "stream" and content["name"] == "stdout":
+            out.append(content["text"])
+        elif kind == "error":
+            errors.append(f"{content['ename']}: {content['evalue']}")
+
+    reply = kc.execute_interactive(code, timeout=timeout, output_hook=hook)
+    assert reply["content"]["status"] == "ok" and not errors, errors
+    return "".join(out)
+
+
+@pytest.mark.slow
+def test_hpo_resume_after_a_real_kernel_restart(tmp_path):
+    """A %%hpo study runs in the background; the kernel is killed and restarted mid-study;
+    %hpo resume PATH rebuilds the trial function from the stored cell and finishes it."""
+    from jupyter_client.manager import start_new_kernel
+
+    km, kc = start_new_kernel(kernel_name="python3", cwd=str(tmp_path))
+    try:
+        _run_in(kc, RESTART_SETUP)
+        _run_in(
+            kc,
+            "%%hpo --space space --objectives f0:min,f1:min --trials 6 --concurrency 2 "
+            f"--storage s.db --optimizer sobol --seed 0 --start\n{SLOW_CELL}",
+        )
+        _run_in(  # wait (for an event, not a time) until one trial is done, others running
+            kc,
+            "done = threading.Event()\n"
+            "study.subscribe(lambda e: e['type'] == 'trial' and e['trial'].state.value == "
+            "'COMPLETE' and done.set())\n"
+            "assert done.wait(120) and study.counts()['RUNNING'] > 0, study.counts()",
+        )
+        km.restart_kernel(now=True)  # the kernel dies with the study running
+        kc.wait_for_ready(timeout=120)
+        assert _run_in(kc, "print('study' in dir())").strip() == "False"
+        _run_in(kc, RESTART_SETUP)
+        out = _run_in(
+            kc,
+            "%hpo resume s.db\n"
+            "study.wait()\n"
+            "print(study.counts()['COMPLETE'], sorted(t.attempt for t in study.trials))",
+        )
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    complete, attempts = out.strip().split(" ", 1)
+    assert complete == "6"
+    assert "2" in attempts  # the trials that were running ran again
