@@ -84,12 +84,32 @@ def _code(path: Path) -> list[str] | None:
     return out
 
 
+STATIC = ROOT / "build" / "docs-notebooks"  # executed copies prepared for a static page
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def _static_copy(executed: Path) -> Path:
+    """The executed notebook with live widgets replaced by their PNG fallback (a static page
+    has no kernel; hpo_notebook's dashboard output always carries a PNG of its final state)."""
+    nb = json.loads(executed.read_text(encoding="utf-8"))
+    for cell in nb.get("cells", []):
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            if WIDGET_VIEW in data and "image/png" in data:
+                del data[WIDGET_VIEW]
+    nb.get("metadata", {}).pop("widgets", None)
+    target = STATIC / "notebooks" / executed.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(nb), encoding="utf-8")
+    return STATIC
+
+
 def _source_dir(path: Path) -> Path:
     """Where to read notebook ``path`` from: its executed copy from ``make notebooks`` (with
     real outputs) when that copy has exactly the committed cells, else the committed one."""
     executed = EXECUTED / path.name
     if executed.is_file() and _code(executed) == _code(path):
-        return EXECUTED.parent
+        return _static_copy(executed)
     return ROOT
 
 
