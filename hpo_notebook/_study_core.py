@@ -10,6 +10,7 @@ This is a base class for code organisation only: it relies on the attributes tha
 from __future__ import annotations
 
 import dataclasses
+import logging
 import threading
 import time
 import warnings
@@ -146,7 +147,12 @@ class StudyCore:
         """Let the optimizer load its libraries in the background while the first trials run."""
         warm_up = getattr(self.optimizer, "warm_up", None)
         if warm_up is not None:
-            self._pool().submit(warm_up)
+            # Its own daemon thread, not the proposal pool: a first-use compile can take a
+            # minute (or wait on another process's build lock), and neither proposals nor
+            # the interpreter's exit should wait for it.
+            threading.Thread(
+                target=_quietly, args=(warm_up,), name="hpo-warm-up", daemon=True
+            ).start()
 
     def _suggest_async(self, n: int) -> Future[list[Proposal]]:
         """Start computing ``n`` proposals from the current history in the background."""
@@ -408,3 +414,10 @@ class _LocalChannel:
 
     def stopping(self) -> bool:
         return False
+
+
+def _quietly(fn: Callable[[], Any]) -> None:
+    try:
+        fn()
+    except Exception:  # a failed warm-up only means the first proposal pays for the imports
+        logging.getLogger(__name__).debug("optimizer warm-up failed", exc_info=True)

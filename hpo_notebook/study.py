@@ -157,7 +157,10 @@ class Study(StudyCore):
             "space": self.space.to_json(),
             **self.objectives.to_json(),
             "optimizer": self.optimizer.name,
-            "n_initial": n_initial,
+            # given to the Study or to the optimizer object: either way a reopened study keeps it
+            "n_initial": n_initial
+            if n_initial is not None
+            else getattr(self.optimizer, "n_initial", None),
             "seed": seed,
             "max_failure_share": self.max_failure_share,
             "suggest_timeout": self.suggest_timeout,

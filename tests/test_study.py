@@ -286,3 +286,13 @@ def test_ask_tell_pruning_is_synchronous_and_pruned_trials_inform_the_model(tmp_
         y.report(1, loss=0.9)
     ignore.tell(y, hn.Pruned("stopped"))
     assert ignore._history().Y.shape == (0, 1)
+
+
+def test_n_initial_given_to_the_optimizer_survives_reopening(tmp_path):
+    path = str(tmp_path / "n.db")
+    space = hn.Space(x=hn.Float(0.0, 1.0), y=hn.Float(0.0, 1.0))
+    opt = hn.BoTorchOptimizer("qLogEHVI", n_initial=5)
+    study = hn.Study(None, space, objectives={"a": "min", "b": "min"}, storage=path, optimizer=opt)
+    study.close()
+    again = hn.load_study(path)
+    assert again.optimizer.name == "qLogEHVI" and again.optimizer.n_initial == 5

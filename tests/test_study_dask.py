@@ -260,3 +260,55 @@ def test_run_async_awaits_and_cancels_cleanly(dask_client):
     asyncio.run(main())
     assert study.status == "idle" and study.counts()["RUNNING"] == 0
     assert 2 <= study.counts()["COMPLETE"] < 22
+
+
+def test_a_stuck_optimizer_warm_up_never_holds_up_proposals(dask_client):
+    """A warm-up that hangs (BoTorch waiting on a build lock left by a killed compile) must
+    not take the proposal thread: every trial still gets a real, in-time proposal."""
+    from hpo_notebook.optimizers.random import SobolSearch
+
+    class StuckWarmUp(SobolSearch):
+        def __init__(self) -> None:
+            self.release = threading.Event()
+
+        def warm_up(self) -> None:
+            self.release.wait(120)
+
+        def uses_model(self, space, history) -> bool:  # proposals go to the proposal pool
+            return True
+
+    opt = StuckWarmUp()
+    study = hn.Study(
+        branin_currin,
+        UNIT_2D,
+        objectives={"f0": "min", "f1": "min"},
+        optimizer=opt,
+        seed=0,
+        suggest_timeout=5.0,
+    )
+    try:
+        study.run(n_trials=6, concurrency=2, cluster=dask_client)
+    finally:
+        opt.release.set()
+    frame = study.trials_frame()
+    assert (frame["state"] == "COMPLETE").all() and len(frame) == 6
+    assert set(frame["proposal"]) == {"sobol"}, frame["proposal"].tolist()
+
+
+def test_a_stale_build_lock_is_removed_and_a_fresh_one_kept(tmp_path, monkeypatch):
+    import os
+    import time
+
+    from hpo_notebook.optimizers.botorch.adapter import _clear_stale_build_lock
+
+    monkeypatch.setenv("TORCH_EXTENSIONS_DIR", str(tmp_path))
+    from torch.utils.cpp_extension import _get_build_directory
+
+    lock = __import__("pathlib").Path(_get_build_directory("x_ext", verbose=False)) / "lock"
+    lock.touch()
+    _clear_stale_build_lock("x_ext")
+    assert lock.exists()  # a build may be running
+    old = time.time() - 3600
+    os.utime(lock, (old, old))
+    _clear_stale_build_lock("x_ext")
+    assert not lock.exists()

@@ -99,6 +99,7 @@ class BoTorchOptimizer:
 
         from hpo_notebook.optimizers.botorch import candidates  # noqa: F401
 
+        _clear_stale_build_lock("logei_fused_ext")
         logei._try_load_fused_kernel()
 
     def uses_model(self, space: Space, history: History) -> bool:
@@ -349,3 +350,24 @@ def _fit(X: Any, Y: Any, cat_dims: list[int], warm: Any, maxiter: int) -> tuple[
         except Exception:  # a stale warm start can break the fit: retry from scratch
             pass
     return fit_model(X, Y, cat_dims, None, maxiter)
+
+
+def _clear_stale_build_lock(name: str, max_age_s: float = 600.0) -> None:
+    """Remove torch's build lock for extension ``name`` when it is older than any build: a
+    process killed while compiling (a kernel restarted during a study's first minute) leaves
+    it behind, and every later process would wait on it forever."""
+    import logging
+    import time
+    from pathlib import Path
+
+    try:
+        from torch.utils.cpp_extension import _get_build_directory
+
+        lock = Path(_get_build_directory(name, verbose=False)) / "lock"
+        if lock.is_file() and time.time() - lock.stat().st_mtime > max_age_s:
+            lock.unlink(missing_ok=True)
+            logging.getLogger(__name__).warning(
+                "removed a stale build lock left by a killed compile: %s", lock
+            )
+    except Exception:  # a private torch helper: never let it break a study
+        logging.getLogger(__name__).debug("could not check %s's build lock", name, exc_info=True)
