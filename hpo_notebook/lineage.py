@@ -93,7 +93,8 @@ def fingerprint(obj: Any) -> str:
         for part in obj:
             h.update(fingerprint(part).encode())
         return "sha256:" + h.hexdigest()
-    if type(obj).__module__ == "torch" and hasattr(obj, "numpy"):  # a tensor, on any device
+    torch = sys.modules.get("torch")  # a tensor can only exist once torch is imported
+    if torch is not None and isinstance(obj, torch.Tensor):  # on any device, Parameters too
         obj = obj.detach().cpu().contiguous().numpy()
     if isinstance(obj, (str, os.PathLike)):
         if not Path(obj).is_file():

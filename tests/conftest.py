@@ -25,24 +25,24 @@ def local_client(n_workers: int = 2):
     return Client(cluster, set_as_default=False)
 
 
-@pytest.fixture(scope="session")
-def dask_client():
-    """A real LocalCluster with two worker processes, shared by the integration tests."""
-    client = local_client()
+def _serve(client):
+    """Yield ``client``, then close it and its cluster."""
     yield client
     cluster = client.cluster
     client.close()
     cluster.close()
+
+
+@pytest.fixture(scope="session")
+def dask_client():
+    """A real LocalCluster with two worker processes, shared by the integration tests."""
+    yield from _serve(local_client())
 
 
 @pytest.fixture()
 def own_client():
     """A cluster of a test's own (for tests that kill or resize workers)."""
-    client = local_client()
-    yield client
-    cluster = client.cluster
-    client.close()
-    cluster.close()
+    yield from _serve(local_client())
 
 
 @pytest.fixture()

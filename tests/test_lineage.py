@@ -224,6 +224,7 @@ def test_fingerprint_of_arrays_tensors_and_tuples():
     X = np.arange(12, dtype=np.float32).reshape(3, 4)
     y = np.array([0, 1, 0])
     assert fingerprint(torch.from_numpy(X)) == fingerprint(X)
+    assert fingerprint(torch.nn.Parameter(torch.from_numpy(X))) == fingerprint(X)
     pair = fingerprint((X, y))
     assert pair == fingerprint((torch.from_numpy(X), y)) == fingerprint([X, y])
     assert pair != fingerprint((y, X)) and pair != fingerprint((X,))

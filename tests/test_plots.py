@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import numpy as np
 import pytest
 
@@ -141,7 +143,8 @@ def test_a_returned_figure_displays_as_png_in_ipython(monkeypatch, study, ipytho
     png.type_printers.pop(Figure, None)
     svg.type_printers.pop(Figure, None)
     data, _ = shell.display_formatter.format(hn.plots.pareto(study))
-    assert data["image/png"][:4] == b"\x89PNG"
+    got = data["image/png"]  # base64 text, as IPython's own inline formatter sends it
+    assert (base64.b64decode(got) if isinstance(got, str) else got)[:4] == b"\x89PNG"
 
     # a format the user chose for figures is kept
     png.type_printers.pop(Figure)

@@ -55,6 +55,7 @@ def _ensure_ipython_display() -> None:
     if shell is None:  # not in IPython yet: check again next time
         return
     _display_checked = True
+    from IPython.core.pylabtools import select_figure_formats
     from matplotlib.figure import Figure
 
     formatters = shell.display_formatter.formatters
@@ -64,7 +65,7 @@ def _ensure_ipython_display() -> None:
             return
         except (KeyError, AttributeError):
             continue
-    formatters["image/png"].for_type(Figure, to_png)
+    select_figure_formats(shell, {"png"})  # what matplotlib-inline registers, nothing chosen
 
 
 def _figure(width: float = 6.0, height: float = 4.0) -> Figure:
