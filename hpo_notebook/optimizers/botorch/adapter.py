@@ -18,6 +18,7 @@ import numpy as np
 from hpo_notebook.exceptions import ConfigError, HpoWarning
 from hpo_notebook.objectives import Objectives
 from hpo_notebook.optimizers.base import History, Proposal, Suggestion
+from hpo_notebook.optimizers.botorch import _kernel
 from hpo_notebook.optimizers.botorch.settings import OptimizeSettings
 from hpo_notebook.optimizers.random import known_params, sobol_proposals
 from hpo_notebook.space import Choice, Int, Space
@@ -92,15 +93,15 @@ class BoTorchOptimizer:
         return self.n_initial if self.n_initial is not None else 2 * (space.dim + 1)
 
     def warm_up(self) -> None:
-        """Import BoTorch and load its compiled kernel (seconds, once per process), so the
-        first model-based proposal does not pay for it while workers wait."""
-        from botorch.acquisition.multi_objective import logei
+        """Import BoTorch (seconds, once per process) and start loading its compiled kernel in
+        the background, so the first model-based proposal does not pay for either while
+        workers wait. Returns without waiting for a compile or a build lock (see ``_kernel``).
+        """
         from botorch.optim import optimize_mixed  # noqa: F401
 
         from hpo_notebook.optimizers.botorch import candidates  # noqa: F401
 
-        _clear_stale_build_lock("logei_fused_ext")
-        logei._try_load_fused_kernel()
+        _kernel.start_loading()
 
     def uses_model(self, space: Space, history: History) -> bool:
         """Whether the next call fits a model (False during the quasi-random initial design)."""
@@ -350,24 +351,3 @@ def _fit(X: Any, Y: Any, cat_dims: list[int], warm: Any, maxiter: int) -> tuple[
         except Exception:  # a stale warm start can break the fit: retry from scratch
             pass
     return fit_model(X, Y, cat_dims, None, maxiter)
-
-
-def _clear_stale_build_lock(name: str, max_age_s: float = 600.0) -> None:
-    """Remove torch's build lock for extension ``name`` when it is older than any build: a
-    process killed while compiling (a kernel restarted during a study's first minute) leaves
-    it behind, and every later process would wait on it forever."""
-    import logging
-    import time
-    from pathlib import Path
-
-    try:
-        from torch.utils.cpp_extension import _get_build_directory
-
-        lock = Path(_get_build_directory(name, verbose=False)) / "lock"
-        if lock.is_file() and time.time() - lock.stat().st_mtime > max_age_s:
-            lock.unlink(missing_ok=True)
-            logging.getLogger(__name__).warning(
-                "removed a stale build lock left by a killed compile: %s", lock
-            )
-    except Exception:  # a private torch helper: never let it break a study
-        logging.getLogger(__name__).debug("could not check %s's build lock", name, exc_info=True)

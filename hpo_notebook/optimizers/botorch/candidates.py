@@ -25,6 +25,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from hpo_notebook.optimizers.botorch._kernel import ensure_nonblocking
 from hpo_notebook.optimizers.botorch.settings import OptimizeSettings
 
 # BoTorch reports a failed L-BFGS-B restart and then retries it itself; in a notebook that
@@ -162,6 +163,10 @@ def build_acquisition(
     ``qLogPoF`` maximizes the probability that every constraint holds (used while no
     observed point is feasible); for it, ``constraints`` should include objective thresholds.
     """
+    # First, before any BoTorch constructor: qLogEHVI's and qLogNEHVI's would otherwise
+    # compile BoTorch's fused kernel, or wait forever on a build lock left by a killed compile.
+    ensure_nonblocking()
+
     from botorch.acquisition.logei import (
         qLogNoisyExpectedImprovement,
         qLogProbabilityOfFeasibility,
