@@ -15,6 +15,11 @@ The study is bound to ``study`` (``--name`` to change) and stored in ``runs/<nam
 the cell's source, so that after a kernel restart ``%hpo resume runs/study.db`` rebuilds the
 trial function (run your setup cells first), re-queues the trials that were running and goes
 on with the dashboard.
+
+A study file is data that others can send or edit, and resuming runs the code it holds. So the
+stored cell is signed with a key of the user's (see ``hpo_notebook._trust``), and
+``%hpo resume`` runs it only when the signature is the user's own; any other stored code is
+printed instead, and runs only with ``%hpo resume PATH [NAME] --trust`` once it has been read.
 """
 
 from __future__ import annotations
@@ -24,13 +29,15 @@ import keyword
 import re
 import shlex
 import textwrap
+import warnings
 from pathlib import Path
 from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 
-from hpo_notebook.exceptions import HpoError
+from hpo_notebook import _trust
+from hpo_notebook.exceptions import HpoError, HpoWarning
 
 COMMANDS = (
     "run",
@@ -123,6 +130,8 @@ def parse_pruner(text: str | None) -> Any:
 
 def trial_source(cell: str, space: Any, metrics: list[str]) -> str:
     """The source of the trial function a ``%%hpo`` cell stands for."""
+    # Whatever from the study file shapes this source must be in _trust.cell_payload too, or
+    # an edited file could change the code that %hpo resume runs without breaking its signature.
     unpack = [
         f"    {n} = params[{n!r}]"
         for n in space.names
@@ -175,9 +184,12 @@ class HpoMagics(Magics):
             %hpo list [PATH]    studies in a file (default: the current study's)
             %hpo load PATH [NAME]
                                 open a stored study (to look at it)
-            %hpo resume PATH [NAME] [--cluster VAR]
+            %hpo resume PATH [NAME] [--cluster VAR] [--trust]
                                 after a kernel restart: rebuild a %%hpo study's trial
-                                function, re-run interrupted trials, go on
+                                function, re-run interrupted trials, go on. The stored
+                                code runs only if you stored it (it is signed with your
+                                key); other code is shown, and runs with --trust once
+                                you have read it
         """
         try:
             if cell is not None:
@@ -208,7 +220,9 @@ class HpoMagics(Magics):
         storage = None if args.storage == "none" else (args.storage or f"runs/{args.name}.db")
         if storage is not None and Path(storage).is_file():
             self._refuse_existing(storage, args.name)
-        magic = {"cell": cell, "line": line, "metrics": metrics}
+        magic: dict[str, Any] = {"cell": cell, "line": line, "metrics": metrics}
+        if storage is not None:  # an in-memory study cannot be resumed: nothing to sign
+            magic["signature"] = self._signature(cell, metrics, space)
         study = hn.Study(
             fn,
             space,
@@ -246,6 +260,23 @@ class HpoMagics(Magics):
                 f"%hpo resume {path} {name}; for a new study, add --name NEW or --storage NEW.db"
             )
 
+    @staticmethod
+    def _signature(cell: str, metrics: list[str], space: Any) -> str | None:
+        """The user's signature of the cell, or None (with a warning) when the key is unusable.
+
+        A key problem does not stop the study from being defined and run: it only means that
+        resuming it will ask for --trust, and the warning says how to fix the key.
+        """
+        try:
+            return _trust.sign(_trust.cell_payload(cell, metrics, space.names))
+        except _trust.SigningKeyError as exc:
+            warnings.warn(
+                f"%%hpo: the cell is stored unsigned, so %hpo resume will ask for --trust: {exc}",
+                HpoWarning,
+                stacklevel=2,
+            )
+            return None
+
     def _compile(self, cell: str, space: Any, metrics: list[str]) -> Any:
         src = trial_source(cell, space, metrics)
         try:
@@ -274,6 +305,11 @@ class HpoMagics(Magics):
         words = shlex.split(line)
         if not words:
             raise UsageError("%hpo: write a command, e.g. %hpo status (see %hpo?)")
+        # the command as written, for the message that tells how to run it again with --trust
+        again = shlex.join(["%hpo", *(w for w in words if w != "--trust"), "--trust"])
+        # flags are taken out first, so that "--cluster --trust" reads as a missing VAR
+        trust = "--trust" in words
+        words = [w for w in words if w != "--trust"]
         cluster = None
         if "--cluster" in words:
             i = words.index("--cluster")
@@ -281,13 +317,20 @@ class HpoMagics(Magics):
                 raise UsageError("%hpo: --cluster needs a variable name, e.g. --cluster client")
             cluster = self._cluster(words[i + 1])
             del words[i : i + 2]
+        if not words:
+            raise UsageError("%hpo: write a command, e.g. %hpo status (see %hpo?)")
         cmd, rest = words[0], words[1:]
         if cmd not in COMMANDS:
             raise UsageError(f"%hpo: unknown command {cmd!r}; write one of: {', '.join(COMMANDS)}")
+        if trust and not (cmd == "resume" and rest):
+            raise UsageError(
+                "%hpo: --trust goes with %hpo resume PATH [NAME]: it runs the code a study "
+                "file holds even though you did not sign it"
+            )
         if cmd == "load":
             return self._load(rest, resume=False, cluster=cluster)
         if cmd == "resume" and rest:
-            return self._load(rest, resume=True, cluster=cluster)
+            return self._load(rest, resume=True, cluster=cluster, trust=trust, again=again)
         if cmd == "list":
             return self._list(rest)
         study = self._require_study()
@@ -338,7 +381,14 @@ class HpoMagics(Magics):
         finally:
             store.close()
 
-    def _load(self, rest: list[str], resume: bool, cluster: Any = None) -> Any:
+    def _load(
+        self,
+        rest: list[str],
+        resume: bool,
+        cluster: Any = None,
+        trust: bool = False,
+        again: str = "",
+    ) -> Any:
         import hpo_notebook as hn
 
         if not rest:
@@ -348,15 +398,63 @@ class HpoMagics(Magics):
             raise UsageError(f"%hpo: no study file {path!r}")
         study = hn.load_study(path, name=name)
         if resume:
-            magic = study.lineage.get("user", {}).get("magic")
-            if not magic:
-                raise UsageError(
-                    f"%hpo resume: {path} was not made by a %%hpo cell; reopen it in Python "
-                    "with hn.load_study(path, fn).run()"
-                )
-            study.fn = self._compile(magic["cell"], study.space, magic["metrics"])
+            try:
+                study.fn = self._rebuild(study, path, trust, again)
+            except BaseException:
+                study.close()  # a refused resume leaves no open study file behind
+                raise
         self._bind(study.name if study.name.isidentifier() else "study", study, cluster)
         if resume:
             # re-runs the interrupted trials first, then finishes the plan
             study.start(cluster=cluster)
         return None
+
+    def _rebuild(self, study: Any, path: str, trust: bool, again: str) -> Any:
+        """The trial function stored with ``study``, compiled only if the user signed it or
+        ``trust`` says they read it."""
+        user = study.lineage.get("user")
+        magic = user.get("magic") if isinstance(user, dict) else None
+        if not isinstance(magic, dict) or not magic:
+            raise UsageError(
+                f"%hpo resume: {path} was not made by a %%hpo cell; reopen it in Python "
+                "with hn.load_study(path, fn).run()"
+            )
+        cell, metrics = magic.get("cell"), magic.get("metrics")
+        if not isinstance(cell, str) or not (
+            isinstance(metrics, list) and all(isinstance(m, str) for m in metrics)
+        ):
+            raise UsageError(f"%hpo resume: the %%hpo cell stored in {path} is damaged")
+        if not trust:
+            # Checked on exactly the values compiled below, read once from the file.
+            payload = _trust.cell_payload(cell, metrics, study.space.names)
+            try:
+                signed = _trust.verify(payload, magic.get("signature"))
+                why = (
+                    "it is not signed"
+                    if magic.get("signature") is None
+                    else "it was changed since, or signed with another user's key"
+                )
+            except _trust.SigningKeyError as exc:
+                signed, why = False, f"cannot check: {exc}"
+            if not signed:
+                self._show_unsigned(study.name, path, trial_source(cell, study.space, metrics))
+                raise UsageError(
+                    f"%hpo resume: {path} holds code you did not sign ({why}); it is printed "
+                    f"above: read it, then run it with: {again}"
+                )
+        return self._compile(cell, study.space, metrics)
+
+    @staticmethod
+    def _show_unsigned(name: str, path: str, source: str) -> None:
+        """Print the code a resume would run, exactly as it would run, for the user to read."""
+        shown = _trust.printable(source)
+        rule = "-" * 72
+        note = (
+            "\n(control or invisible characters in it are shown escaped, as \\r or \\u202e)"
+            if shown != source
+            else ""
+        )
+        print(
+            f"%hpo resume: study {name!r} in {path} holds this code, not signed by you; "
+            f"--trust would run it on the workers:\n{rule}\n{shown}\n{rule}{note}"
+        )
