@@ -21,6 +21,7 @@ from hpo_notebook.exceptions import (
     SpaceError,
     StorageError,
     StudyFailedError,
+    StudyLockedError,
     TrialInterrupted,
     TrialResultError,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "StorageError",
     "Study",
     "StudyFailedError",
+    "StudyLockedError",
     "Trial",
     "TrialContext",
     "TrialInterrupted",

@@ -64,6 +64,21 @@ def check_share(x: Any) -> None:
         raise ConfigError(f"max_failure_share must be in (0, 1], got {x!r}")
 
 
+def check_n_trials(n: Any) -> int:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise ConfigError(f"n_trials must be a non-negative integer, got {n!r}")
+    return n
+
+
+def check_timeout(name: str, x: Any) -> float | None:
+    """A number of seconds > 0, or None (no limit)."""
+    if x is None:
+        return None
+    if not positive_number(x) or x == float("inf"):
+        raise ConfigError(f"{name} must be a positive number of seconds or None, got {x!r}")
+    return float(x)
+
+
 def positive_number(x: Any) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and x > 0 and x == x
 

@@ -93,12 +93,14 @@ class Runner:
         concurrency: int | None,
         executor: DaskExecutor,
         timeout: float | None,
+        trial_timeout: float | None = None,
     ) -> None:
         self.study = study
         self.n_trials = n_trials
         self.concurrency = concurrency
         self.executor = executor
         self.timeout = timeout
+        self.trial_timeout = trial_timeout
         self.messages: queue.Queue[Any] = queue.Queue()
         self.done = threading.Event()
         self.error: BaseException | None = None
@@ -113,6 +115,9 @@ class Runner:
         self._ready: list[Proposal] = []
         self._requeue: list[int] = []
         self._starts: dict[tuple[int, int], int] = {}
+        # running trials' deadlines (monotonic) and workers, from their start on a worker
+        self._deadlines: dict[int, float] = {}
+        self._where: dict[int, str] = {}
         self._thread = threading.Thread(
             target=self._main, name=f"hpo-driver-{study.name}", daemon=True
         )
@@ -196,6 +201,7 @@ class Runner:
                 self._shutdown()
             except BaseException as exc:
                 self.error = self.error or exc
+            self.study._let_go(runner_ending=True)
             self.done.set()
             self.study._publish({"type": "status", "status": "idle"})
 
@@ -213,10 +219,13 @@ class Runner:
             if deadline is not None and now >= deadline:
                 self.stop("timeout")
                 break
+            self._expire(now)
             self._fill_slots()
             if not self.running and self._to_start() <= 0:
                 break
             waits = [deadline - now] if deadline is not None else []
+            if self._deadlines:
+                waits.append(min(self._deadlines.values()) - now)
             if self._request is not None and self._request.waiting_since is not None:
                 late_at = self._request.waiting_since + (study.suggest_timeout or float("inf"))
                 waits.append(late_at - now)
@@ -225,6 +234,24 @@ class Runner:
             except queue.Empty:
                 continue
             self._handle(msg)
+
+    def _expire(self, now: float) -> None:
+        """Fail the trials that ran past ``trial_timeout`` and stop them."""
+        for number in [n for n, at in self._deadlines.items() if at <= now]:
+            del self._deadlines[number]
+            attempt = self.running.pop(number, None)
+            if attempt is None:
+                continue
+            reason = (
+                f"TrialTimeout: the trial ran longer than trial_timeout={self.trial_timeout:g}s "
+                "and was stopped"
+            )
+            self.executor.stop_trial(number, attempt, reason, self._where.pop(number, None))
+            self.study._finish(
+                TrialEnded(number, attempt, "failed", error=reason, ended_at=time.time())
+            )
+            self.finished += 1
+            self._check_failures()
 
     def _to_start(self) -> int:
         return self.n_trials - self.finished - len(self.running)
@@ -327,6 +354,11 @@ class Runner:
                 self._starts[key] = self._starts.get(key, 0) + 1
                 if self._starts[key] > 1:  # Dask re-ran it after losing its worker
                     self.study._restarted(*key)
+                if self.running.get(key[0]) == key[1]:
+                    if isinstance(r.get("worker"), str):
+                        self._where[key[0]] = r["worker"]
+                    if self.trial_timeout is not None:
+                        self._deadlines[key[0]] = time.monotonic() + self.trial_timeout
         batch = [r for r in batch if r.get("kind") is None]
         current = {t.number: t.attempt for t in self.study.trials}
         live = [r for r in batch if current.get(int(r.get("trial", -1))) == r.get("attempt")]
@@ -347,6 +379,8 @@ class Runner:
         if self.running.get(msg.number) != msg.attempt:
             return  # an abandoned attempt that finished anyway
         del self.running[msg.number]
+        self._deadlines.pop(msg.number, None)
+        self._where.pop(msg.number, None)
         t = self.study._finish(msg)
         if t.state.finished:
             self.finished += 1

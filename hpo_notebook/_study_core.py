@@ -63,6 +63,7 @@ class StudyCore:
     _report_history: ReportHistory | None
     _checkpoint_policy: Checkpoints
     _checkpoint_root: str | None
+    _hv_history: R.HypervolumeHistory | None
 
     @property
     def name(self) -> str:
@@ -198,7 +199,7 @@ class StudyCore:
                         attempt=1,
                     )
                 )
-            self._store.put_trials(self._record.id, new)
+            self._store.add_trials(self._record.id, new)
             self._trials.update({t.number: t for t in new})
         for t in new:
             self._publish({"type": "trial", "trial": t})
@@ -206,12 +207,25 @@ class StudyCore:
 
     @property
     def checkpoint_dir(self) -> str:
-        """The folder of this study's trial checkpoints."""
+        """The folder of this study's trial checkpoints (``<dir>/<study uid>``)."""
         if self._checkpoint_root is None:
-            policy = self._checkpoint_policy.resolved(self._store.path, self.name)
+            policy = self._checkpoint_policy.resolved(self._store.path)
             self._checkpoint_policy = policy
-            self._checkpoint_root = policy.dir
-        return self._checkpoint_root  # type: ignore[return-value]
+            self._checkpoint_root = policy.study_root(self._record.uid)
+        return self._checkpoint_root
+
+    def _reload(self) -> None:
+        """Catch up with the store (another process may have driven the study meanwhile)."""
+        rec = self._store.get_study(self.name)
+        trials = {t.number: t for t in self._store.trials(rec.id)}
+        with self._lock:
+            self._record = rec
+            self._optimizer_state = rec.optimizer_state
+            if trials != self._trials:
+                self._trials = trials
+                self._unit_cache.clear()
+                self._report_history = None
+                self._hv_history = None
 
     def _keep_curve_to_checkpoint(self, number: int) -> float | None:
         """A trial starts again: drop its reports after its checkpoint (all without one), and
@@ -253,22 +267,29 @@ class StudyCore:
             self._save(dataclasses.replace(t, extra=extra))
 
     def _cleanup_checkpoints(self) -> None:
-        """Apply the checkpoint policy after a trial ended."""
+        """Apply the checkpoint policy after a trial ended: only to folders of this study's
+        trials that will not run again (``checkpoints.stored`` lists only folders it made)."""
         root = self._checkpoint_root
         if root is None:
             return
         present = checkpoints.stored(root)
         if not present:
             return
-        trials = self.trials
-        running = [t.number for t in trials if t.state is TrialState.RUNNING]
+        with self._lock:
+            known = dict(self._trials)
+        present = [n for n in present if n in known]
+        trials = [known[n] for n in sorted(known)]
+        running = [n for n in present if not known[n].state.finished]
         feas = R.feasible(trials, self.objectives)
         keep = self._checkpoint_policy.keep_best
         order = multi_objective_order(R.objective_matrix(feas, self.objectives), top=keep)
         ranked = [feas[i].number for i in order]
         sizes = {n: checkpoints.size(root, n) for n in present}
-        for n in checkpoints.to_delete(self._checkpoint_policy, present, running, ranked, sizes):
+        doomed = checkpoints.to_delete(self._checkpoint_policy, present, running, ranked, sizes)
+        for n in doomed:
             checkpoints.delete(root, n)
+        for n in set(present) - set(running) - set(doomed):
+            checkpoints.remove_temporaries(root, n)  # left by a save killed mid-write
 
     def _start_attempt(self, number: int) -> Trial:
         """Mark a trial RUNNING for a new attempt (persisted before it is submitted)."""
@@ -292,7 +313,7 @@ class StudyCore:
 
     def _save(self, t: Trial) -> None:
         with self._lock:
-            self._store.put_trial(self._record.id, t)
+            self._store.update_trial(self._record.id, t)
             self._trials[t.number] = t
         self._publish({"type": "trial", "trial": t})
 

@@ -1,12 +1,20 @@
 """Per-trial checkpoints on disk, and the policy that keeps their size in check.
 
-Layout: ``<dir>/trial-<number>/checkpoint-<attempt>-<ns>.pt`` (written with ``torch.save`` to
-a temporary file, then renamed) and ``meta.json`` (``{"step", "attempt", "bytes", "time",
-"file", "reports"}``), which names the current checkpoint file. The new meta is put in place
-after the new file and the old file is deleted after that, so a worker or driver killed at
-any moment leaves a checkpoint and a step that belong together (never half a checkpoint, and
-never the state of step 6 labelled as step 5). The folder must be visible to every worker and to
-the driver (a local disk for a LocalCluster, a shared file system for a real cluster).
+Layout: ``<dir>/<study uid>/trial-<number>/`` holds ``checkpoint-<attempt>-<ns>.pt`` (written
+with ``torch.save`` to a temporary file, then renamed), ``meta.json`` (``{"step", "attempt",
+"bytes", "time", "file", "reports"}``), which names the current checkpoint file, and
+``.owner`` (the study's uid). The new meta is put in place after the new file and the old file
+is deleted after that, so a worker or driver killed at any moment leaves a checkpoint and a
+step that belong together (never half a checkpoint, and never the state of step 6 labelled as
+step 5). The folder must be visible to every worker and to the driver (a local disk for a
+LocalCluster, a shared file system for a real cluster).
+
+Checkpoints belong to their study: the study's folder is named by its unique id (never by its
+name, which could steer the path), a checkpoint is loaded only from a trial folder marked with
+that id, and cleanup deletes only trial folders so marked. A study file deleted and made again,
+or two studies sharing ``checkpoints=``, never see each other's checkpoints. (A *copy* of a study
+file is the same study, with the same id: give each copy its own ``checkpoints=`` folder if
+both run.)
 
 Inside a trial::
 
@@ -28,6 +36,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -38,8 +47,9 @@ from typing import Any
 
 from hpo_notebook.exceptions import ConfigError
 
-_FILE = "checkpoint.pt"  # the single file of the first layout (still read)
 _META = "meta.json"
+_OWNER = ".owner"
+_TEMP = re.compile(r"\.(checkpoint|meta)-(\d+)-.*\.tmp")
 
 
 @dataclass(frozen=True)
@@ -47,8 +57,9 @@ class Checkpoints:
     """Where trial checkpoints live and which ones are kept.
 
     Args:
-        dir: the folder (default: beside the study file, ``<file>.checkpoints/<study>``, or a
-            temporary folder for an in-memory study).
+        dir: the folder (default: beside the study file, ``<file>.checkpoints``, or a temporary
+            folder for an in-memory study). Each study writes into a subfolder named by its
+            unique id, so studies can share one.
         keep_best: checkpoints of this many best completed trials are kept (for several
             objectives: the best-ranked by Pareto front and crowding distance); those of
             pruned, failed and other completed trials are deleted when they end.
@@ -61,6 +72,8 @@ class Checkpoints:
     max_bytes: int | None = None
 
     def __post_init__(self) -> None:
+        if self.dir is not None and (not isinstance(self.dir, str) or not self.dir):
+            raise ConfigError(f"Checkpoints: dir must be a folder path or None, got {self.dir!r}")
         if (
             isinstance(self.keep_best, bool)
             or not isinstance(self.keep_best, int)
@@ -78,19 +91,46 @@ class Checkpoints:
                 f"Checkpoints: max_bytes must be a positive integer, got {self.max_bytes!r}"
             )
 
-    def resolved(self, storage_path: str | None, study_name: str) -> Checkpoints:
+    def resolved(self, storage_path: str | None) -> Checkpoints:
         """This policy with ``dir`` filled in."""
         if self.dir is not None:
             return self
         if storage_path is None:
-            d = tempfile.mkdtemp(prefix=f"hpo-{study_name}-checkpoints-")
+            d = tempfile.mkdtemp(prefix="hpo-checkpoints-")
         else:
-            d = str(Path(f"{storage_path}.checkpoints") / study_name)
+            d = f"{storage_path}.checkpoints"
         return Checkpoints(d, self.keep_best, self.max_bytes)
+
+    def study_root(self, uid: str) -> str:
+        """The folder of one study's checkpoints (``dir`` must be resolved)."""
+        if self.dir is None:
+            raise ConfigError("Checkpoints.study_root: resolve the policy first")
+        return str(Path(self.dir) / uid)
 
 
 def trial_dir(root: str, number: int) -> Path:
     return Path(root) / f"trial-{number}"
+
+
+def make_trial_dir(root: str, number: int) -> Path:
+    """The trial's folder, created and marked as the study's (the root's name is its uid)."""
+    d = trial_dir(root, number)
+    d.mkdir(parents=True, exist_ok=True)
+    owner = d / _OWNER
+    if not owner.is_file():
+        fd, tmp = tempfile.mkstemp(dir=d, prefix=".owner-", suffix=".part")
+        with os.fdopen(fd, "w") as f:
+            f.write(Path(root).name)
+        os.replace(tmp, owner)
+    return d
+
+
+def owned(root: str, number: int) -> bool:
+    """Whether the trial folder was made by the study whose folder is ``root``."""
+    try:
+        return (trial_dir(root, number) / _OWNER).read_text().strip() == Path(root).name
+    except OSError:
+        return False
 
 
 def save(
@@ -109,10 +149,9 @@ def save(
     """
     import torch
 
-    d = trial_dir(root, number)
-    d.mkdir(parents=True, exist_ok=True)
+    d = make_trial_dir(root, number)
     name = f"checkpoint-{attempt}-{time.time_ns()}.pt"
-    fd, tmp = tempfile.mkstemp(dir=d, prefix=".checkpoint-", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=d, prefix=f".checkpoint-{attempt}-", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             torch.save(obj, f)
@@ -129,14 +168,27 @@ def save(
         "file": name,
         "reports": reports or [],
     }
-    fd, tmp = tempfile.mkstemp(dir=d, prefix=".meta-", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=d, prefix=f".meta-{attempt}-", suffix=".tmp")
     with os.fdopen(fd, "w") as f:
         json.dump(meta, f)
     os.replace(tmp, d / _META)  # from here on the new checkpoint is the one
     for old in d.glob("checkpoint*.pt"):
         if old.name != name:
             old.unlink(missing_ok=True)
+    remove_temporaries(root, number, before_attempt=attempt)
     return size
+
+
+def remove_temporaries(root: str, number: int, before_attempt: int | None = None) -> None:
+    """Delete half-written files a killed save left in the trial's folder: those of attempts
+    before ``before_attempt`` (a running attempt may be writing its own), or all of them."""
+    d = trial_dir(root, number)
+    if not d.is_dir():
+        return
+    for p in d.iterdir():
+        m = _TEMP.fullmatch(p.name)
+        if m and (before_attempt is None or int(m.group(2)) < before_attempt):
+            p.unlink(missing_ok=True)
 
 
 def load(root: str, number: int, weights_only: bool = True) -> tuple[Any, float | None] | None:
@@ -144,9 +196,11 @@ def load(root: str, number: int, weights_only: bool = True) -> tuple[Any, float 
     import torch
 
     d = trial_dir(root, number)
+    if not owned(root, number):  # not this study's: never load it
+        return None
     meta = _meta(root, number)
-    name = meta.get("file", _FILE)  # checkpoints written before "file" existed
-    if not isinstance(name, str) or "/" in name or not (d / name).is_file():
+    name = meta.get("file")
+    if not isinstance(name, str) or not _is_plain_name(name) or not (d / name).is_file():
         return None
     obj = torch.load(d / name, weights_only=weights_only)
     return obj, meta.get("step")
@@ -154,13 +208,18 @@ def load(root: str, number: int, weights_only: bool = True) -> tuple[Any, float 
 
 def checkpoint_step(root: str, number: int) -> float | None:
     """The step recorded with the trial's checkpoint (None without a checkpoint)."""
-    return _meta(root, number).get("step")
+    step = _meta(root, number).get("step") if owned(root, number) else None
+    return step if isinstance(step, (int, float)) and not isinstance(step, bool) else None
 
 
 def checkpoint_reports(root: str, number: int) -> list[dict[str, Any]]:
     """The reports saved with the trial's checkpoint (its latest ones up to its step)."""
-    reports = _meta(root, number).get("reports")
-    return reports if isinstance(reports, list) else []
+    reports = _meta(root, number).get("reports") if owned(root, number) else None
+    return [r for r in reports if isinstance(r, dict)] if isinstance(reports, list) else []
+
+
+def _is_plain_name(name: str) -> bool:
+    return name not in ("", ".", "..") and Path(name).name == name and "\\" not in name
 
 
 def _meta(root: str, number: int) -> dict[str, Any]:
@@ -177,20 +236,21 @@ def size(root: str, number: int) -> int:
 
 
 def delete(root: str, number: int) -> None:
-    shutil.rmtree(trial_dir(root, number), ignore_errors=True)
+    """Delete the trial's folder, if this study made it (see :func:`owned`)."""
+    if owned(root, number):
+        shutil.rmtree(trial_dir(root, number), ignore_errors=True)
 
 
 def stored(root: str) -> list[int]:
-    """Trial numbers that have a checkpoint folder."""
+    """Trial numbers that have a checkpoint folder made by this study."""
     p = Path(root)
     if not p.is_dir():
         return []
     out = []
     for d in p.glob("trial-*"):
-        try:
-            out.append(int(d.name.split("-", 1)[1]))
-        except ValueError:
-            continue
+        number = d.name[len("trial-") :]
+        if number.isdigit() and str(int(number)) == number and owned(root, int(number)):
+            out.append(int(number))
     return sorted(out)
 
 

@@ -32,6 +32,11 @@ class StorageError(HpoError):
     """A storage file cannot be used as a study store (not a study, newer schema, missing)."""
 
 
+class StudyLockedError(StorageError):
+    """Another driver (a ``run``, ``start`` or ``ask``) holds the study file; the message names
+    it (host, pid, since when)."""
+
+
 class StudyFailedError(HpoError):
     """The study stopped because too many of its trials failed."""
 

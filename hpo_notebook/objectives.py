@@ -145,8 +145,6 @@ class Objectives:
                 )
             for metric, spec in constraints.items():
                 cons.append(_parse_constraint(metric, spec))
-        for metric in [n for n, _ in parsed] + [c.metric for c in cons]:
-            _check_metric_name(metric)
         return cls(tuple(parsed), tuple(cons))
 
     @property
@@ -282,20 +280,3 @@ def _is_number(x: Any) -> bool:
 def _short(x: Any, limit: int = 80) -> str:
     r = repr(x)
     return r if len(r) <= limit else r[: limit - 3] + "..."
-
-
-# Columns of trials_frame() and curves() beside the metrics: a metric of the same name would
-# be silently overwritten there.
-RESERVED_NAMES = frozenset(
-    {"number", "state", "feasible", "duration_s", "proposal", "fit_s", "acq_s", "worker"}
-    | {"attempt", "error", "trial", "step", "t"}
-)
-
-
-def _check_metric_name(name: str) -> None:
-    if name in RESERVED_NAMES or name.startswith("params_"):
-        raise ConfigError(
-            f"metric name {name!r} is taken by a column of trials_frame()/curves() "
-            f"({', '.join(sorted(RESERVED_NAMES))} and params_*); rename it, e.g. "
-            f"{name.removeprefix('params_') + '_value'!r}"
-        )

@@ -20,6 +20,30 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+#: The frames' own columns (``trials_frame`` and ``curves``), beside the metrics.
+FRAME_COLUMNS = frozenset(
+    {"number", "state", "feasible", "duration_s", "proposal", "fit_s", "acq_s", "worker"}
+    | {"attempt", "error", "trial", "step", "t"}
+)
+
+
+def metric_column(name: str) -> str:
+    """The column of metric ``name`` in :func:`trials_frame` and :func:`curves_frame`.
+
+    A metric keeps its name, unless that is one of the frames' own columns
+    (:data:`FRAME_COLUMNS`) or starts with ``params_`` or ``values_``: then it is
+    ``values_<name>``. So no metric can overwrite a column or another metric, and a metric
+    called ``error`` is ``values_error`` beside the trial's ``error`` message.
+
+    Example:
+        >>> metric_column("val_loss"), metric_column("error"), metric_column("params_x")
+        ('val_loss', 'values_error', 'values_params_x')
+    """
+    if name in FRAME_COLUMNS or name.startswith(("params_", "values_")):
+        return f"values_{name}"
+    return name
+
+
 def completed(trials: Sequence[Trial], objectives: Objectives) -> list[Trial]:
     """COMPLETE trials that carry every objective and constrained metric."""
     names = objectives.metric_names
@@ -51,7 +75,7 @@ def trials_frame(trials: Sequence[Trial], objectives: Objectives) -> pd.DataFram
         row: dict[str, Any] = {"number": t.number, "state": t.state.value}
         row.update({f"params_{k}": v for k, v in t.params.items()})
         for k, v in (t.values or {}).items():
-            row[k] = v
+            row[metric_column(k)] = v
         if objectives.constraints and t.values is not None:
             try:
                 row["feasible"] = objectives.feasible(t.values)
@@ -76,7 +100,8 @@ def trials_frame(trials: Sequence[Trial], objectives: Objectives) -> pd.DataFram
 
 
 def curves_frame(reports: Sequence[dict[str, Any]]) -> pd.DataFrame:
-    """One row per report: trial, step, attempt, time and one column per metric."""
+    """One row per report: trial, step, attempt, time and one column per metric (named by
+    :func:`metric_column`)."""
     import pandas as pd
 
     rows = [
@@ -85,7 +110,7 @@ def curves_frame(reports: Sequence[dict[str, Any]]) -> pd.DataFrame:
             "step": r["step"],
             "attempt": r.get("attempt"),
             "t": r.get("t"),
-            **r["metrics"],
+            **{metric_column(k): v for k, v in r["metrics"].items()},
         }
         for r in reports
     ]

@@ -19,6 +19,7 @@ import secrets
 import threading
 import time
 import traceback as tb_module
+import uuid
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, overload
 
@@ -28,6 +29,7 @@ from hpo_notebook._study_core import StudyCore, _LocalChannel, trial_seed
 from hpo_notebook.checkpoints import Checkpoints
 from hpo_notebook.exceptions import (
     ConfigError,
+    HpoError,
     Pruned,
     StorageError,
 )
@@ -39,6 +41,7 @@ from hpo_notebook.pruners import pruner_from_json
 from hpo_notebook.pruners.base import Pruner, ReportHistory
 from hpo_notebook.space import Space
 from hpo_notebook.store import SQLiteStore, StudyRecord, open_store
+from hpo_notebook.store.lock import DriverLock
 from hpo_notebook.trial import Trial, TrialContext, TrialState
 
 if TYPE_CHECKING:
@@ -78,6 +81,10 @@ class Study(StudyCore):
             ``"ignore"``. See docs/benchmarks.md for the measurement behind the default.
         checkpoints: where ``trial.save_checkpoint`` writes and what is kept: a folder, or
             ``hn.Checkpoints(dir, keep_best=3, max_bytes=None)`` (default: beside the file).
+            The study writes into a subfolder named by its unique id, never another's.
+        trial_timeout: seconds a trial may run (from its start on a worker); past it, the
+            trial is stopped and FAILED with the reason. None (default): no limit. ``run``,
+            ``start`` and ``run_async`` take it too, for one run.
         load_if_exists: reopen the study of that name if the file already has it.
         lineage: extra JSON data to record (e.g. data fingerprints, see ``hn.fingerprint``).
 
@@ -102,6 +109,7 @@ class Study(StudyCore):
         suggest_timeout: float | None = 30.0,
         checkpoints: Checkpoints | str | None = None,
         pruned_in_model: str = "last",
+        trial_timeout: float | None = None,
         load_if_exists: bool = False,
         lineage: dict[str, Any] | None = None,
     ) -> None:
@@ -131,7 +139,15 @@ class Study(StudyCore):
         self.pruned_in_model = pruned_in_model
         self.max_failure_share = float(max_failure_share)
         self.suggest_timeout = suggest_timeout
+        self.trial_timeout = _checks.check_timeout("trial_timeout", trial_timeout)
         self._store = open_store(storage)
+        self._driver_lock = (
+            DriverLock(self._store.path)
+            if self._store.path is not None and not self._store.read_only
+            else None
+        )
+        self._asked: set[int] = set()  # asked for in this process and not told yet
+        self._unusable: str | None = None  # why this study can be read but not run
         self._lock = threading.RLock()
         self._listeners: list[Listener] = []
         self._runner: Runner | None = None
@@ -142,12 +158,13 @@ class Study(StudyCore):
         self._report_history: ReportHistory | None = None
         _record = self._create_or_load(name or "study", seed, n_initial, load_if_exists, lineage)
         self._record = _record
+        _record.uid  # noqa: B018 - a tampered id is refused now, before anything runs
         self.seed: int = int(_record.settings["seed"])
         self._optimizer_state = _record.optimizer_state
         self._trials: dict[int, Trial] = {t.number: t for t in self._store.trials(_record.id)}
         stored = _record.settings.get("checkpoints")
         if stored and checkpoints is None:  # reopened: the folder it had
-            self._checkpoint_policy = Checkpoints(**stored)
+            self._checkpoint_policy = _stored_checkpoints(stored, self._store.path)
         self._checkpoint_root: str | None = None
 
     # ------------------------------------------------------------------ construction
@@ -167,6 +184,7 @@ class Study(StudyCore):
             "checkpoints": dataclasses.asdict(self._checkpoint_policy),
             "pruned_in_model": self.pruned_in_model,
             "pruner": _checks.pruner_json(self.pruner),
+            "trial_timeout": self.trial_timeout,
         }
 
     def _create_or_load(
@@ -194,9 +212,10 @@ class Study(StudyCore):
                     )
             return rec
         seed = seed if seed is not None else secrets.randbelow(2**31)
-        return self._store.create_study(
-            name, self._settings(seed, n_initial), study_lineage(self.fn, seed, lineage)
-        )
+        # its checkpoints are marked with this id: a study made again under the same name and
+        # file never mistakes the old study's checkpoints for its own
+        settings = {"uid": uuid.uuid4().hex, **self._settings(seed, n_initial)}
+        return self._store.create_study(name, settings, study_lineage(self.fn, seed, lineage))
 
     # ------------------------------------------------------------------ properties
 
@@ -281,7 +300,14 @@ class Study(StudyCore):
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise ConfigError(f"ask: n must be a positive integer, got {n!r}")
         self._require_idle("ask")
-        trials = self._create_trials(self._propose(k))
+        self._require_runnable()
+        self._hold("ask")
+        try:
+            trials = self._create_trials(self._propose(k))
+        except BaseException:
+            self._let_go()
+            raise
+        self._asked.update(t.number for t in trials)
         ctxs = [
             TrialContext(
                 t.number,
@@ -315,6 +341,8 @@ class Study(StudyCore):
                 raise: the trial is marked FAILED with the reason.
         """
         number = trial if isinstance(trial, int) else trial.number
+        if number not in self._asked and self.status == "idle":
+            self._hold("tell")  # a trial asked for by an earlier process
         with self._lock:
             current = self._trials.get(number)
         if current is None:
@@ -341,7 +369,37 @@ class Study(StudyCore):
             )
         else:
             ended = TrialEnded(number, current.attempt, "ok", result=result, ended_at=now)
-        self._finish(ended)
+        try:
+            self._finish(ended)
+        finally:
+            self._asked.discard(number)
+            self._let_go()
+
+    def _hold(self, what: str) -> None:
+        """Become the file's one driver (refused if another holds it); on taking the file,
+        catch up with what other processes saved meanwhile."""
+        lock = self._driver_lock
+        if lock is None or lock.held:
+            return
+        lock.acquire(what)
+        try:
+            self._reload()
+        except BaseException:
+            lock.release()
+            raise
+
+    def _let_go(self, runner_ending: bool = False) -> None:
+        """Give the file up once nothing of this object's is in flight (``runner_ending``: the
+        driver thread calls this as its last act, before the study becomes idle, so that a
+        new ``start`` cannot slip in between)."""
+        r = self._runner
+        running = not runner_ending and r is not None and not r.done.is_set()
+        if self._driver_lock is not None and not self._asked and not running:
+            self._driver_lock.release()
+
+    def _require_runnable(self) -> None:
+        if self._unusable is not None:
+            raise StorageError(self._unusable)
 
     # ------------------------------------------------------------------ run / start
 
@@ -354,6 +412,7 @@ class Study(StudyCore):
         timeout: float | None = None,
         progress: bool | None = None,
         show: bool | None = None,
+        trial_timeout: float | None = None,
     ) -> Study:
         """Run trials on Dask until ``n_trials`` more have finished; blocks.
 
@@ -376,13 +435,17 @@ class Study(StudyCore):
                 streams it live, but its buttons only respond while the cell awaits: use
                 ``start()`` or ``await study.run_async(...)`` to keep them alive; the kernel's
                 stop button (or Ctrl-C) stops a blocking ``run`` cleanly.
+            trial_timeout: seconds each trial may run, for this run (default: the study's).
 
         Raises:
             StudyFailedError: too many trials failed (see ``max_failure_share``).
+            StudyLockedError: another process (or Study object) drives this study file.
             KeyboardInterrupt: after stopping cleanly on Ctrl-C / the kernel's stop button;
                 the study is saved and the cluster left usable.
         """
-        self.start(n_trials, concurrency, cluster, resources, timeout, progress, show)
+        self.start(
+            n_trials, concurrency, cluster, resources, timeout, progress, show, trial_timeout
+        )
         try:
             self.wait()
         except KeyboardInterrupt:
@@ -400,6 +463,7 @@ class Study(StudyCore):
         timeout: float | None = None,
         progress: bool | None = None,
         show: bool | None = None,
+        trial_timeout: float | None = None,
     ) -> Study:
         """Like :meth:`run` but returns at once; the study runs in a background thread.
 
@@ -414,21 +478,33 @@ class Study(StudyCore):
                 "this study has no trial function: create it with Study(fn, ...) or reopen it "
                 "with hn.load_study(path, fn)"
             )
-        n = self._resolve_n_trials(n_trials)
+        self._require_runnable()
+        if n_trials is not None:
+            _checks.check_n_trials(n_trials)
         if concurrency is not None and (
             isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1
         ):
             raise ConfigError(f"concurrency must be a positive integer, got {concurrency!r}")
         if timeout is not None and not _checks.positive_number(timeout):
             raise ConfigError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        limit = _checks.check_timeout("trial_timeout", trial_timeout) or self.trial_timeout
         _checks.check_picklable(self.fn)
         executor = DaskExecutor(cluster, n_workers=concurrency, resources=resources)
-        if self.pruner is not None:
-            executor.decision_step = self.pruner.decision_step
-            executor.decision_wait_now = getattr(self.pruner, "wait_now", True)
-        finished = sum(t.state.finished for t in self.trials)
-        self._store.set_target(self._record.id, finished + n)
-        self._runner = Runner(self, n, concurrency, executor, timeout)
+        self._hold("run")
+        try:
+            n = self._resolve_n_trials(n_trials)
+            if n == 0:  # nothing to run: no cluster to start
+                self._let_go()
+                return self
+            if self.pruner is not None:
+                executor.decision_step = self.pruner.decision_step
+                executor.decision_wait_now = getattr(self.pruner, "wait_now", True)
+            finished = sum(t.state.finished for t in self.trials)
+            self._store.set_target(self._record.id, finished + n)
+            self._runner = Runner(self, n, concurrency, executor, timeout, limit)
+        except BaseException:
+            self._let_go()
+            raise
         from hpo_notebook.widgets._env import in_notebook
 
         if show if show is not None else in_notebook():
@@ -448,9 +524,7 @@ class Study(StudyCore):
                 raise ConfigError("n_trials is required: how many trials should run?")
             finished = sum(t.state.finished for t in self.trials)
             return max(0, rec.target - finished)
-        if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 0:
-            raise ConfigError(f"n_trials must be a non-negative integer, got {n_trials!r}")
-        return n_trials
+        return _checks.check_n_trials(n_trials)
 
     def wait(self, timeout: float | None = None, raise_errors: bool = True) -> bool:
         """Block until the running study ends; True if it ended (False on ``timeout``).
@@ -482,6 +556,7 @@ class Study(StudyCore):
         timeout: float | None = None,
         progress: bool | None = None,
         show: bool | None = None,
+        trial_timeout: float | None = None,
     ) -> Study:
         """Like :meth:`run`, awaitable: ``await study.run_async(...)`` in a notebook cell.
 
@@ -491,7 +566,9 @@ class Study(StudyCore):
         """
         import asyncio
 
-        self.start(n_trials, concurrency, cluster, resources, timeout, progress, show)
+        self.start(
+            n_trials, concurrency, cluster, resources, timeout, progress, show, trial_timeout
+        )
         r = self._runner
         try:
             while r is not None and not r.done.is_set():
@@ -558,6 +635,9 @@ class Study(StudyCore):
             self.wait(raise_errors=False)
         if self._suggest_pool is not None:
             self._suggest_pool.shutdown(wait=False, cancel_futures=True)
+        self._asked.clear()
+        if self._driver_lock is not None:
+            self._driver_lock.release()
         self._store.close()
 
     # ------------------------------------------------------------------ views
@@ -630,7 +710,7 @@ class Study(StudyCore):
             return df.iloc[0:0]
         out = df[df["number"].isin(front)]
         first, obj = self.objectives.objectives[0]
-        return out.sort_values(first, ascending=obj.direction == "min")
+        return out.sort_values(R.metric_column(first), ascending=obj.direction == "min")
 
     def reference_point(self) -> list[float]:
         """The hypervolume reference point, in each objective's own direction."""
@@ -689,26 +769,55 @@ def load_study(
     if not Path(path).is_file():
         raise StorageError(f"no study file at {path!r}")
     store = SQLiteStore(path)
-    rec = store.get_study(name)
-    s = rec.settings
-    constraints = {m: tuple(v) for m, v in s.get("constraints", {}).items()}
-    objectives = Objectives.from_json(s)
-    return Study(
-        fn,
-        Space.from_json(s["space"]),
-        objectives={n: o for n, o in objectives.objectives},
-        constraints=constraints or None,
-        storage=store,
-        seed=s["seed"],
-        optimizer=optimizer or s["optimizer"],
-        n_initial=s.get("n_initial"),
-        max_failure_share=s.get("max_failure_share", 0.5),
-        suggest_timeout=s.get("suggest_timeout", 30.0),
-        pruner=pruner if pruner is not None else pruner_from_json(s.get("pruner")),
-        pruned_in_model=s.get("pruned_in_model", "last"),
-        name=rec.name,
-        load_if_exists=True,
-    )
+    try:
+        rec = store.get_study(name)
+        s = rec.settings
+        unusable = None
+        if pruner is None:
+            try:
+                pruner = pruner_from_json(s.get("pruner"))
+            except StorageError as exc:  # readable, but not runnable as it was stored
+                unusable = f"study {rec.name!r} in {path}: {exc}"
+        constraints = {m: tuple(v) for m, v in s.get("constraints", {}).items()}
+        objectives = Objectives.from_json(s)
+        study = Study(
+            fn,
+            Space.from_json(s["space"]),
+            objectives={n: o for n, o in objectives.objectives},
+            constraints=constraints or None,
+            storage=store,
+            seed=s["seed"],
+            optimizer=optimizer or s["optimizer"],
+            n_initial=s.get("n_initial"),
+            max_failure_share=s.get("max_failure_share", 0.5),
+            suggest_timeout=s.get("suggest_timeout", 30.0),
+            pruner=pruner,
+            pruned_in_model=s.get("pruned_in_model", "last"),
+            trial_timeout=s.get("trial_timeout"),
+            name=rec.name,
+            load_if_exists=True,
+        )
+    except StorageError:
+        store.close()
+        raise
+    except (HpoError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        store.close()
+        what = f"{type(exc).__name__}: {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise StorageError(
+            f"{path}: the stored settings of study {name or '(the only one)'!r} cannot be "
+            f"used by this version ({what})"
+        ) from None
+    study._unusable = unusable
+    return study
+
+
+def _stored_checkpoints(data: Any, path: str | None) -> Checkpoints:
+    try:
+        return Checkpoints(**data)
+    except (TypeError, HpoError) as exc:
+        raise StorageError(
+            f"{path or 'the store'}: the stored checkpoint settings {data!r} are not valid ({exc})"
+        ) from None
 
 
 __all__ = ["Study", "load_study", "trial_seed"]

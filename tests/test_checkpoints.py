@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -22,12 +23,15 @@ def test_save_load_round_trip_and_meta(tmp_path):
     t.save_checkpoint({"step": 3, "weights": [3.0]})  # replaced, not appended
     assert t.load_checkpoint() == {"step": 3, "weights": [3.0]}
     assert t.checkpoint_step == 3
-    d = tmp_path / "trial-0"
+    root = study.checkpoint_dir
+    assert root == str(tmp_path / study._record.uid)
+    d = C.trial_dir(root, 0)
     meta = json.loads((d / "meta.json").read_text())
-    assert sorted(p.name for p in d.iterdir()) == sorted([meta["file"], "meta.json"])  # no temps
+    files = sorted(p.name for p in d.iterdir())
+    assert files == sorted([meta["file"], "meta.json", ".owner"])  # no temps
     assert meta["step"] == 3 and meta["attempt"] == 1 and meta["bytes"] > 0
     t.save_checkpoint({"w": 1}, step=7)
-    assert C.checkpoint_step(str(tmp_path), 0) == 7
+    assert C.checkpoint_step(root, 0) == 7
 
 
 def test_weights_only_refuses_arbitrary_objects(tmp_path):
@@ -41,11 +45,155 @@ def test_weights_only_refuses_arbitrary_objects(tmp_path):
     assert t.load_checkpoint(weights_only=False)["obj"] == Checkpoints()
 
 
-def test_default_folder_is_beside_the_study_file(tmp_path):
+def _uid(study):
+    return study._record.uid
+
+
+def test_default_folder_is_beside_the_study_file_named_by_the_study_id(tmp_path):
     study = hn.Study(None, SPACE, objectives={"loss": "min"}, storage=str(tmp_path / "s.db"))
-    assert study.checkpoint_dir == str(tmp_path / "s.db.checkpoints" / "study")
+    uid = _uid(study)
+    assert len(uid) == 32 and int(uid, 16) >= 0
+    assert study.checkpoint_dir == str(tmp_path / "s.db.checkpoints" / uid)
     memory = hn.Study(None, SPACE, objectives={"loss": "min"})
-    assert "hpo-study-checkpoints-" in memory.checkpoint_dir
+    assert "hpo-checkpoints-" in memory.checkpoint_dir and memory.checkpoint_dir.endswith(
+        _uid(memory)
+    )
+
+
+@pytest.mark.parametrize("name", ["../../x", "/abs/olute", "a/../../b", "..", "trial-1"])
+def test_study_names_cannot_steer_checkpoint_paths(tmp_path, name):
+    for kwargs in ({"storage": str(tmp_path / "s.db")}, {"checkpoints": str(tmp_path / "c")}):
+        study = hn.Study(None, SPACE, objectives={"loss": "min"}, name=name, **kwargs)
+        base = tmp_path / ("s.db.checkpoints" if "storage" in kwargs else "c")
+        assert study.checkpoint_dir == str(base / _uid(study))
+        t = study.ask()
+        t.save_checkpoint({"w": 1}, step=1)
+        assert (base / _uid(study) / "trial-0" / "meta.json").is_file()
+        study.close()
+
+
+def _saves_and_says(params, trial):
+    """Loads its checkpoint if any (says so), else trains and saves one."""
+    state = trial.load_checkpoint()
+    if state is None:
+        trial.report(1, loss=params["x"])
+        trial.save_checkpoint({"x": params["x"]})
+        return {"loss": params["x"], "resumed": 0.0}
+    return {"loss": state["x"], "resumed": 1.0}
+
+
+def _run_by_hand(study, n):
+    for t in study.ask(n):
+        study.tell(t, _saves_and_says(t.params, t))
+
+
+def test_a_study_made_again_never_loads_the_old_studys_checkpoints(tmp_path):
+    """Before: delete the file, run the same script again, and new trial 0 loaded the old
+    study's kept checkpoint and returned the old trial's values for other parameters."""
+    path = tmp_path / "s.db"
+    old = hn.Study(None, SPACE, objectives={"loss": "min"}, storage=str(path), seed=1)
+    _run_by_hand(old, 3)
+    old.close()
+    assert len(C.stored(old.checkpoint_dir)) == 3  # kept: the best three
+    path.unlink()
+    new = hn.Study(None, SPACE, objectives={"loss": "min"}, storage=str(path), seed=2)
+    _run_by_hand(new, 3)
+    assert [t.values["resumed"] for t in new.trials] == [0.0, 0.0, 0.0]
+    assert [t.values["loss"] for t in new.trials] == [t.params["x"] for t in new.trials]
+
+
+def test_two_studies_sharing_a_checkpoint_folder_stay_apart(tmp_path):
+    shared = str(tmp_path / "shared")
+    a = hn.Study(None, SPACE, objectives={"loss": "min"}, checkpoints=shared, seed=1)
+    b = hn.Study(None, SPACE, objectives={"loss": "min"}, checkpoints=shared, seed=2)
+    _run_by_hand(a, 2)
+    _run_by_hand(b, 2)
+    assert [t.values["resumed"] for t in a.trials + b.trials] == [0.0] * 4
+    assert a.checkpoint_dir != b.checkpoint_dir
+    assert C.stored(a.checkpoint_dir) == [0, 1] == C.stored(b.checkpoint_dir)
+
+
+def test_cleanup_never_deletes_what_the_study_did_not_write(tmp_path):
+    """Before: every trial-<N> folder not kept was removed, including ones the study never
+    made (a folder of another tool, another study's, numbers it never had)."""
+    base = tmp_path / "ck"
+    study = hn.Study(
+        None, SPACE, objectives={"loss": "min"}, checkpoints=Checkpoints(str(base), keep_best=0)
+    )
+    root = Path(study.checkpoint_dir)
+    foreign = [base / "trial-0", root / "trial-1", root / "trial-99", root / "notes"]
+    for d in foreign:
+        d.mkdir(parents=True)
+        (d / "data.txt").write_text("not yours")
+    (root / "trial-1" / ".owner").write_text("0" * 32)  # another study's mark
+    _run_by_hand(study, 3)  # keep_best=0: every checkpoint of this study is deleted
+    assert C.stored(str(root)) == []
+    assert not (root / "trial-0").exists() and not (root / "trial-2").exists()
+    assert all((d / "data.txt").read_text() == "not yours" for d in foreign)
+
+
+def test_a_stored_checkpoint_folder_from_a_received_file_is_only_written_below_its_id(
+    tmp_path,
+):
+    """A study file someone sends may name any folder: the study only ever writes and
+    deletes inside ``<folder>/<its id>`` and only folders it marked."""
+    import sqlite3
+
+    path = tmp_path / "sent.db"
+    study = hn.Study(None, SPACE, objectives={"loss": "min"}, storage=str(path))
+    study.close()
+    victim = tmp_path / "home"
+    (victim / "trial-0").mkdir(parents=True)
+    (victim / "trial-0" / "thesis.tex").write_text("precious")
+    conn = sqlite3.connect(path)
+    settings = json.loads(conn.execute("SELECT settings FROM studies").fetchone()[0])
+    settings["checkpoints"] = {"dir": str(victim), "keep_best": 0, "max_bytes": None}
+    conn.execute("UPDATE studies SET settings=?", (json.dumps(settings),))
+    conn.commit()
+    conn.close()
+    again = hn.load_study(str(path))
+    assert again.checkpoint_dir == str(victim / _uid(again))
+    _run_by_hand(again, 2)
+    assert (victim / "trial-0" / "thesis.tex").read_text() == "precious"
+    assert sorted(p.name for p in victim.iterdir()) == sorted(["trial-0", _uid(again)])
+    again.close()
+
+
+@pytest.mark.parametrize("uid", ["../../etc", "A" * 32, 5])
+def test_a_tampered_study_id_is_refused(tmp_path, uid):
+    import sqlite3
+
+    path = tmp_path / "s.db"
+    hn.Study(None, SPACE, objectives={"loss": "min"}, storage=str(path)).close()
+    conn = sqlite3.connect(path)
+    settings = json.loads(conn.execute("SELECT settings FROM studies").fetchone()[0])
+    settings["uid"] = uid
+    conn.execute("UPDATE studies SET settings=?", (json.dumps(settings),))
+    conn.commit()
+    conn.close()
+    with pytest.raises(hn.StorageError, match="uid must be 32 hex digits"):
+        hn.load_study(str(path))
+
+
+def test_orphaned_temporary_files_are_removed(tmp_path):
+    """Before: a save killed mid-write left ``.checkpoint-*.tmp`` in the folder for good."""
+    study = hn.Study(
+        None, SPACE, objectives={"loss": "min"}, checkpoints=Checkpoints(str(tmp_path), keep_best=2)
+    )
+    t = study.ask()
+    t.save_checkpoint({"w": 0}, step=1)
+    d = C.trial_dir(study.checkpoint_dir, t.number)
+    (d / ".checkpoint-1-abc.tmp").write_bytes(b"half")  # a killed save of attempt 1
+    (d / ".meta-1-def.tmp").write_text("{")
+    ctx2 = hn.TrialContext(
+        t.number, t.params, t.seed, attempt=2, checkpoint_root=t._checkpoint_root
+    )
+    ctx2.save_checkpoint({"w": 1}, step=2)  # attempt 2's save removes attempt 1's leftovers
+    assert not any(p.suffix == ".tmp" for p in d.iterdir())
+    (d / ".checkpoint-2-xyz.tmp").write_bytes(b"half")  # killed during attempt 2's last save
+    study.tell(t, {"loss": 0.1})  # kept (best), and finished: no writer left
+    assert C.stored(study.checkpoint_dir) == [0]
+    assert not any(p.suffix == ".tmp" for p in d.iterdir())
 
 
 def test_cleanup_keeps_best_and_drops_pruned_and_failed(tmp_path):
@@ -63,9 +211,10 @@ def test_cleanup_keeps_best_and_drops_pruned_and_failed(tmp_path):
     for t, loss in zip(trials[:4], losses):
         study.tell(t, loss)
     study.tell(trials[4], ValueError("boom"))
-    assert C.stored(str(tmp_path)) == [1, 3, 5]  # best two complete + the running one
+    root = study.checkpoint_dir
+    assert C.stored(root) == [1, 3, 5]  # best two complete + the running one
     study.tell(trials[5], hn.Pruned("behind"))
-    assert C.stored(str(tmp_path)) == [1, 3]
+    assert C.stored(root) == [1, 3]
 
 
 def test_policy_is_pure_and_bounds_size():
@@ -140,15 +289,19 @@ def test_a_kill_between_file_and_meta_leaves_a_matching_pair(tmp_path, monkeypat
     with pytest.raises(KeyboardInterrupt):
         t.save_checkpoint({"at": 2})
     monkeypatch.undo()
-    assert C.load(str(tmp_path), 0) == ({"at": 1}, 1)
+    assert C.load(study.checkpoint_dir, 0) == ({"at": 1}, 1)
 
 
-def test_checkpoints_of_the_first_layout_are_still_read(tmp_path):
+def test_an_unmarked_or_odd_checkpoint_is_not_loaded(tmp_path):
     import torch
 
-    d = C.trial_dir(str(tmp_path), 4)
+    root = str(tmp_path / ("a" * 32))
+    d = C.trial_dir(root, 4)
     d.mkdir(parents=True)
-    torch.save({"old": True}, d / "checkpoint.pt")
-    (d / "meta.json").write_text(json.dumps({"step": 5, "attempt": 1, "bytes": 1, "time": 0}))
-    assert C.load(str(tmp_path), 4) == ({"old": True}, 5)
-    assert C.checkpoint_reports(str(tmp_path), 4) == []
+    torch.save({"old": True}, d / "checkpoint-1-1.pt")
+    (d / "meta.json").write_text(json.dumps({"step": 5, "file": "checkpoint-1-1.pt"}))
+    assert C.load(root, 4) is None and C.checkpoint_step(root, 4) is None  # no mark
+    (d / ".owner").write_text("a" * 32)
+    assert C.load(root, 4) == ({"old": True}, 5)
+    (d / "meta.json").write_text(json.dumps({"step": 5, "file": "../../x.pt"}))
+    assert C.load(root, 4) is None

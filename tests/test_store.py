@@ -6,6 +6,7 @@ SQLite store); the file-only behaviour (reopening, WAL, refusing foreign files) 
 
 from __future__ import annotations
 
+import contextlib
 import doctest
 import json
 import sqlite3
@@ -143,7 +144,7 @@ def test_trial_round_trip_every_field(store):
     sid = store.create_study("s", {}, {}).id
     full = _full_trial(0)
     bare = Trial(number=1, state=TrialState.RUNNING, params={})
-    store.put_trials(sid, [full, bare])
+    store.add_trials(sid, [full, bare])
     got = store.trials(sid)
     assert got == [full, bare]
     assert got[0].state is TrialState.COMPLETE
@@ -154,27 +155,44 @@ def test_trial_round_trip_every_field(store):
 @pytest.mark.parametrize("state", list(TrialState))
 def test_every_state_round_trips(store, state):
     sid = store.create_study("s", {}, {}).id
-    store.put_trial(sid, Trial(number=0, state=state, params={"x": 1}))
+    store.add_trials(sid, [Trial(number=0, state=state, params={"x": 1})])
     assert store.trials(sid)[0].state is state
 
 
-def test_put_trial_replaces_by_number_and_orders(store):
+def test_update_trial_replaces_by_number_and_orders(store):
     sid = store.create_study("s", {}, {}).id
-    store.put_trial(sid, _minimal_trial(2))
-    store.put_trial(sid, _minimal_trial(0))
-    store.put_trial(sid, _minimal_trial(1))
+    store.add_trials(sid, [_minimal_trial(2)])
+    store.add_trials(sid, [_minimal_trial(0), _minimal_trial(1)])
     done = Trial(number=1, state=TrialState.FAILED, params={"x": 9}, error="boom", attempt=3)
-    store.put_trial(sid, done)
+    store.update_trial(sid, done)
     got = store.trials(sid)
     assert [t.number for t in got] == [0, 1, 2]
     assert got[1] == done
 
 
+def test_a_trial_number_is_never_overwritten(store):
+    """Two writers adding trial 1: the second is refused and writes nothing (before, INSERT OR
+    REPLACE overwrote a completed trial with a new running one)."""
+    sid = store.create_study("s", {}, {}).id
+    done = Trial(number=1, state=TrialState.COMPLETE, params={"x": 1}, values={"y": 2.0})
+    store.add_trials(sid, [_minimal_trial(0), done])
+    with pytest.raises(StorageError, match=r"trial number\(s\) \[1, 2\] already exist"):
+        store.add_trials(sid, [_minimal_trial(1), _minimal_trial(2)])
+    assert store.trials(sid) == [_minimal_trial(0), done]
+
+
+def test_update_of_a_missing_trial_raises(store):
+    sid = store.create_study("s", {}, {}).id
+    with pytest.raises(StorageError, match="no trial 4 to update"):
+        store.update_trial(sid, _minimal_trial(4))
+    assert store.trials(sid) == []
+
+
 def test_trials_are_per_study(store):
     a = store.create_study("a", {}, {}).id
     b = store.create_study("b", {}, {}).id
-    store.put_trials(a, [_minimal_trial(0), _minimal_trial(1)])
-    store.put_trials(b, [_full_trial(0)])
+    store.add_trials(a, [_minimal_trial(0), _minimal_trial(1)])
+    store.add_trials(b, [_full_trial(0)])
     assert [t.params for t in store.trials(a)] == [{"x": 0.0}, {"x": 0.1}]
     assert store.trials(b) == [_full_trial(0)]
     store.add_reports(a, [{"trial": 0, "step": 1, "metrics": {"m": 1.0}}])
@@ -185,9 +203,9 @@ def test_unserializable_trial_writes_nothing(store):
     sid = store.create_study("s", {}, {}).id
     bad = Trial(number=1, state=TrialState.RUNNING, params={"x": object()})
     with pytest.raises(TypeError):
-        store.put_trials(sid, [_minimal_trial(0), bad])
+        store.add_trials(sid, [_minimal_trial(0), bad])
     assert store.trials(sid) == []
-    store.put_trials(sid, [_minimal_trial(0)])  # the store is still usable
+    store.add_trials(sid, [_minimal_trial(0)])  # the store is still usable
     assert len(store.trials(sid)) == 1
 
 
@@ -251,7 +269,7 @@ def test_delete_reports(store):
 def test_file_holds_only_text_numbers_and_null(store):
     sid = store.create_study("s", SETTINGS, LINEAGE).id
     store.set_optimizer_state(sid, {"a": [1, 2]})
-    store.put_trials(sid, [_full_trial(0), _minimal_trial(1)])
+    store.add_trials(sid, [_full_trial(0), _minimal_trial(1)])
     store.add_reports(sid, [_report(0, 1, 0.5)])
     conn = store._conn  # the memory store has no other handle
     tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
@@ -285,7 +303,7 @@ def test_two_threads_writing_trials_lose_nothing(store):
         try:
             barrier.wait(timeout=10)
             for i in range(n):
-                store.put_trial(sid, _minimal_trial(offset + i))
+                store.add_trials(sid, [_minimal_trial(offset + i)])
                 store.add_reports(sid, [_report(offset + i, 1, 0.5)])
         except BaseException as exc:  # surfaced below
             errors.append(exc)
@@ -313,7 +331,7 @@ def test_two_connections_to_one_file_lose_nothing(tmp_path):
         try:
             barrier.wait(timeout=10)
             for i in range(n):
-                s.put_trial(sid, _minimal_trial(offset + i))
+                s.add_trials(sid, [_minimal_trial(offset + i)])
         except BaseException as exc:
             errors.append(exc)
 
@@ -339,7 +357,7 @@ def test_reopen_sees_everything(tmp_path):
     rec = s.create_study("s", SETTINGS, LINEAGE)
     s.set_optimizer_state(rec.id, {"k": 1})
     s.set_target(rec.id, 12)
-    s.put_trials(rec.id, [_full_trial(0), _minimal_trial(1)])
+    s.add_trials(rec.id, [_full_trial(0), _minimal_trial(1)])
     s.add_reports(rec.id, [_report(0, 1, 0.5), _report(0, 2, 0.25)])
     s.close()
 
@@ -440,6 +458,118 @@ def test_empty_file_becomes_a_study_file(tmp_path):
     s = SQLiteStore(path)
     assert s.create_study("s", {}, {}).name == "s"
     s.close()
+
+
+# ---------------------------------------------------------------------- damaged files
+
+
+def _tamper(path, sql, args=()):
+    conn = sqlite3.connect(path)
+    conn.execute(sql, args)
+    conn.commit()
+    conn.close()
+
+
+@pytest.fixture
+def stored(tmp_path):
+    """A closed study file with one study, two trials and a report."""
+    path = tmp_path / "t.db"
+    s = SQLiteStore(path)
+    sid = s.create_study("s", SETTINGS, LINEAGE).id
+    s.add_trials(sid, [_full_trial(0), _minimal_trial(1)])
+    s.add_reports(sid, [_report(0, 1, 0.5)])
+    s.close()
+    return path
+
+
+def test_unparsable_schema_version_is_a_storage_error(stored):
+    _tamper(stored, "UPDATE hpo_meta SET value='two' WHERE key='schema_version'")
+    with pytest.raises(StorageError, match=r"t\.db is damaged: its schema version is 'two'"):
+        SQLiteStore(stored)
+
+
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        (
+            "UPDATE trials SET params='{oops' WHERE number=1",
+            r"t\.db is damaged: study 1, trial 1, column 'params' is not valid JSON",
+        ),
+        (
+            "UPDATE trials SET extra='[1]' WHERE number=0",
+            r"t\.db is damaged: study 1, trial 0, column 'extra' should hold a JSON dict",
+        ),
+        (
+            "UPDATE trials SET state='DONE' WHERE number=0",
+            r"t\.db is damaged: study 1, trial 0 has state 'DONE'; a state is one of "
+            r"\['RUNNING', 'COMPLETE'",
+        ),
+        (
+            "UPDATE reports SET metrics='nan nan'",
+            r"report of trial 0 at step 1.0, column 'metrics' is not valid JSON",
+        ),
+    ],
+)
+def test_damaged_rows_are_storage_errors_naming_where(stored, sql, message):
+    _tamper(stored, sql)
+    s = SQLiteStore(stored)
+    with pytest.raises(StorageError, match=message):
+        s.trials(1)
+        s.reports(1)
+    s.close()
+
+
+def test_damaged_settings_are_a_storage_error(stored):
+    _tamper(stored, "UPDATE studies SET settings='not json'")
+    s = SQLiteStore(stored)
+    with pytest.raises(StorageError, match=r"study 's', column 'settings' is not valid JSON"):
+        s.get_study()
+    s.close()
+
+
+@contextlib.contextmanager
+def _read_only(*paths):
+    """Make ``paths`` unwritable for this process. Root ignores file modes, so as root the
+    files are made immutable (``chattr +i``) instead."""
+    import os
+    import shutil
+    import subprocess
+
+    if os.geteuid() != 0:
+        for p in paths:
+            p.chmod(0o555 if p.is_dir() else 0o444)
+        try:
+            yield
+        finally:
+            for p in paths:
+                p.chmod(0o755 if p.is_dir() else 0o644)
+        return
+    chattr = shutil.which("chattr")
+    if chattr is None or subprocess.run([chattr, "+i", *map(str, paths)]).returncode != 0:
+        pytest.skip(
+            "running as root on a file system without chattr +i: cannot make a file read-only"
+        )
+    try:
+        yield
+    finally:
+        subprocess.run([chattr, "-i", *map(str, paths)], check=True)
+
+
+def test_a_read_only_file_in_a_read_only_folder_opens_for_analysis(stored, tmp_path):
+    """Before: 'is not an hpo_notebook study file'."""
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    path = folder / "t.db"
+    path.write_bytes(stored.read_bytes())
+    with _read_only(path, folder):
+        s = SQLiteStore(path)
+        rec = s.get_study()
+        assert s.read_only is True
+        assert len(s.trials(rec.id)) == 2 and len(s.reports(rec.id)) == 1
+        with pytest.raises(StorageError, match=r"is read-only .* open for analysis only"):
+            s.set_target(rec.id, 3)
+        s.close()
+        assert sorted(p.name for p in folder.iterdir()) == ["t.db"]  # nothing written beside it
 
 
 # ---------------------------------------------------------------------- open_store

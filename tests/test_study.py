@@ -296,3 +296,38 @@ def test_n_initial_given_to_the_optimizer_survives_reopening(tmp_path):
     study.close()
     again = hn.load_study(path)
     assert again.optimizer.name == "qLogEHVI" and again.optimizer.n_initial == 5
+
+
+def test_metric_names_like_frame_columns_never_corrupt_a_column():
+    """Before: an extra result key ``number`` or ``params_x`` overwrote those columns (and
+    pareto() returned the wrong rows), a metric ``error`` vanished from trials_frame(), and
+    report keys ``trial``/``attempt`` rewrote curves() columns."""
+    study = hn.Study(None, SPACE, objectives={"error": "min", "size": "min"}, optimizer="sobol")
+    trials = study.ask(3)
+    values = [(0.3, 3.0), (0.1, 9.0), (0.5, 1.0)]  # every one is on the front
+    for t, (err, size) in zip(trials, values):
+        t.report(1, trial=99.0, attempt=7.0, error=err)
+        extra = {"number": 100 + t.number, "params_x": -1.0, "state": "bogus", "values_error": 5}
+        study.tell(t, {"error": err, "size": size, **extra})
+    df = study.trials_frame()
+    assert df["number"].tolist() == [0, 1, 2]
+    assert df["params_x"].tolist() == [t.params["x"] for t in trials]
+    assert df["state"].tolist() == ["COMPLETE"] * 3
+    assert df["error"].isna().all()  # the trials' error messages: none
+    assert df["values_error"].tolist() == [0.3, 0.1, 0.5]  # the metric, visible
+    assert df["values_number"].tolist() == [100, 101, 102]
+    assert df["values_params_x"].tolist() == [-1.0] * 3
+    assert df["values_state"].tolist() == ["bogus"] * 3
+    assert df["values_values_error"].tolist() == [5] * 3
+    front = study.pareto()
+    assert front["number"].tolist() == [1, 0, 2]  # sorted by the first objective
+    assert front["values_error"].tolist() == [0.1, 0.3, 0.5]
+    curves = study.curves()
+    assert curves["trial"].tolist() == [0, 1, 2] and curves["attempt"].tolist() == [1, 1, 1]
+    assert curves["values_trial"].tolist() == [99.0] * 3
+    assert curves["values_attempt"].tolist() == [7.0] * 3
+    assert curves["values_error"].tolist() == [0.3, 0.1, 0.5]
+    from hpo_notebook.viz.plots import _study_parts
+
+    as_trials, _ = _study_parts(df, {"error": "min", "size": "min"})  # plots of a frame
+    assert [t.values for t in as_trials] == [{"error": e, "size": s} for e, s in values]

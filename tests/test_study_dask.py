@@ -176,6 +176,9 @@ def test_stop_interrupts_running_trials_and_run_continues_them(dask_client):
 
 
 def test_timeout_interrupts_and_returns(dask_client):
+    from hpo_notebook.execution.dask import seed_everything
+
+    dask_client.run(seed_everything, 0)  # a first trial on a fresh worker imports torch
     study = hn.Study(sleepy, SLEEP_SPACE, objectives={"y": "min"}, seed=6, optimizer="sobol")
     study.run(n_trials=100, concurrency=2, cluster=dask_client, timeout=1.0)
     counts = study.counts()
@@ -295,20 +298,103 @@ def test_a_stuck_optimizer_warm_up_never_holds_up_proposals(dask_client):
     assert set(frame["proposal"]) == {"sobol"}, frame["proposal"].tolist()
 
 
-def test_a_stale_build_lock_is_removed_and_a_fresh_one_kept(tmp_path, monkeypatch):
-    import os
+def test_every_socket_of_a_running_study_listens_on_loopback():
+    """Before: the study's own LocalCluster served its HTTP dashboard on all interfaces
+    (``dashboard_address=":0"`` means 0.0.0.0 to Dask)."""
+    import psutil
+
+    study = hn.Study(sleepy, SLEEP_SPACE, objectives={"y": "min"}, optimizer="sobol", seed=0)
+    running = threading.Event()
+    study.subscribe(lambda e: running.set() if e["type"] == "reports" else None)
+    study.start(n_trials=2, concurrency=2)
+    try:
+        assert running.wait(60), "no trial reported"
+        me = psutil.Process()
+        listening = [
+            (p.pid, c.laddr.ip, c.laddr.port)
+            for p in [me, *me.children(recursive=True)]
+            for c in p.net_connections(kind="inet")
+            if c.status == psutil.CONN_LISTEN
+        ]
+    finally:
+        study.wait()
+    assert len(listening) >= 3  # scheduler, workers, nannies (and the dashboard, with bokeh)
+    assert {ip for _, ip, _ in listening} <= {"127.0.0.1", "::1"}, listening
+
+
+def _exits(params, trial):
+    if params["x"] < 0.5:
+        raise SystemExit(3)
+    raise KeyboardInterrupt("from inside the trial")
+
+
+def test_system_exit_or_keyboard_interrupt_in_a_trial_fails_it_once(dask_client):
+    """Before: the worker process died, Dask re-ran the trial on the next worker four times and
+    it ended FAILED as KilledWorker after ~20 s, without naming the exception."""
+    workers = set(dask_client.scheduler_info(n_workers=-1)["workers"])
+    study = hn.Study(
+        _exits, X_SPACE, objectives="min", optimizer="sobol", seed=0, max_failure_share=1.0
+    )
+    study.run(n_trials=4, concurrency=2, cluster=dask_client)
+    errors = sorted({t.error for t in study.trials})
+    assert errors == ["KeyboardInterrupt: from inside the trial", "SystemExit: 3"]
+    assert all(t.state is hn.TrialState.FAILED and t.attempt == 1 for t in study.trials)
+    assert all("Traceback" in t.traceback for t in study.trials)
+    assert set(dask_client.scheduler_info(n_workers=-1)["workers"]) == workers  # none died
+
+
+def _hangs_or_not(params, trial):
     import time
 
-    from hpo_notebook.optimizers.botorch.adapter import _clear_stale_build_lock
+    if trial.number == 0:
+        time.sleep(3600)  # hung in a call: never reports
+    if trial.number == 1:
+        step = 0
+        while True:  # reports, but never ends
+            step += 1
+            trial.report(step, y=1.0)
+            time.sleep(0.05)
+    return params["x"]
 
-    monkeypatch.setenv("TORCH_EXTENSIONS_DIR", str(tmp_path))
-    from torch.utils.cpp_extension import _get_build_directory
 
-    lock = __import__("pathlib").Path(_get_build_directory("x_ext", verbose=False)) / "lock"
-    lock.touch()
-    _clear_stale_build_lock("x_ext")
-    assert lock.exists()  # a build may be running
-    old = time.time() - 3600
-    os.utime(lock, (old, old))
-    _clear_stale_build_lock("x_ext")
-    assert not lock.exists()
+def test_trial_timeout_stops_hung_trials_and_resume_does_not_start_with_them(tmp_path, own_client):
+    """Before: a hung trial hung the study forever, and resume ran it first again."""
+    import time
+
+    path = str(tmp_path / "t.db")
+    study = hn.Study(
+        _hangs_or_not,
+        X_SPACE,
+        objectives="min",
+        storage=path,
+        optimizer="sobol",
+        seed=0,
+        trial_timeout=2.0,
+        max_failure_share=1.0,
+    )
+    t0 = time.monotonic()
+    study.run(n_trials=5, concurrency=2, cluster=own_client)
+    wall = time.monotonic() - t0
+    states = [t.state.value for t in study.trials]
+    assert states == ["FAILED", "FAILED", "COMPLETE", "COMPLETE", "COMPLETE"]
+    for t in study.trials[:2]:
+        assert "TrialTimeout: the trial ran longer than trial_timeout=2s" in t.error
+        assert 2.0 <= t.duration < 10.0
+    # the hung one's worker was restarted, so the other three still ran on two workers
+    assert wall < 45, wall
+    study.close()
+    again = hn.load_study(path, _hangs_or_not)
+    assert again.trial_timeout == 2.0  # stored with the study
+    again.run(n_trials=1, concurrency=1, cluster=own_client)
+    assert [t.number for t in again.trials if t.attempt > 1] == []  # nothing re-run
+    assert again.trials[-1].number == 5 and again.trials[-1].state.value == "COMPLETE"
+
+
+def test_a_run_can_set_its_own_trial_timeout(dask_client):
+    study = hn.Study(_hangs_or_not, X_SPACE, objectives="min", optimizer="sobol", seed=0)
+    with pytest.raises(hn.ConfigError, match="trial_timeout must be a positive number"):
+        study.run(n_trials=1, cluster=dask_client, trial_timeout=-1)
+    assert study.trials == []
+    study.run(n_trials=1, concurrency=1, cluster=dask_client, trial_timeout=1.0)
+    assert study.trials[0].state is hn.TrialState.FAILED
+    assert "trial_timeout=1s" in study.trials[0].error

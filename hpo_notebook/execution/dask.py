@@ -25,12 +25,13 @@ import random
 import threading
 import time
 import traceback
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from hpo_notebook.exceptions import ConfigError, HpoError, Pruned, TrialInterrupted
+from hpo_notebook.exceptions import ConfigError, HpoError, HpoWarning, Pruned, TrialInterrupted
 from hpo_notebook.execution.base import ReportArrived, TrialEnded, TrialSpec
 from hpo_notebook.lineage import process_lineage
 from hpo_notebook.trial import TrialContext
@@ -110,7 +111,7 @@ class DaskExecutor:
                     processes=True,
                     host="127.0.0.1",
                     # a free port: None would mean 8787 and a warning when it is taken
-                    dashboard_address=":0",
+                    dashboard_address="127.0.0.1:0",
                     # its workers' shutdown chatter (heartbeats to a scheduler that is closing)
                     # would land in the notebook cell; trial errors are reported separately
                     silence_logs=logging.CRITICAL,
@@ -211,12 +212,15 @@ class DaskExecutor:
             _run_trial,
             fn,
             wire,
-            key=f"{self._topic}-{spec.number}-{spec.attempt}",
+            key=self._key(spec.number, spec.attempt),
             pure=False,
             resources=self.resources,
         )
         self._futures[(spec.number, spec.attempt)] = fut
         fut.add_done_callback(lambda f, s=spec: self._on_done(f, s))
+
+    def _key(self, number: int, attempt: int) -> str:
+        return f"{self._topic}-{number}-{attempt}"
 
     def scale(self, n: int) -> None:
         """Resize the cluster this executor started (a user's cluster is left alone)."""
@@ -231,6 +235,25 @@ class DaskExecutor:
 
     def stop_trials(self) -> None:
         self._stop_event().set()
+
+    def stop_trial(self, number: int, attempt: int, reason: str, worker: str | None) -> None:
+        """Stop one running trial the study has given up on (it timed out).
+
+        A trial that reports stops at its next report; the task is released, so its slot
+        takes other work. Python code cannot be stopped from outside its thread, so a trial
+        still running after :data:`HUNG_TRIAL_GRACE_S` (hung in a call, or never reporting) has its
+        worker process restarted by its nanny, when no other work runs there; otherwise a
+        warning names the worker.
+        """
+        self.send_decision(number, attempt, math.inf, reason)
+        fut = self._futures.pop((number, attempt), None)
+        if fut is not None:
+            fut.cancel()
+        if worker is not None and self._client is not None:
+            args = (self._client, worker, self._key(number, attempt), self._topic)
+            threading.Thread(
+                target=_free_worker, args=args, name="hpo-stop-trial", daemon=True
+            ).start()
 
     def abandon(self, numbers: Mapping[int, int]) -> None:
         for number, attempt in numbers.items():
@@ -290,6 +313,9 @@ class IgnoreInterrupts(WorkerPlugin):
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGINT, signal.SIG_IGN)
 
+
+#: Seconds a stopped trial gets to return before its worker process is restarted.
+HUNG_TRIAL_GRACE_S = 5.0
 
 #: Longest a trial waits, at a step where the pruner decides, for that decision (it normally
 #: takes a few milliseconds; past this the trial goes on and a late "stop" applies at its next
@@ -407,6 +433,7 @@ def _run_trial(fn: Callable[..., Any], wire: dict[str, Any]) -> dict[str, Any]:
         "attempt": wire["attempt"],
         "t": time.time(),
         "pid": os.getpid(),
+        "worker": worker.address,
     }
     worker.log_event(wire["topic"], start)
     channel = _WorkerChannel(worker, wire)
@@ -427,7 +454,7 @@ def _run_trial(fn: Callable[..., Any], wire: dict[str, Any]) -> dict[str, Any]:
         return {**base, "status": "pruned", "error": str(exc) or None, "ended_at": time.time()}
     except TrialInterrupted as exc:
         return {**base, "status": "interrupted", "error": str(exc), "ended_at": time.time()}
-    except Exception as exc:
+    except BaseException as exc:  # SystemExit, KeyboardInterrupt too: never the worker's end
         return {
             **base,
             "status": "failed",
@@ -438,6 +465,40 @@ def _run_trial(fn: Callable[..., Any], wire: dict[str, Any]) -> dict[str, Any]:
     finally:
         _ControlTopic.release(wire["control"], wire["number"], wire["attempt"])
     return {**base, "status": "ok", "result": result, "ended_at": time.time()}
+
+
+def _free_worker(client: Any, worker: str, key: str, prefix: str) -> None:
+    """After a grace period, restart ``worker`` if it still runs the stopped trial ``key`` and
+    nothing but this study's trials (keys starting with ``prefix``). The study may be over by
+    then: a user's cluster still gets its worker back."""
+    time.sleep(HUNG_TRIAL_GRACE_S)  # the trial's chance to stop by itself at a report
+    if client.status != "running":
+        return  # closed with the study (its own cluster's workers are gone anyway)
+    try:
+        busy = client.run(_running_keys, workers=[worker]).get(worker, [])
+        if key not in busy:
+            return  # it stopped by itself
+        others = [k for k in busy if not k.startswith(prefix)]
+        if not others:
+            client.restart_workers([worker], raise_for_error=False)
+            return
+    except Exception as exc:
+        if client.status != "running":
+            return
+        others = [f"(could not check: {type(exc).__name__}: {exc})"]
+    warnings.warn(
+        f"hpo_notebook: a stopped trial ({key}) still runs on worker {worker}, which also runs "
+        f"{others}, so it was not restarted; that worker slot stays busy until the trial "
+        "returns",
+        HpoWarning,
+        stacklevel=1,
+    )
+
+
+def _running_keys(dask_worker: Any) -> list[str]:
+    """Executed on a worker by ``Client.run``: the keys its threads are running now."""
+    with dask_worker.active_threads_lock:
+        return [str(k) for k in dask_worker.active_threads.values()]
 
 
 def seed_everything(seed: int) -> None:

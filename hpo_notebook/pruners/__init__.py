@@ -6,6 +6,7 @@ never stops a trial. All are pure (see ``pruners/base.py`` for the contract).
 
 from typing import Any
 
+from hpo_notebook.exceptions import StorageError
 from hpo_notebook.pruners.asha import ASHA
 from hpo_notebook.pruners.base import Decision, Pruner, ReportHistory
 from hpo_notebook.pruners.median import Median
@@ -25,9 +26,25 @@ _TYPES = {"ASHA": ASHA, "MultiObjectiveASHA": MultiObjectiveASHA, "Median": Medi
 
 
 def pruner_from_json(data: dict[str, Any] | None) -> Pruner | None:
-    """Rebuild a built-in pruner from its ``to_json()`` (None stays None)."""
+    """Rebuild a built-in pruner from its ``to_json()`` (None stays None).
+
+    Raises:
+        StorageError: an unknown pruner type or settings it does not take (a file written by
+            another version, or edited): dropping it would run the study without pruning.
+    """
     if data is None:
         return None
+    if not isinstance(data, dict):
+        raise StorageError(f"the stored pruner must be a JSON object, got {data!r}")
     kwargs = dict(data)
-    cls = _TYPES.get(kwargs.pop("type", None))
-    return None if cls is None else cls(**kwargs)
+    kind = kwargs.pop("type", None)
+    cls = _TYPES.get(kind)  # type: ignore[arg-type]
+    if cls is None:
+        raise StorageError(
+            f"the stored pruner type {kind!r} is not one this version knows "
+            f"({', '.join(_TYPES)}); pass pruner=... to load_study to choose one"
+        )
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as exc:
+        raise StorageError(f"the stored pruner {data!r} cannot be rebuilt: {exc}") from None

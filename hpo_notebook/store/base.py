@@ -7,6 +7,8 @@ committed when the method returns, so the study can act on a change only after i
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -39,12 +41,37 @@ class StudyRecord:
     target: int | None
     created_at: float
 
+    @property
+    def uid(self) -> str:
+        """The study's unique id (32 hex digits): what its checkpoints are marked with.
+
+        Stored in the settings since checkpoints were tied to studies; for a study made
+        before, derived from its name and creation time (a file deleted and made again gets
+        a new one). A stored value that is not 32 hex digits is refused, so a file someone
+        else wrote cannot steer a path.
+        """
+        from hpo_notebook.exceptions import StorageError
+
+        uid = self.settings.get("uid")
+        if uid is None:
+            return hashlib.sha256(f"{self.name}\0{self.created_at!r}".encode()).hexdigest()[:32]
+        if not isinstance(uid, str) or not _UID.fullmatch(uid):
+            raise StorageError(
+                f"study {self.name!r}: its stored uid must be 32 hex digits, got {uid!r}"
+            )
+        return uid
+
+
+_UID = re.compile(r"[0-9a-f]{32}")
+
 
 class Store(Protocol):
     """What :class:`~hpo_notebook.study.Study` needs from a storage backend."""
 
     #: File path, or None for an in-memory store.
     path: str | None
+    #: Opened for reading only (writes raise ``StorageError``).
+    read_only: bool
 
     def create_study(
         self, name: str, settings: dict[str, Any], lineage: dict[str, Any]
@@ -62,12 +89,13 @@ class Store(Protocol):
 
     def set_target(self, study_id: int, target: int | None) -> None: ...
 
-    def put_trial(self, study_id: int, trial: Trial) -> None:
-        """Insert or replace a trial (keyed by its number)."""
+    def add_trials(self, study_id: int, trials: Iterable[Trial]) -> None:
+        """Insert new trials in one transaction; raises ``StorageError`` (writing nothing) if a
+        number is taken: trials are never overwritten by a second writer."""
         ...
 
-    def put_trials(self, study_id: int, trials: Iterable[Trial]) -> None:
-        """Insert or replace several trials in one transaction."""
+    def update_trial(self, study_id: int, trial: Trial) -> None:
+        """Save a new snapshot of an existing trial (keyed by its number)."""
         ...
 
     def trials(self, study_id: int) -> list[Trial]: ...

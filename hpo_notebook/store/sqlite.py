@@ -17,6 +17,7 @@ import os
 import sqlite3
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -93,17 +94,25 @@ class SQLiteStore:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path: str | None = None if str(path) == ":memory:" else str(Path(path))
         self._lock = threading.RLock()
-        if self.path is not None:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        #: True when the file could only be opened for reading (a read-only file or folder):
+        #: every read works, every write raises StorageError.
+        self.read_only = False
         try:
-            self._conn = sqlite3.connect(
-                str(path), check_same_thread=False, isolation_level=None, timeout=30
-            )
+            if self.path is None:
+                self._conn = _connect(":memory:")
+            elif Path(self.path).is_file() and not _writable(Path(self.path)):
+                self._conn = _connect_read_only(Path(self.path))
+                self.read_only = True
+            else:
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+                self._conn = _connect(self.path)
             self._init_schema()
         except sqlite3.DatabaseError as exc:
             raise StorageError(
                 f"{path} is not an hpo_notebook study file (SQLite says: {exc})"
             ) from None
+        except OSError as exc:
+            raise StorageError(f"cannot open {path} as a study file: {exc}") from None
 
     # ------------------------------------------------------------------ setup
 
@@ -115,7 +124,7 @@ class SQLiteStore:
                 f"{self.path} is an SQLite file but not an hpo_notebook study file "
                 f"(it has tables {sorted(tables)}); choose another storage path"
             )
-        if self.path is not None:
+        if self.path is not None and not self.read_only:
             c.execute("PRAGMA journal_mode=WAL")
             # Durable across process crashes (SIGKILL); only a power cut can lose the last
             # commits in WAL mode with NORMAL.
@@ -125,13 +134,21 @@ class SQLiteStore:
             meta = dict(c.execute("SELECT key, value FROM hpo_meta"))
             if meta.get("format") != _FORMAT:
                 raise StorageError(f"{self.path} is not an hpo_notebook study file")
-            version = int(meta.get("schema_version", "0"))
+            try:
+                version = int(meta.get("schema_version", "0"))
+            except (TypeError, ValueError):
+                raise StorageError(
+                    f"{self.path} is damaged: its schema version is "
+                    f"{meta.get('schema_version')!r}, not a number (table hpo_meta)"
+                ) from None
             if version > SCHEMA_VERSION:
                 raise StorageError(
                     f"{self.path} uses schema version {version}, newer than this hpo_notebook "
                     f"understands ({SCHEMA_VERSION}); upgrade hpo-notebook to open it"
                 )
             return
+        if self.read_only:
+            raise StorageError(f"{self.path} is read-only and empty: not a study file")
         with self._tx() as cur:
             for stmt in _SCHEMA.strip().split(";"):
                 if stmt.strip():
@@ -150,6 +167,12 @@ class SQLiteStore:
             self.store = store
 
         def __enter__(self) -> sqlite3.Cursor:
+            if self.store.read_only:
+                raise StorageError(
+                    f"{self.store.path} is read-only (the file or its folder cannot be "
+                    "written): it is open for analysis only; copy it to a writable folder to "
+                    "go on with the study"
+                )
             self.store._lock.acquire()
             self.cur = self.store._conn.cursor()
             self.cur.execute("BEGIN IMMEDIATE")
@@ -205,16 +228,36 @@ class SQLiteStore:
                 f"{self.path or 'the in-memory store'} holds several studies "
                 f"{[r[1] for r in rows]}; pass name=..."
             )
-        sid, nm, settings, lineage, ostate, target, created = rows[0]
+        return self._record(rows[0])
+
+    def _record(self, row: tuple[Any, ...]) -> StudyRecord:
+        sid, nm, settings, lineage, ostate, target, created = row
+        where = f"study {nm!r}"
         return StudyRecord(
             int(sid),
             nm,
-            json.loads(settings),
-            json.loads(lineage),
-            json.loads(ostate) if ostate else None,
+            self._json(settings, where, "settings", dict),
+            self._json(lineage, where, "lineage", dict),
+            self._json(ostate, where, "optimizer_state", dict) if ostate else None,
             target,
             float(created),
         )
+
+    def _json(self, text: Any, where: str, column: str, kind: type | None = None) -> Any:
+        """Decode a JSON column, or say which row and column of which file is damaged."""
+        try:
+            value = json.loads(text)
+        except (TypeError, ValueError) as exc:
+            raise StorageError(
+                f"{self.path or 'the in-memory store'} is damaged: {where}, column {column!r} "
+                f"is not valid JSON ({exc}): {_short(text)}"
+            ) from None
+        if kind is not None and not isinstance(value, kind):
+            raise StorageError(
+                f"{self.path or 'the in-memory store'} is damaged: {where}, column {column!r} "
+                f"should hold a JSON {kind.__name__}, got {_short(text)}"
+            )
+        return value
 
     def study_names(self) -> list[str]:
         return [r[0] for r in self._query("SELECT name FROM studies ORDER BY id")]
@@ -232,62 +275,73 @@ class SQLiteStore:
 
     # ------------------------------------------------------------------ trials
 
-    def put_trial(self, study_id: int, trial: Trial) -> None:
-        self.put_trials(study_id, [trial])
+    def add_trials(self, study_id: int, trials: Iterable[Trial]) -> None:
+        """Insert new trials in one transaction; a number already taken raises (nothing is
+        written), so two writers can never overwrite each other's trials."""
+        rows = [_trial_row(study_id, t) for t in trials]
+        try:
+            with self._tx() as cur:
+                cur.executemany(
+                    f"INSERT INTO trials (study_id, {_TRIAL_COLUMNS}) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    rows,
+                )
+        except sqlite3.IntegrityError:
+            numbers = [r[1] for r in rows]
+            raise StorageError(
+                f"{self.path or 'the store'}: trial number(s) {numbers} already exist in this "
+                "study; another process or Study object is adding trials to it"
+            ) from None
 
-    def put_trials(self, study_id: int, trials: Iterable[Trial]) -> None:
-        rows = [
-            (
-                study_id,
-                t.number,
-                t.state.value,
-                _dumps(t.params),
-                None if t.values is None else _dumps(t.values),
-                t.seed,
-                _dumps(t.proposal),
-                t.created_at,
-                t.started_at,
-                t.ended_at,
-                t.worker,
-                t.attempt,
-                t.error,
-                t.traceback,
-                _dumps(t.lineage),
-                _dumps(t.extra),
-            )
-            for t in trials
-        ]
+    def update_trial(self, study_id: int, trial: Trial) -> None:
+        """Save a new snapshot of a trial that :meth:`add_trials` created."""
+        row = _trial_row(study_id, trial)
+        sets = ", ".join(f"{c.strip()}=?" for c in _TRIAL_COLUMNS.split(",")[1:])
         with self._tx() as cur:
-            cur.executemany(
-                f"INSERT OR REPLACE INTO trials (study_id, {_TRIAL_COLUMNS}) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                rows,
+            cur.execute(
+                f"UPDATE trials SET {sets} WHERE study_id=? AND number=?",
+                (*row[2:], study_id, trial.number),
             )
+            if cur.rowcount != 1:
+                raise StorageError(f"{self.path or 'the store'}: no trial {trial.number} to update")
 
     def trials(self, study_id: int) -> list[Trial]:
         rows = self._query(
             f"SELECT {_TRIAL_COLUMNS} FROM trials WHERE study_id=? ORDER BY number", (study_id,)
         )
-        return [
-            Trial(
-                number=r[0],
-                state=TrialState(r[1]),
-                params=json.loads(r[2]),
-                values=None if r[3] is None else json.loads(r[3]),
+        return [self._trial(study_id, r) for r in rows]
+
+    def _trial(self, study_id: int, r: tuple[Any, ...]) -> Trial:
+        where = f"study {study_id}, trial {r[0]!r}"
+        try:
+            state = TrialState(r[1])
+        except ValueError:
+            raise StorageError(
+                f"{self.path or 'the in-memory store'} is damaged: {where} has state {r[1]!r}; "
+                f"a state is one of {[s.value for s in TrialState]}"
+            ) from None
+        try:
+            return Trial(
+                number=int(r[0]),
+                state=state,
+                params=self._json(r[2], where, "params", dict),
+                values=None if r[3] is None else self._json(r[3], where, "metric_values", dict),
                 seed=r[4],
-                proposal=json.loads(r[5]),
+                proposal=self._json(r[5], where, "proposal", dict),
                 created_at=r[6],
                 started_at=r[7],
                 ended_at=r[8],
                 worker=r[9],
-                attempt=r[10],
+                attempt=int(r[10]),
                 error=r[11],
                 traceback=r[12],
-                lineage=json.loads(r[13]),
-                extra=json.loads(r[14]),
+                lineage=self._json(r[13], where, "lineage", dict),
+                extra=self._json(r[14], where, "extra", dict),
             )
-            for r in rows
-        ]
+        except (TypeError, ValueError) as exc:
+            raise StorageError(
+                f"{self.path or 'the in-memory store'} is damaged: {where}: {exc}"
+            ) from None
 
     # ------------------------------------------------------------------ reports
 
@@ -324,7 +378,9 @@ class SQLiteStore:
             {
                 "trial": r[0],
                 "step": _step(r[1]),
-                "metrics": json.loads(r[2]),
+                "metrics": self._json(
+                    r[2], f"report of trial {r[0]} at step {r[1]}", "metrics", dict
+                ),
                 "t": r[3],
                 "attempt": r[4],
                 "worker": r[5],
@@ -348,6 +404,59 @@ class SQLiteStore:
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self.path or ':memory:'!r})"
+
+
+def _trial_row(study_id: int, t: Trial) -> tuple[Any, ...]:
+    return (
+        study_id,
+        t.number,
+        t.state.value,
+        _dumps(t.params),
+        None if t.values is None else _dumps(t.values),
+        t.seed,
+        _dumps(t.proposal),
+        t.created_at,
+        t.started_at,
+        t.ended_at,
+        t.worker,
+        t.attempt,
+        t.error,
+        t.traceback,
+        _dumps(t.lineage),
+        _dumps(t.extra),
+    )
+
+
+def _connect(target: str) -> sqlite3.Connection:
+    return sqlite3.connect(target, check_same_thread=False, isolation_level=None, timeout=30)
+
+
+def _writable(path: Path) -> bool:
+    """Whether SQLite can write ``path``: the file, and its folder (WAL mode keeps ``-wal`` and
+    ``-shm`` files beside it)."""
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """A read-only connection. ``mode=ro`` still needs the WAL index (``-shm``) beside the file;
+    where that cannot be made (a read-only folder), ``immutable=1`` reads the file as it is."""
+    base = "file:" + urllib.parse.quote(str(path.resolve()))
+    conn = sqlite3.connect(
+        base + "?mode=ro", uri=True, check_same_thread=False, isolation_level=None
+    )
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchall()
+        return conn
+    except sqlite3.OperationalError:
+        conn.close()
+    return sqlite3.connect(
+        base + "?immutable=1", uri=True, check_same_thread=False, isolation_level=None
+    )
+
+
+def _short(x: Any, limit: int = 80) -> str:
+    r = repr(x)
+    return r if len(r) <= limit else r[: limit - 3] + "..."
 
 
 def _step(x: float) -> int | float:

@@ -100,6 +100,7 @@ def _study_parts(study: Any, objectives: Any = None) -> tuple[list[Any], Any]:
 
 def _frame_trials(df: Any, objectives: Any) -> tuple[list[Any], Any]:
     from hpo_notebook.objectives import Objectives
+    from hpo_notebook.results import metric_column
     from hpo_notebook.trial import Trial, TrialState
 
     if objectives is None:
@@ -109,7 +110,8 @@ def _frame_trials(df: Any, objectives: Any) -> tuple[list[Any], Any]:
     objs = objectives if isinstance(objectives, Objectives) else Objectives.parse(objectives)
     trials = []
     for k, (_, row) in enumerate(df.iterrows()):
-        values = {m: float(row[m]) for m in objs.metric_names if m in row and row[m] == row[m]}
+        cols = {m: metric_column(m) for m in objs.metric_names}
+        values = {m: float(row[c]) for m, c in cols.items() if c in row and row[c] == row[c]}
         params = {c[len("params_") :]: row[c] for c in df.columns if str(c).startswith("params_")}
         number = int(row["number"]) if "number" in row else k
         trials.append(
