@@ -9,6 +9,10 @@
    slot-time, overall and in the steady state (until the last trial starts; the final drain
    is the same for any scheduler), with quasi-random proposals and with the default
    qLogNEHVI optimizer (whose proposals take about a second, computed while workers are busy).
+3. Scaling: one study of 10,000 no-op trials (2 workers, quasi-random proposals) beside a bare
+   Dask loop of as many tasks. In windows of 100 trials ending at trial 100, 2,000 and 10,000:
+   the driver thread's CPU per trial (measured on that thread, ``time.thread_time``) and wall
+   per trial of both loops. A driver whose work per trial grows with the study shows here.
 
 Run::
 
@@ -134,6 +138,70 @@ def _report_cost_trial(params: dict[str, Any], trial: Any) -> dict[str, float]:
     }
 
 
+def _windows(marks: list[float], ends: list[int], width: int) -> dict[int, float]:
+    """Per-item mean over the ``min(width, e)`` completions up to each ``e`` of ``ends``;
+    ``marks[k]`` is a running total (a clock) after ``k`` completions."""
+    out = {}
+    for e in ends:
+        w = min(width, e)
+        if e < len(marks):
+            out[e] = (marks[e] - marks[e - w]) / w
+    return out
+
+
+def bare_dask_marks(client: Any, n: int, concurrency: int) -> list[float]:
+    """Completion times of a bare as_completed loop of ``n`` no-op tasks."""
+    from distributed import as_completed
+
+    futs = [client.submit(_noop, float(i), pure=False) for i in range(concurrency)]
+    ac = as_completed(futs, loop=client.loop)
+    submitted, marks = concurrency, [time.perf_counter()]
+    for f in ac:
+        f.result()
+        marks.append(time.perf_counter())
+        if submitted < n:
+            ac.add(client.submit(_noop, float(submitted), pure=False))
+            submitted += 1
+    return marks
+
+
+def scaling(client: Any, n: int, ends: list[int], width: int = 100) -> dict[str, Any]:
+    """Driver CPU and wall per trial in windows of one long no-op study, beside bare Dask."""
+    import hpo_notebook as hn
+    from hpo_notebook.execution.dask import seed_everything
+    from hpo_notebook.testing.problems import noop
+
+    client.run(seed_everything, 0)  # workers import torch at their first trial: not in a window
+    study = hn.Study(noop, hn.Space(x=hn.Float(0, 1)), objectives="min", optimizer="sobol")
+    cpu: list[float] = []
+    wall: list[float] = []
+
+    def on_event(event: dict[str, Any]) -> None:
+        # runs on the driver thread: thread_time() is the driver's own CPU
+        if event["type"] != "trial":
+            return
+        if event["trial"].state.finished or not cpu:  # the first mark: trial 0 created
+            cpu.append(time.thread_time())
+            wall.append(time.perf_counter())
+
+    study.subscribe(on_event)
+    t0 = time.perf_counter()
+    study.run(n_trials=n, concurrency=2, cluster=client)
+    total = time.perf_counter() - t0
+    assert study.counts()["COMPLETE"] == n
+    bare = bare_dask_marks(client, n, 2)
+    ms = 1000.0
+    return {
+        "trials": n,
+        "study_wall_s": total,
+        "bare_wall_s": bare[-1] - bare[0],
+        "driver_cpu_ms": {e: v * ms for e, v in _windows(cpu, ends, width).items()},
+        # wall time of 100 trials is too noisy here: 500 (but the first 100) per point
+        "study_wall_ms": {e: v * ms for e, v in _windows(wall, ends, 5 * width).items()},
+        "bare_wall_ms": {e: v * ms for e, v in _windows(bare, ends, 5 * width).items()},
+    }
+
+
 def report_cost(client: Any) -> list[dict[str, Any]]:
     """Cost of ``trial.report`` inside a trial, without a pruner and with ASHA (whose rung
     reports wait for the decision)."""
@@ -160,6 +228,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--noop-trials", type=int, default=500)
     ap.add_argument("--sleep-trials", type=int, default=60)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--scaling-trials", type=int, default=10_000)
+    ap.add_argument("--only-scaling", action="store_true", help="run part 3 only")
     args = ap.parse_args(argv)
     warnings.filterwarnings("ignore")
     out: dict[str, Any] = {
@@ -169,6 +239,20 @@ def main(argv: list[str] | None = None) -> None:
             "date": time.strftime("%Y-%m-%d"),
         }
     }
+    ends = sorted({100, 2000, args.scaling_trials} & set(range(100, args.scaling_trials + 1)))
+    cluster, client = _cluster(2)
+    try:
+        bare_dask(client, 50, 2)  # warm-up
+        out["scaling"] = scaling(client, args.scaling_trials, ends)
+        print(out["scaling"], flush=True)
+    finally:
+        client.close()
+        cluster.close()
+    scale_table = _scaling_table(out["scaling"], ends)
+    if args.only_scaling:
+        print(scale_table)
+        _save(out, scale_table, "dispatch_scaling")
+        return
     cluster, client = _cluster(2)
     try:
         bare_dask(client, 50, 2)  # warm-up
@@ -233,11 +317,38 @@ def main(argv: list[str] | None = None) -> None:
             f"{sum(r['sobol_late'] for r in rs)} | "
             f"{statistics.mean(r['median_proposal_s'] for r in rs):.2f} |"
         )
-    table = "\n".join(lines + tail)
+    table = "\n".join([*lines, *tail, "", scale_table])
     print(table)
+    _save(out, table, "dispatch")
+
+
+def _scaling_table(r: dict[str, Any], ends: list[int]) -> str:
+    rows = [
+        f"Scaling: one study of {r['trials']:,} no-op trials, 2 workers, quasi-random proposals "
+        f"({r['study_wall_s']:.0f} s; a bare Dask loop of as many tasks {r['bare_wall_s']:.0f} s: "
+        f"{1000 * (r['study_wall_s'] - r['bare_wall_s']) / r['trials']:.2f} ms per trial on "
+        "top of Dask). Per trial, driver CPU over the 100 trials up to each point, wall time "
+        "over the 500 up to it (the first 100 for the first point):",
+        "",
+        "| trials so far | driver CPU ms | study wall ms | bare Dask wall ms | study - bare ms |",
+        "|---|---|---|---|---|",
+    ]
+    for e in ends:
+        cpu, sw, bw = r["driver_cpu_ms"][e], r["study_wall_ms"][e], r["bare_wall_ms"][e]
+        rows.append(f"| {e:,} | {cpu:.2f} | {sw:.2f} | {bw:.2f} | {sw - bw:.2f} |")
+    first, last = ends[0], ends[-1]
+    rows += [
+        "",
+        f"Driver CPU per trial at {last:,} over at {first:,}: "
+        f"{r['driver_cpu_ms'][last] / r['driver_cpu_ms'][first]:.2f}x.",
+    ]
+    return "\n".join(rows)
+
+
+def _save(out: dict[str, Any], table: str, name: str) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "dispatch.json").write_text(json.dumps(out, indent=1))
-    (RESULTS / "dispatch.md").write_text(table + "\n")
+    (RESULTS / f"{name}.json").write_text(json.dumps(out, indent=1))
+    (RESULTS / f"{name}.md").write_text(table + "\n")
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from hpo_notebook.exceptions import StudyFailedError
 from hpo_notebook.execution.base import ReportArrived, TrialEnded, TrialSpec
-from hpo_notebook.trial import TrialState
+from hpo_notebook.trial import Trial, TrialState
 
 if TYPE_CHECKING:
     from hpo_notebook.execution.dask import DaskExecutor
@@ -247,11 +247,11 @@ class Runner:
                 "and was stopped"
             )
             self.executor.stop_trial(number, attempt, reason, self._where.pop(number, None))
-            self.study._finish(
+            t = self.study._finish(
                 TrialEnded(number, attempt, "failed", error=reason, ended_at=time.time())
             )
             self.finished += 1
-            self._check_failures()
+            self._check_failures(t)
 
     def _to_start(self) -> int:
         return self.n_trials - self.finished - len(self.running)
@@ -360,8 +360,8 @@ class Runner:
                     if self.trial_timeout is not None:
                         self._deadlines[key[0]] = time.monotonic() + self.trial_timeout
         batch = [r for r in batch if r.get("kind") is None]
-        current = {t.number: t.attempt for t in self.study.trials}
-        live = [r for r in batch if current.get(int(r.get("trial", -1))) == r.get("attempt")]
+        attempt_of = self.study._attempt_of
+        live = [r for r in batch if attempt_of(int(r.get("trial", -1))) == r.get("attempt")]
         self.study._add_reports(live)
         pruner = self.study.pruner
         for r in live:
@@ -385,17 +385,16 @@ class Runner:
         if t.state.finished:
             self.finished += 1
         if t.state is TrialState.FAILED:
-            self._check_failures()
+            self._check_failures(t)
 
-    def _check_failures(self) -> None:
-        trials = self.study.trials
-        failed = [t for t in trials if t.state is TrialState.FAILED]
-        ended = sum(t.state.finished for t in trials)
+    def _check_failures(self, last: Trial) -> None:
+        counts = self.study.counts()
+        failed = counts["FAILED"]
+        ended = failed + counts["COMPLETE"] + counts["PRUNED"]
         share = self.study.max_failure_share
-        if len(failed) >= MIN_FAILURES and len(failed) / max(1, ended) > share:
-            last = failed[-1]
+        if failed >= MIN_FAILURES and failed / max(1, ended) > share:
             self.error = StudyFailedError(
-                f"study {self.study.name!r} stopped: {len(failed)} of {ended} finished trials "
+                f"study {self.study.name!r} stopped: {failed} of {ended} finished trials "
                 f"failed (more than max_failure_share={share:g}). Last error, trial "
                 f"{last.number}: {last.error}\n{last.traceback or ''}"
             )

@@ -9,6 +9,7 @@ This is a base class for code organisation only: it relies on the attributes tha
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import logging
 import threading
@@ -22,6 +23,7 @@ import numpy as np
 
 from hpo_notebook import checkpoints
 from hpo_notebook import results as R
+from hpo_notebook._history import HistoryIndex
 from hpo_notebook.checkpoints import Checkpoints
 from hpo_notebook.exceptions import HpoError, HpoWarning, TrialResultError
 from hpo_notebook.execution.base import TrialEnded
@@ -59,7 +61,8 @@ class StudyCore:
     _listeners: list[Listener]
     _optimizer_state: dict[str, Any] | None
     _suggest_pool: ThreadPoolExecutor | None
-    _unit_cache: dict[int, list[float]]
+    _index: HistoryIndex | None
+    _state_counts: collections.Counter[TrialState]
     _report_history: ReportHistory | None
     _checkpoint_policy: Checkpoints
     _checkpoint_root: str | None
@@ -73,8 +76,8 @@ class StudyCore:
     @property
     def trials(self) -> list[Trial]:
         """Snapshots of every trial, by number."""
-        with self._lock:
-            return [self._trials[k] for k in sorted(self._trials)]
+        with self._lock:  # the dict is in number order: trials are created in that order
+            return list(self._trials.values())
 
     def _publish(self, event: dict[str, Any]) -> None:
         for listener in list(self._listeners):
@@ -85,44 +88,26 @@ class StudyCore:
                     f"hpo_notebook: a study listener raised {exc!r}", HpoWarning, stacklevel=2
                 )
 
-    def _unit(self, t: Trial) -> list[float]:
-        u = self._unit_cache.get(t.number)
-        if u is None:  # params never change: encode each trial once
-            u = self._unit_cache[t.number] = self.space.to_unit(t.params)
-        return u
-
     def _history(self) -> History:
+        """What the optimizer may know now (built incrementally, see ``_history.py``)."""
         with self._lock:
-            trials = list(self._trials.values())
-        done = R.completed(trials, self.objectives)
-        names = self.objectives.metric_names
-        d, k = self.space.dim, len(names)
-        X = [self._unit(t) for t in done]
-        Y = [[t.values[n] for n in names] for t in done]  # type: ignore[index]
-        if self.pruned_in_model == "last":
-            for t, last in self._pruned_last_values(trials):
-                X.append(self._unit(t))
-                Y.append([last[n] for n in names])
-        X = np.array(X, dtype=float).reshape(-1, d)
-        Y = np.array(Y, dtype=float).reshape(-1, k)
-        pending = [t for t in trials if t.state in (TrialState.RUNNING, TrialState.INTERRUPTED)]
-        Xp = np.array([self._unit(t) for t in pending]).reshape(-1, d)
-        return History(X, Y, Xp, len(trials))
+            if self._index is None:
+                index = HistoryIndex(self.space, self.objectives, self.pruned_in_model == "last")
+                for t in self._trials.values():
+                    index.update(t, self._curve_if_pruned(t))
+                self._index = index
+            return self._index.history()
 
-    def _pruned_last_values(self, trials: list[Trial]) -> list[tuple[Trial, dict[str, float]]]:
-        """Pruned trials with their last report that has every objective and constraint."""
-        pruned = [t for t in trials if t.state is TrialState.PRUNED]
-        if not pruned:
+    def _curve_if_pruned(self, t: Trial) -> list[tuple[float, Any]]:
+        """A pruned trial's reports, from which the model takes its last values."""
+        if t.state is not TrialState.PRUNED or self.pruned_in_model != "last":
             return []
-        h = self._reports_index()
-        names = self.objectives.metric_names
-        out = []
-        for t in pruned:
-            for _, metrics in reversed(h.curve(t.number)):
-                if all(n in metrics for n in names):
-                    out.append((t, dict(metrics)))
-                    break
-        return out
+        return self._reports_index().curve(t.number)
+
+    def _attempt_of(self, number: int) -> int | None:
+        """The current attempt of trial ``number`` (None: no such trial)."""
+        t = self._trials.get(number)
+        return None if t is None else t.attempt
 
     def _suggest(self, n: int, history: History) -> list[Proposal]:
         """Call the optimizer and save the state it returns."""
@@ -201,6 +186,10 @@ class StudyCore:
                 )
             self._store.add_trials(self._record.id, new)
             self._trials.update({t.number: t for t in new})
+            self._state_counts[TrialState.RUNNING] += len(new)
+            if self._index is not None:
+                for t in new:
+                    self._index.update(t)
         for t in new:
             self._publish({"type": "trial", "trial": t})
         return new
@@ -223,7 +212,8 @@ class StudyCore:
             self._optimizer_state = rec.optimizer_state
             if trials != self._trials:
                 self._trials = trials
-                self._unit_cache.clear()
+                self._state_counts = collections.Counter(t.state for t in trials.values())
+                self._index = None
                 self._report_history = None
                 self._hv_history = None
 
@@ -314,7 +304,12 @@ class StudyCore:
     def _save(self, t: Trial) -> None:
         with self._lock:
             self._store.update_trial(self._record.id, t)
+            old = self._trials[t.number]
             self._trials[t.number] = t
+            self._state_counts[old.state] -= 1
+            self._state_counts[t.state] += 1
+            if self._index is not None:
+                self._index.update(t, self._curve_if_pruned(t))
         self._publish({"type": "trial", "trial": t})
 
     # ------------------------------------------------------------------ core: finish
@@ -365,6 +360,11 @@ class StudyCore:
             h = self._reports_index()
             for r in reports:
                 h.add(int(r["trial"]), r["step"], r["metrics"])
+            with self._lock:  # reports that arrive after their trial was pruned
+                for number in {int(r["trial"]) for r in reports}:
+                    t = self._trials.get(number)
+                    if t is not None and t.state is TrialState.PRUNED and self._index is not None:
+                        self._index.update(t, self._curve_if_pruned(t))
         self._publish({"type": "reports", "reports": list(reports)})
 
     def _reports_index(self) -> ReportHistory:

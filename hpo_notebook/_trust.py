@@ -34,7 +34,7 @@ import stat
 from collections.abc import Sequence
 from pathlib import Path
 
-from hpo_notebook.exceptions import HpoError
+from hpo_notebook.exceptions import SigningKeyError
 
 SECRET_DIR_ENV = "HPO_NOTEBOOK_SECRET_DIR"
 KEY_FILE = "signing_key"
@@ -42,10 +42,6 @@ KEY_BYTES = 32
 # Part of every payload, so that a signature made for something else with the same key (or for
 # a later format of the payload) never verifies as a %%hpo cell.
 _SCHEME = "hpo_notebook %%hpo cell v1"
-
-
-class SigningKeyError(HpoError):
-    """The signing key file cannot be made or is not safe to use (the message says why)."""
 
 
 def key_dir() -> Path:

@@ -53,5 +53,10 @@ class TrialInterrupted(HpoError):
     """Raised by ``trial.report`` when the study is stopping; the trial is re-run on resume."""
 
 
+class SigningKeyError(HpoError):
+    """The key that signs ``%%hpo`` cells cannot be made or is not safe to use (the message
+    says why and how to fix it)."""
+
+
 class HpoWarning(UserWarning):
     """Something worth knowing that does not stop the study (a model fell back, a slow space)."""

@@ -21,9 +21,11 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import numbers
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -431,14 +433,14 @@ class Space(Mapping[str, Param]):
         """
         import warnings
 
-        from scipy.stats import qmc
-
-        engine = qmc.Sobol(d=self.dim, scramble=True, seed=seed)
-        if skip:
-            engine.fast_forward(skip)
-        with warnings.catch_warnings():
+        lock, engine = _sobol_engine(self.dim, seed)
+        with lock, warnings.catch_warnings():
             # Points are drawn a few at a time by design; balance over powers of 2 is moot.
             warnings.filterwarnings("ignore", message=".*balance properties of Sobol")
+            if engine.num_generated != skip:
+                engine.reset()
+                if skip:
+                    engine.fast_forward(skip)
             rows = engine.random(n)
         return [self.from_uniform(row) for row in rows]
 
@@ -463,3 +465,12 @@ class Space(Mapping[str, Param]):
             else:
                 raise SpaceError(f"parameter {name!r}: unknown type {t!r} in stored space")
         return cls(params)
+
+
+@functools.lru_cache(maxsize=16)
+def _sobol_engine(dim: int, seed: int) -> tuple[threading.Lock, Any]:
+    """One scrambled Sobol engine per dimension and seed (making one costs about a
+    millisecond; a study draws a few points at a time, usually where the last draw ended)."""
+    from scipy.stats import qmc
+
+    return threading.Lock(), qmc.Sobol(d=dim, scramble=True, seed=seed)

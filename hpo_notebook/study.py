@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 import os
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING, Any, overload
 
 from hpo_notebook import _checks
 from hpo_notebook import results as R
+from hpo_notebook._history import HistoryIndex
 from hpo_notebook._study_core import StudyCore, _LocalChannel, trial_seed
 from hpo_notebook.checkpoints import Checkpoints
 from hpo_notebook.exceptions import (
@@ -154,7 +156,7 @@ class Study(StudyCore):
         self._dashboard: Any = None
         self._hv_history: R.HypervolumeHistory | None = None
         self._suggest_pool: Any = None
-        self._unit_cache: dict[int, list[float]] = {}
+        self._index: HistoryIndex | None = None
         self._report_history: ReportHistory | None = None
         _record = self._create_or_load(name or "study", seed, n_initial, load_if_exists, lineage)
         self._record = _record
@@ -162,6 +164,7 @@ class Study(StudyCore):
         self.seed: int = int(_record.settings["seed"])
         self._optimizer_state = _record.optimizer_state
         self._trials: dict[int, Trial] = {t.number: t for t in self._store.trials(_record.id)}
+        self._state_counts = collections.Counter(t.state for t in self._trials.values())
         stored = _record.settings.get("checkpoints")
         if stored and checkpoints is None:  # reopened: the folder it had
             self._checkpoint_policy = _stored_checkpoints(stored, self._store.path)
@@ -242,10 +245,8 @@ class Study(StudyCore):
 
     def counts(self) -> dict[str, int]:
         """Number of trials in each state."""
-        out = {s.value: 0 for s in TrialState}
-        for t in self.trials:
-            out[t.state.value] += 1
-        return out
+        with self._lock:
+            return {s.value: self._state_counts[s] for s in TrialState}
 
     @property
     def status(self) -> str:
