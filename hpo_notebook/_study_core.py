@@ -258,19 +258,20 @@ class StudyCore:
 
     def _cleanup_checkpoints(self) -> None:
         """Apply the checkpoint policy after a trial ended: only to folders of this study's
-        trials that will not run again (``checkpoints.stored`` lists only folders it made)."""
+        trials that will not run again (``checkpoints.stored`` lists only folders it made).
+        The best are ranked among the trials that have a checkpoint: the ones kept so far and
+        those that just ended."""
         root = self._checkpoint_root
         if root is None:
             return
         present = checkpoints.stored(root)
         if not present:
             return
-        with self._lock:
-            known = dict(self._trials)
-        present = [n for n in present if n in known]
-        trials = [known[n] for n in sorted(known)]
-        running = [n for n in present if not known[n].state.finished]
-        feas = R.feasible(trials, self.objectives)
+        with self._lock:  # only trials with a folder: the cost stays flat as the study grows
+            mine = {n: self._trials[n] for n in present if n in self._trials}
+        present = list(mine)
+        running = [n for n in present if not mine[n].state.finished]
+        feas = R.feasible([mine[n] for n in present], self.objectives)
         keep = self._checkpoint_policy.keep_best
         order = multi_objective_order(R.objective_matrix(feas, self.objectives), top=keep)
         ranked = [feas[i].number for i in order]
