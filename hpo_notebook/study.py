@@ -344,36 +344,16 @@ class Study(StudyCore):
         number = trial if isinstance(trial, int) else trial.number
         if number not in self._asked and self.status == "idle":
             self._hold("tell")  # a trial asked for by an earlier process
-        with self._lock:
-            current = self._trials.get(number)
-        if current is None:
-            raise ConfigError(f"tell: no trial {number} in study {self.name!r}")
-        if current.state is not TrialState.RUNNING:
-            raise ConfigError(f"tell: trial {number} is already {current.state.value}")
-        st = TrialState(state) if state is not None else None
-        now = time.time()
-        if isinstance(result, BaseException) or st in (TrialState.FAILED, TrialState.PRUNED):
-            pruned = isinstance(result, Pruned) or st is TrialState.PRUNED
-            text = None
-            if isinstance(result, BaseException):
-                text = "".join(tb_module.format_exception(result))
-            err = (
-                f"{type(result).__name__}: {result}" if isinstance(result, BaseException) else None
-            )
-            ended = TrialEnded(
-                number,
-                current.attempt,
-                "pruned" if pruned else "failed",
-                error=err,
-                traceback=text,
-                ended_at=now,
-            )
-        else:
-            ended = TrialEnded(number, current.attempt, "ok", result=result, ended_at=now)
         try:
-            self._finish(ended)
-        finally:
+            with self._lock:
+                current = self._trials.get(number)
+            if current is None:
+                raise ConfigError(f"tell: no trial {number} in study {self.name!r}")
+            if current.state is not TrialState.RUNNING:
+                raise ConfigError(f"tell: trial {number} is already {current.state.value}")
+            self._finish(_told(number, current.attempt, result, state))
             self._asked.discard(number)
+        finally:
             self._let_go()
 
     def _hold(self, what: str) -> None:
@@ -810,6 +790,25 @@ def load_study(
         ) from None
     study._unusable = unusable
     return study
+
+
+def _told(number: int, attempt: int, result: Any, state: TrialState | str | None) -> TrialEnded:
+    """How a trial ended, from what ``Study.tell`` was given."""
+    st = TrialState(state) if state is not None else None
+    now = time.time()
+    if not isinstance(result, BaseException) and st not in (TrialState.FAILED, TrialState.PRUNED):
+        return TrialEnded(number, attempt, "ok", result=result, ended_at=now)
+    pruned = isinstance(result, Pruned) or st is TrialState.PRUNED
+    if not isinstance(result, BaseException):
+        return TrialEnded(number, attempt, "pruned" if pruned else "failed", ended_at=now)
+    return TrialEnded(
+        number,
+        attempt,
+        "pruned" if pruned else "failed",
+        error=f"{type(result).__name__}: {result}",
+        traceback="".join(tb_module.format_exception(result)),
+        ended_at=now,
+    )
 
 
 def _stored_checkpoints(data: Any, path: str | None) -> Checkpoints:

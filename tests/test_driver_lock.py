@@ -184,3 +184,16 @@ def _sleeper(params, trial):
 
     time.sleep(1.0)
     return params["x"]
+
+
+def test_a_refused_tell_does_not_keep_the_file(tmp_path):
+    path = tmp_path / "s.db"
+    a = _study(path)
+    t = a.ask()
+    a.close()  # lets go; trial 0 stays RUNNING in the file
+    b = hn.load_study(str(path))
+    with pytest.raises(hn.ConfigError, match="no trial 5"):
+        b.tell(5, 1.0)
+    assert not b._driver_lock.held  # a mistake does not leave the file taken
+    b.tell(t.number, 1.0)  # a trial of an earlier process, told by hand
+    assert not b._driver_lock.held and b.trials[0].state is hn.TrialState.COMPLETE
