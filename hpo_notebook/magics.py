@@ -17,7 +17,7 @@ trial function (run your setup cells first), re-queues the trials that were runn
 on with the dashboard.
 
 A study file is data that others can send or edit, and resuming runs the code it holds. So the
-stored cell is signed with a key of the user's (see ``hpo_notebook._trust``), and
+stored cell is signed with a key of the user's (the ``_trust`` module), and
 ``%hpo resume`` runs it only when the signature is the user's own; any other stored code is
 printed instead, and runs only with ``%hpo resume PATH [NAME] --trust`` once it has been read.
 """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import warnings
 
@@ -58,3 +59,37 @@ def ipython_shell():
     shell = InteractiveShell.instance()
     yield shell
     sys.modules["__main__"] = main
+
+
+@contextlib.contextmanager
+def _read_only(*paths):
+    """Make ``paths`` unwritable for this process. Root ignores file modes, so as root the
+    files are made immutable (``chattr +i``) instead."""
+    import os
+    import shutil
+    import subprocess
+
+    if os.geteuid() != 0:
+        for p in paths:
+            p.chmod(0o555 if p.is_dir() else 0o444)
+        try:
+            yield
+        finally:
+            for p in paths:
+                p.chmod(0o755 if p.is_dir() else 0o644)
+        return
+    chattr = shutil.which("chattr")
+    if chattr is None or subprocess.run([chattr, "+i", *map(str, paths)]).returncode != 0:
+        pytest.skip(
+            "running as root on a file system without chattr +i: cannot make a file read-only"
+        )
+    try:
+        yield
+    finally:
+        subprocess.run([chattr, "-i", *map(str, paths)], check=True)
+
+
+@pytest.fixture()
+def read_only():
+    """``with read_only(path, folder): ...`` makes files and folders unwritable meanwhile."""
+    return _read_only

@@ -6,7 +6,6 @@ SQLite store); the file-only behaviour (reopening, WAL, refusing foreign files) 
 
 from __future__ import annotations
 
-import contextlib
 import doctest
 import json
 import sqlite3
@@ -527,41 +526,13 @@ def test_damaged_settings_are_a_storage_error(stored):
     s.close()
 
 
-@contextlib.contextmanager
-def _read_only(*paths):
-    """Make ``paths`` unwritable for this process. Root ignores file modes, so as root the
-    files are made immutable (``chattr +i``) instead."""
-    import os
-    import shutil
-    import subprocess
-
-    if os.geteuid() != 0:
-        for p in paths:
-            p.chmod(0o555 if p.is_dir() else 0o444)
-        try:
-            yield
-        finally:
-            for p in paths:
-                p.chmod(0o755 if p.is_dir() else 0o644)
-        return
-    chattr = shutil.which("chattr")
-    if chattr is None or subprocess.run([chattr, "+i", *map(str, paths)]).returncode != 0:
-        pytest.skip(
-            "running as root on a file system without chattr +i: cannot make a file read-only"
-        )
-    try:
-        yield
-    finally:
-        subprocess.run([chattr, "-i", *map(str, paths)], check=True)
-
-
-def test_a_read_only_file_in_a_read_only_folder_opens_for_analysis(stored, tmp_path):
+def test_a_read_only_file_in_a_read_only_folder_opens_for_analysis(stored, tmp_path, read_only):
     """Before: 'is not an hpo_notebook study file'."""
     folder = tmp_path / "ro"
     folder.mkdir()
     path = folder / "t.db"
     path.write_bytes(stored.read_bytes())
-    with _read_only(path, folder):
+    with read_only(path, folder):
         s = SQLiteStore(path)
         rec = s.get_study()
         assert s.read_only is True

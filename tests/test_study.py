@@ -331,3 +331,69 @@ def test_metric_names_like_frame_columns_never_corrupt_a_column():
 
     as_trials, _ = _study_parts(df, {"error": "min", "size": "min"})  # plots of a frame
     assert [t.values for t in as_trials] == [{"error": e, "size": s} for e, s in values]
+
+
+def _edit_settings(path, change):
+    import json
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    settings = json.loads(conn.execute("SELECT settings FROM studies").fetchone()[0])
+    change(settings)
+    conn.execute("UPDATE studies SET settings=?", (json.dumps(settings),))
+    conn.commit()
+    conn.close()
+
+
+def test_an_unknown_stored_pruner_is_an_error_not_dropped(tmp_path):
+    """Before: a pruner type this version does not know was silently dropped and the resumed
+    study ran without pruning."""
+    path = str(tmp_path / "p.db")
+    study = hn.Study(None, SPACE, objectives={"loss": "min"}, storage=path, pruner=hn.ASHA(9))
+    study.tell(study.ask(), {"loss": 0.5})
+    study.close()
+    _edit_settings(path, lambda s: s.update(pruner={"type": "Hyperband", "max_steps": 9}))
+    again = hn.load_study(path)  # still readable
+    assert len(again.trials_frame()) == 1
+    with pytest.raises(hn.StorageError, match=r"stored pruner type 'Hyperband' is not one"):
+        again.ask()
+    with pytest.raises(hn.StorageError, match=r"pass pruner=\.\.\. to load_study"):
+        hn.load_study(path, fn=lambda p, t: 0.0).run(n_trials=1)
+    chosen = hn.load_study(path, pruner=hn.Median())  # the user chooses one
+    chosen.tell(chosen.ask(), {"loss": 0.1})
+    assert chosen.counts()["COMPLETE"] == 2
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda s: s.pop("space"), "KeyError: 'space'"),
+        (lambda s: s.update(space={"x": {"type": "nope"}}), "cannot be used by this version"),
+        (lambda s: s.update(seed="zero"), "cannot be used by this version"),
+        (lambda s: s.update(checkpoints={"dir": 5}), "stored checkpoint settings"),
+        (lambda s: s.update(trial_timeout=-3), "trial_timeout must be a positive number"),
+    ],
+)
+def test_damaged_settings_are_storage_errors(tmp_path, change, message):
+    path = str(tmp_path / "d.db")
+    hn.Study(None, SPACE, objectives={"loss": "min"}, storage=path).close()
+    _edit_settings(path, change)
+    with pytest.raises(hn.StorageError, match=message):
+        hn.load_study(path)
+
+
+def test_a_read_only_study_file_opens_for_analysis(tmp_path, read_only):
+    folder = tmp_path / "archive"
+    path = folder / "s.db"
+    study = hn.Study(None, UNIT_2D, objectives={"f0": "min", "f1": "min"}, storage=str(path))
+    for t in study.ask(3):
+        tell_bc(study, t)
+    study.close()
+    before = sorted(p.name for p in folder.iterdir())
+    with read_only(path, folder):
+        again = hn.load_study(str(path))
+        assert len(again.trials_frame()) == 3 and len(again.pareto()) >= 1
+        assert again.hypervolume() > 0
+        with pytest.raises(hn.StorageError, match="is read-only"):
+            again.ask()
+        assert sorted(p.name for p in folder.iterdir()) == before  # nothing written

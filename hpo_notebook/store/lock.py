@@ -36,7 +36,7 @@ import threading
 import time
 from typing import IO, Any
 
-from hpo_notebook.exceptions import StudyLockedError
+from hpo_notebook.exceptions import StorageError, StudyLockedError
 
 if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
     import msvcrt
@@ -90,11 +90,18 @@ class DriverLock:
 
         Raises:
             StudyLockedError: another driver holds it; the message names it.
+            StorageError: the lock file cannot be made.
         """
         with self._guard:
             if self._file is not None:
                 return
-            f = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held until release
+            try:
+                f = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held until release
+            except OSError as exc:
+                raise StorageError(
+                    f"cannot make the lock file {self.path} that keeps a second driver off this "
+                    f"study file ({exc}); the study file's folder must be writable"
+                ) from None
             if not _try_lock(f):
                 f.seek(0)
                 holder = f.read()
