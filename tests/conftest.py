@@ -81,7 +81,7 @@ def _read_only(*paths):
     chattr = shutil.which("chattr")
     if chattr is None or subprocess.run([chattr, "+i", *map(str, paths)]).returncode != 0:
         pytest.skip(
-            "running as root on a file system without chattr +i: cannot make a file read-only"
+            reason="running as root on a file system without chattr +i: no file is read-only"
         )
     try:
         yield

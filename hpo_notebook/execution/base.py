@@ -65,8 +65,8 @@ class TrialEnded:
 @dataclass(frozen=True)
 class ReportArrived:
     """An intermediate report ``{"trial", "step", "metrics", "attempt", "t", "worker"}``, or,
-    with ``"kind": "start"``, the news that a trial attempt started (twice for one attempt when
-    Dask re-ran it after losing its worker)."""
+    with ``"kind": "start"``, the news that a trial attempt started on ``"worker"`` (twice for
+    one attempt when Dask re-ran it after losing its worker)."""
 
     report: dict[str, Any]
 
@@ -91,6 +91,11 @@ class Executor(Protocol):
 
     def stop_trials(self) -> None:
         """Ask running trials to stop at their next report (cooperative)."""
+        ...
+
+    def stop_trial(self, number: int, attempt: int, reason: str, worker: str | None) -> None:
+        """Give up on one running trial (it timed out): tell it to stop, free its slot, and
+        free its worker (``worker``: where it started, if known) if it does not stop."""
         ...
 
     def abandon(self, numbers: Mapping[int, int]) -> None:
