@@ -55,6 +55,10 @@ objectives = Objectives.parse({"f0": "min", "f1": "min"})
 t0 = time.perf_counter()
 s = opt.suggest(UNIT_2D, objectives, History(X, Y, np.zeros((0, 2)), 8), n=1, seed=0)
 out = {"kind": s.proposals[0].kind, "suggest_s": round(time.perf_counter() - t0, 2)}
+if mode == "exit":  # the proposal started a compile: leave while it runs
+    from hpo_notebook.optimizers.botorch import _kernel
+
+    assert not _kernel._LOADER.done.is_set()
 if mode == "stale":
     from hpo_notebook.optimizers.botorch import _kernel
 
@@ -135,6 +139,22 @@ def test_a_stale_build_lock_is_removed_in_the_background(tmp_path, acquisition):
     os.utime(lock, (old, old))
     out = _run_child(acquisition, "stale", tmp_path, CXX=shutil.which("false") or "false")
     assert (out["kind"], out["removed"], out["load_over"]) == (acquisition, True, True), out
+    assert not lock.exists()
+
+
+@pytest.mark.slow
+def test_a_process_that_ends_during_the_compile_leaves_no_lock(tmp_path):
+    """A short script whose first proposal starts the compile, and which ends before it is
+    done. Before: the compile ran on the script's daemon thread, died with it and left its lock
+    behind, so every later process went without the kernel for 10 minutes. Now a detached
+    process finishes the build and releases the lock."""
+    out = _run_child("qLogEHVI", "exit", tmp_path)  # returns at once, mid-compile
+    assert out["kind"] == "qLogEHVI"
+    lock = _lock(tmp_path)
+    deadline = time.monotonic() + 300
+    while (lock.exists() or not list(lock.parent.glob("*.so"))) and time.monotonic() < deadline:
+        time.sleep(1)  # a compile of about a minute, in a process that is not ours to join
+    assert list(lock.parent.glob("*.so")), "the detached build did not finish"
     assert not lock.exists()
 
 

@@ -15,9 +15,10 @@ must. A loaded kernel is handed to BoTorch the next time :func:`ensure_nonblocki
 before an acquisition is built), so one proposal never switches paths halfway through its
 optimization; the two paths agree to about 1e-15, not bit for bit.
 
-Known limit: a process that exits while this thread compiles leaves a lock behind, like any
-killed compile; later processes use the pure path until the lock is :data:`MAX_LOCK_AGE_S`
-old, then remove it and build.
+A compile, when one is needed, runs in a detached process of its own, so a study process that
+ends (a short script, a restarted kernel) never leaves a half-done build and its lock behind;
+only a build killed from outside does, and later processes then use the pure path until the
+lock is :data:`MAX_LOCK_AGE_S` old, then remove it and build.
 """
 
 from __future__ import annotations
@@ -172,19 +173,30 @@ class _Loader:
             self.settled.set()
 
     def _build(self) -> ModuleType:
-        """Wait for a held lock (removing a stale one), then load or build like BoTorch."""
+        """Wait for a held lock (removing a stale one), have a compile done by a process of
+        its own if one is needed, then load the built kernel."""
         from torch.utils.cpp_extension import load
 
         lock = lock_path(self.name)
+        self._wait_for_lock(lock)
+        kwargs = build_kwargs(self.logei)
+        if not _looks_built(lock.parent, self.name, kwargs["sources"][0]):
+            self.settled.set()  # a compile lies ahead: proposals go on without the kernel
+            # Compiled in this process, on this daemon thread, a build would die with the
+            # process (a short script, a restarted kernel) and leave its lock behind for every
+            # later process: a detached process finishes it and lets the lock go.
+            _build_detached()
+            self._wait_for_lock(lock)
+            if not _looks_built(lock.parent, self.name, kwargs["sources"][0]):
+                raise RuntimeError("the fused kernel did not build (no compiler or ninja?)")
+        # Built: load() only checks (if another process takes the lock meanwhile, load()
+        # waits on it without a limit; only this daemon thread waits).
+        return load(**kwargs)
+
+    def _wait_for_lock(self, lock: Path) -> None:
         while lock.exists() and not clear_stale_lock(self.name, self.max_lock_age_s):
             self.settled.set()  # another process builds, or died building: don't wait for it
             time.sleep(self.poll_s)
-        kwargs = build_kwargs(self.logei)
-        if not _looks_built(lock.parent, self.name, kwargs["sources"][0]):
-            self.settled.set()  # a compile lies ahead
-        # If another process takes the lock between the loop and here, load() waits on it
-        # without a limit; only this daemon thread waits, proposals keep the pure path.
-        return load(**kwargs)
 
 
 def build_kwargs(logei: Any) -> dict[str, Any]:
@@ -202,15 +214,48 @@ def build_kwargs(logei: Any) -> dict[str, Any]:
 
 
 def _looks_built(build_dir: Path, name: str, source: str) -> bool:
-    """Whether a library newer than its source is in ``build_dir`` (then load() only checks)."""
+    """Whether ``build_dir`` holds a library built from ``source`` and newer than it (then
+    load() only checks). A build from another installation's source (another virtual
+    environment sharing torch's extension folder) does not count: load() would rebuild."""
     try:
         newest = max(
             (p.stat().st_mtime for p in build_dir.glob(f"{name}.*") if p.suffix in (".so", ".pyd")),
             default=None,
         )
-        return newest is not None and newest >= os.stat(source).st_mtime
+        if newest is None or newest < os.stat(source).st_mtime:
+            return False
+        return source in (build_dir / "build.ninja").read_text()
     except OSError:
         return False
+
+
+#: Run by :func:`_build_detached`: torch's loader with BoTorch's arguments, which compiles
+#: when needed (not BoTorch's own loader: it would take any ``logei_fused_ext`` folder on
+#: ``sys.path``, the build folder included, for the kernel).
+_BUILD = (
+    "from botorch.acquisition.multi_objective import logei; "
+    "from torch.utils.cpp_extension import load; "
+    "from hpo_notebook.optimizers.botorch._kernel import build_kwargs; "
+    "load(**build_kwargs(logei))"
+)
+
+
+def _build_detached() -> None:
+    """Compile the kernel in a new process and session, and wait for it. The process outlives
+    this one if this one ends first, so the build completes and its lock is released either
+    way (and a kernel interrupt, sent to this process's group, does not reach it)."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _BUILD],
+        cwd=os.path.dirname(sys.executable),  # not a folder that holds a build folder
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    proc.wait()
 
 
 _LOADER: _Loader | None = None
