@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -320,11 +319,25 @@ def run(method: str, problem: SuiteProblem, seed: int, n: int) -> dict[str, Any]
 
 
 def _our_optimizer(method: str) -> Any:
-    """``"ours q=4"`` is the default; ``"ours q=4 acq=qLogEHVI n_initial=8"`` a variant."""
-    kwargs: Mapping[str, str] = dict(w.split("=", 1) for w in method.split()[2:])
+    """``"ours q=4"`` is the default; ``"ours q=4 acq=qLogEHVI n_initial=8 warm=0
+    num_restarts=4"`` a variant (any :class:`OptimizeSettings` field)."""
+    kwargs: dict[str, str] = dict(w.split("=", 1) for w in method.split()[2:])
     if not kwargs:
         return "qLogNEHVI"
-    from hpo_notebook.optimizers.botorch import BoTorchOptimizer
+    from dataclasses import fields, replace
 
-    n_initial = int(kwargs["n_initial"]) if "n_initial" in kwargs else None
-    return BoTorchOptimizer(kwargs.get("acq", "qLogNEHVI"), n_initial=n_initial)
+    from hpo_notebook.optimizers.botorch import BoTorchOptimizer
+    from hpo_notebook.optimizers.botorch.settings import OptimizeSettings
+
+    n_initial = int(kwargs.pop("n_initial")) if "n_initial" in kwargs else None
+    acq = kwargs.pop("acq", "qLogNEHVI")
+    warm = kwargs.pop("warm", "1") == "1"
+    types = {f.name: type(getattr(OptimizeSettings(), f.name)) for f in fields(OptimizeSettings)}
+    unknown = set(kwargs) - set(types)
+    if unknown:
+        raise ValueError(f"unknown settings {sorted(unknown)}; choose from {sorted(types)}")
+    settings = replace(
+        OptimizeSettings(),
+        **{k: (v == "1" if types[k] is bool else types[k](v)) for k, v in kwargs.items()},
+    )
+    return BoTorchOptimizer(acq, n_initial=n_initial, settings=settings, warm_start=warm)

@@ -73,7 +73,7 @@ class Study(StudyCore):
             or an :class:`~hpo_notebook.optimizers.Optimizer`.
         pruner: stops trials early from their reports: ``hn.ASHA(max_steps)``,
             ``hn.MultiObjectiveASHA(max_steps)``, ``hn.Median()`` or None (never).
-        n_initial: quasi-random trials before the model is used (default ``2 * (d + 1)``).
+        n_initial: quasi-random trials before the model is used (default ``min(2 * (d + 1), 20)``).
         max_failure_share: the study stops with an error once at least 3 trials failed and
             failures exceed this share of finished trials.
         suggest_timeout: seconds a free worker waits for the model's proposal before it gets a

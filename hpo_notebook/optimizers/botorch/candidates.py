@@ -119,6 +119,21 @@ def fit_model(
     return model, hyperparameters(model)
 
 
+def log_marginal_likelihood(model: Any) -> float:
+    """The fitted model's log marginal likelihood plus log prior, summed over its outputs
+    (what the fit maximizes: the higher of two fits of the same data is the better one)."""
+    from gpytorch.mlls import ExactMarginalLogLikelihood
+
+    mll = ExactMarginalLogLikelihood(model.likelihood, model)
+    model.train()
+    try:
+        with torch.no_grad():
+            value = mll(model(*model.train_inputs), model.train_targets)
+    finally:
+        model.eval()
+    return float(value.sum())
+
+
 def hyperparameters(model: Any) -> dict[str, Any]:
     """The model's raw hyperparameters as JSON-friendly nested lists."""
     return {
@@ -157,11 +172,14 @@ def build_acquisition(
     mc_samples: int = 128,
     seed: int = 0,
     scalarization_weights: Tensor | None = None,
+    alpha: float = 0.0,
 ) -> Any:
     """Build a BoTorch acquisition function by name (one of :data:`ACQUISITIONS`).
 
     ``qLogPoF`` maximizes the probability that every constraint holds (used while no
     observed point is feasible); for it, ``constraints`` should include objective thresholds.
+    ``alpha`` > 0 approximates the hypervolume box decompositions of qLogEHVI and qLogNEHVI
+    (BoTorch's ``NondominatedPartitioning``): fewer boxes, much faster with 3+ objectives.
     """
     # First, before any BoTorch constructor: qLogEHVI's and qLogNEHVI's would otherwise
     # compile BoTorch's fused kernel, or wait forever on a build lock left by a killed compile.
@@ -181,6 +199,7 @@ def build_acquisition(
     from botorch.sampling import SobolQMCNormalSampler
     from botorch.utils.multi_objective.box_decompositions.non_dominated import (
         FastNondominatedPartitioning,
+        NondominatedPartitioning,
     )
 
     sampler = SobolQMCNormalSampler(sample_shape=torch.Size([mc_samples]), seed=seed)
@@ -229,6 +248,7 @@ def build_acquisition(
             X_pending=X_pending,
             prune_baseline=True,
             cache_root=True,
+            alpha=alpha,
         )
     if name == "qLogEHVI":
         # Partition the objective space under the model's posterior mean at the feasible
@@ -239,7 +259,11 @@ def build_acquisition(
         for c in constraints:
             feas &= c.callable()(mean) <= 0
         front = mean[feas][..., :n_objectives]
-        partitioning = FastNondominatedPartitioning(ref_point=ref, Y=front)
+        partitioning = (
+            NondominatedPartitioning(ref_point=ref, Y=front, alpha=alpha)
+            if alpha > 0
+            else FastNondominatedPartitioning(ref_point=ref, Y=front)
+        )
         return qLogExpectedHypervolumeImprovement(
             model,
             ref_point=ref,
@@ -344,6 +368,7 @@ __all__ = [
     "build_acquisition",
     "fit_model",
     "hyperparameters",
+    "log_marginal_likelihood",
     "optimize_candidates",
     "sample_weights",
 ]

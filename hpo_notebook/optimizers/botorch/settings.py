@@ -9,13 +9,12 @@ from dataclasses import dataclass
 class OptimizeSettings:
     """Effort spent fitting the model and optimizing the acquisition function.
 
-    The defaults were chosen with ``benchmarks/sample_efficiency.py`` and
-    ``benchmarks/suggest_latency.py`` (docs/benchmarks.md): they match the hypervolume of
-    BoTorch's tutorial settings (10 restarts, 512 raw samples) and of Ax at about a fifth of
-    the time. :meth:`thorough` spends about 1.7x more time for a somewhat better front on
-    BraninCurrin. Sampling starting points around the best observations
-    (``sample_around_best``) matters most: without it ZDT1's front stalled half a decade
-    short.
+    The defaults were chosen on the benchmark suite (``benchmarks/suite.py``; the page
+    "Search defaults and why" in the docs has the numbers) and timed with
+    ``benchmarks/suggest_latency.py`` and ``benchmarks/three_objectives.py``. Sampling
+    starting points around the best observations (``sample_around_best``) matters most among
+    the effort settings: without it ZDT1's front stalled half a decade short.
+    :meth:`thorough` spends about 2x more time per proposal.
 
     Attributes:
         num_restarts: starting points the acquisition optimizer refines.
@@ -26,6 +25,15 @@ class OptimizeSettings:
         fit_maxiter: iterations of the GP hyperparameter fit.
         maxiter_alternating: rounds of the mixed optimizer (Int and Choice parameters).
         torch_threads: torch threads while proposing (None: leave torch's setting alone).
+        hv_alpha: approximation level of the hypervolume box decompositions with three or
+            more objectives (0: exact). The exact decomposition of a 3-objective front of 60
+            points has so many boxes that a batch of 4 took 16 s; 0.01 took 4 s.
+        mc_samples_many: Monte-Carlo samples of qLogNEHVI and qLogEHVI with three or more
+            objectives (ParEGO, for four or more, uses ``mc_samples``), where each
+            sample of qLogNEHVI costs a box decomposition of its own (about half the time of
+            a 3-objective batch at 100 observations went there with 64 samples).
+        winsorize: clip each objective's outliers on the bad side before fitting the model
+            (see ``hpo_notebook.optimizers.botorch.outcomes``).
     """
 
     num_restarts: int = 2
@@ -33,13 +41,18 @@ class OptimizeSettings:
     maxiter: int = 100
     mc_samples: int = 64
     sample_around_best: bool = True
-    fit_maxiter: int = 30
+    fit_maxiter: int = 100
     maxiter_alternating: int = 8
     #: torch threads while proposing. One is fastest when trials load the same cores (the
     #: usual case on a local cluster): oversubscribed OpenMP threads were 10x slower here.
     torch_threads: int | None = 1
+    hv_alpha: float = 0.01
+    mc_samples_many: int = 32
+    winsorize: bool = True
 
     @classmethod
     def thorough(cls) -> OptimizeSettings:
         """More restarts, raw samples, MC samples and fit iterations."""
-        return cls(num_restarts=4, raw_samples=256, mc_samples=128, fit_maxiter=75)
+        return cls(
+            num_restarts=4, raw_samples=256, mc_samples=128, mc_samples_many=64, fit_maxiter=200
+        )
