@@ -1,9 +1,9 @@
 """Suggestion latency: seconds to propose a batch of 4 on DTLZ2(dim=6, 2 objectives) with
 50 / 100 / 200 observations, hpo_notebook beside a plain BoTorch loop, Ax and Optuna's GP.
 
-For hpo_notebook two numbers: ``warm`` is what a running study pays (the GP fit starts from
-the hyperparameters of the previous proposal, made 4 observations earlier), ``cold`` a first
-proposal (e.g. after ``load_study``). Peers are timed in the same process, one after the
+For hpo_notebook two numbers: ``warm`` is what a running study pays (it has the
+hyperparameters of the previous proposal, made 4 observations earlier, to start a second fit
+from), ``cold`` a first proposal (e.g. after ``load_study``). Peers are timed in the same process, one after the
 other, on the same observations. Run alone on a quiet machine::
 
     python -m benchmarks.suggest_latency --repeats 3
