@@ -3,8 +3,8 @@
 
 For hpo_notebook two numbers: ``warm`` is what a running study pays (it has the
 hyperparameters of the previous proposal, made 4 observations earlier, to start a second fit
-from), ``cold`` a first proposal (e.g. after ``load_study``). Peers are timed in the same process, one after the
-other, on the same observations. Run alone on a quiet machine::
+from), ``cold`` a first proposal (e.g. after ``load_study``). Peers are timed in the same
+process, one after the other, on the same observations. Run alone on a quiet machine::
 
     python -m benchmarks.suggest_latency --repeats 3
 
