@@ -25,10 +25,15 @@ DRIVER = textwrap.dedent(
         space = hn.Space(x=hn.Float(0.0, 1.0), seconds=hn.Float(0.4, 0.5))
         study = hn.Study(sleepy, space, objectives={"y": "min"}, storage=sys.argv[1], seed=11,
                          n_initial=3)
-        study.subscribe(
-            lambda e: e["type"] == "trial" and e["trial"].state.finished and print(
-                "finished", sum(t.state.finished for t in study.trials), flush=True)
-        )
+        def progress(e):
+            if e["type"] != "trial":
+                return
+            done = sum(t.state.finished for t in study.trials)
+            if e["trial"].state.finished:
+                print("finished", done, flush=True)
+            elif e["trial"].state is hn.TrialState.RUNNING and done >= 4:
+                print("running after 4", flush=True)  # the kill must catch a running trial
+        study.subscribe(progress)
         study.run(n_trials=8, concurrency=2)
         print("driver ended normally", flush=True)
     """
@@ -48,10 +53,10 @@ def test_driver_killed_then_resumed(tmp_path, dask_client):
     )
     try:
         for line in proc.stdout:  # blocks until the driver reports progress
-            if line.strip() == "finished 4":
+            if line.strip() == "running after 4":
                 break
         else:
-            pytest.fail("the driver ended before finishing 4 trials")
+            pytest.fail("the driver ended before a trial ran after 4 had finished")
         os.killpg(proc.pid, signal.SIGKILL)
     finally:
         proc.wait(timeout=30)
