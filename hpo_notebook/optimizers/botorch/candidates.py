@@ -179,7 +179,8 @@ def build_acquisition(
     ``qLogPoF`` maximizes the probability that every constraint holds (used while no
     observed point is feasible); for it, ``constraints`` should include objective thresholds.
     ``alpha`` > 0 approximates the hypervolume box decompositions of qLogEHVI and qLogNEHVI
-    (BoTorch's ``NondominatedPartitioning``): fewer boxes, much faster with 3+ objectives.
+    (BoTorch's ``NondominatedPartitioning``): fewer boxes, faster with 3+ objectives. Exact
+    decompositions use :class:`~hpo_notebook.optimizers.botorch.boxes.ExactPartitioning`.
     """
     # First, before any BoTorch constructor: qLogEHVI's and qLogNEHVI's would otherwise
     # compile BoTorch's fused kernel, or wait forever on a build lock left by a killed compile.
@@ -189,18 +190,16 @@ def build_acquisition(
         qLogNoisyExpectedImprovement,
         qLogProbabilityOfFeasibility,
     )
-    from botorch.acquisition.multi_objective.logei import (
-        qLogExpectedHypervolumeImprovement,
-        qLogNoisyExpectedHypervolumeImprovement,
-    )
+    from botorch.acquisition.multi_objective.logei import qLogExpectedHypervolumeImprovement
     from botorch.acquisition.multi_objective.objective import IdentityMCMultiOutputObjective
     from botorch.acquisition.multi_objective.parego import qLogNParEGO
     from botorch.acquisition.objective import GenericMCObjective
     from botorch.sampling import SobolQMCNormalSampler
     from botorch.utils.multi_objective.box_decompositions.non_dominated import (
-        FastNondominatedPartitioning,
         NondominatedPartitioning,
     )
+
+    from hpo_notebook.optimizers.botorch.boxes import ExactPartitioning, log_nehvi
 
     sampler = SobolQMCNormalSampler(sample_shape=torch.Size([mc_samples]), seed=seed)
     cons = [c.callable() for c in constraints] or None
@@ -238,7 +237,7 @@ def build_acquisition(
         )
     ref = torch.as_tensor(list(ref_point or []), dtype=DTYPE)
     if name == "qLogNEHVI":
-        return qLogNoisyExpectedHypervolumeImprovement(
+        return log_nehvi(
             model,
             ref_point=ref,
             X_baseline=X_baseline,
@@ -262,7 +261,7 @@ def build_acquisition(
         partitioning = (
             NondominatedPartitioning(ref_point=ref, Y=front, alpha=alpha)
             if alpha > 0
-            else FastNondominatedPartitioning(ref_point=ref, Y=front)
+            else ExactPartitioning(ref_point=ref, Y=front)
         )
         return qLogExpectedHypervolumeImprovement(
             model,
