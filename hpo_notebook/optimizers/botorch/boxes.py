@@ -154,7 +154,9 @@ class ExactPartitioning(FastNondominatedPartitioning):
     them is used (qLogNEHVI builds one per MC sample).
     """
 
-    def __init__(self, ref_point: torch.Tensor, Y: torch.Tensor | None = None, batch: Any = None):
+    def __init__(
+        self, ref_point: torch.Tensor, Y: torch.Tensor | None = None, batch: _Batch | None = None
+    ) -> None:
         self.__dict__["_batch"] = batch  # before BoTorch's __init__ partitions the space
         super().__init__(ref_point=ref_point, Y=Y)
 
