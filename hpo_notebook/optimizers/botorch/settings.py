@@ -32,7 +32,8 @@ class OptimizeSettings:
         mc_samples_many: Monte-Carlo samples of qLogNEHVI and qLogEHVI with three or more
             objectives (ParEGO, for four or more, uses ``mc_samples``), where each
             sample of qLogNEHVI has a box decomposition of its own: 64 samples took 1.1-1.5x
-            the time of 32, with no difference in hypervolume measured on the suite.
+            the time of 32, with no difference in hypervolume on the suite's two noiseless
+            3-objective problems (VehicleSafety, DTLZ2-6x3).
         winsorize: clip each objective's outliers on the bad side before fitting the model
             (see ``hpo_notebook.optimizers.botorch.outcomes``).
     """
