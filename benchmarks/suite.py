@@ -81,6 +81,15 @@ def _gap(max_hv: float, hv: float) -> float:
     return log_gap(max_hv, hv)
 
 
+def _mean_cell(values: list[float], n_problems: int) -> str:
+    """A method's mean gap; marked with its problem count when it ran on fewer problems than
+    the table has (such a mean is not comparable with the others)."""
+    if not values:
+        return ""
+    mean = f"{statistics.mean(values):.2f}"
+    return mean if len(values) == n_problems else f"{mean} ({len(values)} of {n_problems})"
+
+
 def summarize(rows: list[dict[str, Any]]) -> str:
     """The tables: gap at 48 and 100 (mean over seeds) per problem and method, the winners,
     and evaluations to 90% of the best hypervolume."""
@@ -121,10 +130,9 @@ def summarize(rows: list[dict[str, Any]]) -> str:
                     f"**{c}**" if c and vals.get(m) == best else c for m, c in zip(methods, cells)
                 ]
             lines.append(f"| {p} | " + " | ".join(cells) + " |")
+        n_rows = sum(1 for p in problems if any(len(r["hv"]) >= k for r in ok if r["problem"] == p))
         lines.append(
-            "| **mean** | "
-            + " | ".join(f"{statistics.mean(v):.2f}" if v else "" for v in means.values())
-            + " |"
+            "| **mean** | " + " | ".join(_mean_cell(v, n_rows) for v in means.values()) + " |"
         )
         lines.append("")
     lines += [

@@ -36,6 +36,20 @@ def test_summary_scores_gaps_and_evaluations_to_ninety_percent():
     assert "BraninCurrin / C / seed 0: boom" in table
 
 
+def test_a_mean_over_fewer_problems_is_marked_as_such():
+    hv = [1.0] * 100
+    table = suite.summarize(
+        [
+            _row("A", "BraninCurrin", 0, hv),
+            _row("A", "ZDT1-4", 0, hv),
+            _row("B", "ZDT1-4", 0, hv),
+        ]
+    )
+    mean = next(line for line in table.splitlines() if line.startswith("| **mean**"))
+    a, b = (c.strip() for c in mean.split("|")[2:4])
+    assert "of" not in a and b.endswith("(1 of 2)")
+
+
 def test_variants_name_optimizer_settings_and_unknown_ones_are_refused():
     opt = suite_methods._our_optimizer("ours q=4 acq=qLogEHVI n_initial=8 warm=0 num_restarts=6")
     assert (opt.name, opt.n_initial, opt.warm_start) == ("qLogEHVI", 8, False)

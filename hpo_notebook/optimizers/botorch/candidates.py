@@ -42,6 +42,7 @@ DTYPE = torch.float64
 
 #: Acquisition functions this module builds, by name.
 ACQUISITIONS = ("qLogNEHVI", "qLogEHVI", "qLogNEI", "qLogNParEGO", "qLogPoF")
+GP_PRIORS = ("dim_scaled", "gamma")
 
 
 @dataclass(frozen=True)
@@ -90,33 +91,69 @@ def fit_model(
     cat_dims: Sequence[int] = (),
     warm_state: dict[str, Any] | None = None,
     maxiter: int = 75,
+    prior: str = "dim_scaled",
 ) -> tuple[Any, dict[str, Any]]:
     """Fit a GP to ``X`` (``n x d``) and ``Y`` (``n x k``), return it and its hyperparameters.
 
     Args:
-        warm_state: hyperparameters from a previous fit (as returned here); a state whose
-            shapes no longer match is ignored. Starting from it makes the fit 3-4x faster.
+        warm_state: hyperparameters from a previous fit (as returned here). Starting from it
+            makes the fit 3-4x faster.
         maxiter: L-BFGS iterations of the marginal-likelihood fit.
+        prior: the hyperparameter priors, one of :data:`GP_PRIORS`: ``"dim_scaled"`` is
+            BoTorch's default (an RBF kernel whose lengthscale prior grows with the number of
+            inputs, Hvarfner et al. 2024); ``"gamma"`` is BoTorch's default before 0.12
+            (Matern-5/2, lengthscale Gamma(3, 6), noise Gamma(1.1, 0.05)).
 
     Raises:
         botorch.exceptions.ModelFittingError: the fit failed (callers fall back).
+        ValueError: ``warm_state`` does not match this model's hyperparameters.
     """
     from botorch.fit import fit_gpytorch_mll
     from botorch.models import MixedSingleTaskGP, SingleTaskGP
     from botorch.models.transforms.outcome import Standardize
     from gpytorch.mlls import ExactMarginalLogLikelihood
 
+    if prior not in GP_PRIORS:
+        raise ValueError(f"unknown GP prior {prior!r}; expected one of {GP_PRIORS}")
     k = Y.shape[-1]
+    kwargs: dict[str, Any] = {"outcome_transform": Standardize(k)}
+    if prior == "gamma":
+        kwargs.update(_gamma_modules(X.shape[-1], k, bool(cat_dims)))
     if cat_dims:
-        model = MixedSingleTaskGP(X, Y, cat_dims=list(cat_dims), outcome_transform=Standardize(k))
+        model = MixedSingleTaskGP(X, Y, cat_dims=list(cat_dims), **kwargs)
     else:
-        model = SingleTaskGP(X, Y, outcome_transform=Standardize(k))
-    if warm_state:
-        _load_hyperparameters(model, warm_state)
+        model = SingleTaskGP(X, Y, **kwargs)
+    if warm_state and not _load_hyperparameters(model, warm_state):
+        raise ValueError("the warm-start state does not fit this model (other inputs or prior)")
     mll = ExactMarginalLogLikelihood(model.likelihood, model)
     fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": maxiter}})
     model.eval()
     return model, hyperparameters(model)
+
+
+def _gamma_modules(d: int, k: int, mixed: bool) -> dict[str, Any]:
+    """Kernel and likelihood with BoTorch's pre-0.12 Gamma priors, batched over ``k`` outputs."""
+    from botorch.models.utils.gpytorch_modules import (
+        get_gaussian_likelihood_with_gamma_prior,
+        get_matern_kernel_with_gamma_prior,
+    )
+    from gpytorch.kernels import MaternKernel
+    from gpytorch.priors import GammaPrior
+
+    batch = torch.Size([k]) if k > 1 else torch.Size()
+    out: dict[str, Any] = {"likelihood": get_gaussian_likelihood_with_gamma_prior(batch)}
+    if mixed:
+        # MixedSingleTaskGP scales and combines the continuous kernel with its own.
+        out["cont_kernel_factory"] = lambda batch_shape, ard_num_dims, active_dims: MaternKernel(
+            nu=2.5,
+            ard_num_dims=ard_num_dims,
+            batch_shape=batch_shape,
+            lengthscale_prior=GammaPrior(3.0, 6.0),
+            active_dims=active_dims,
+        )
+    else:
+        out["covar_module"] = get_matern_kernel_with_gamma_prior(d, batch)
+    return out
 
 
 def log_marginal_likelihood(model: Any) -> float:
@@ -129,6 +166,22 @@ def log_marginal_likelihood(model: Any) -> float:
     try:
         with torch.no_grad():
             value = mll(model(*model.train_inputs), model.train_targets)
+    finally:
+        model.eval()
+    return float(value.sum())
+
+
+def loo_log_likelihood(model: Any) -> float:
+    """The fitted model's leave-one-out predictive log likelihood of its training data (per
+    point, summed over outputs): comparable between models with different priors, unlike the
+    marginal likelihood plus log prior that each fit maximizes."""
+    from gpytorch.mlls import LeaveOneOutPseudoLikelihood
+
+    loo = LeaveOneOutPseudoLikelihood(model.likelihood, model)
+    model.train()
+    try:
+        with torch.no_grad():
+            value = loo(model(*model.train_inputs), model.train_targets)
     finally:
         model.eval()
     return float(value.sum())

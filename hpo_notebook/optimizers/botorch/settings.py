@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+#: what ``OptimizeSettings.gp_prior`` accepts
+GP_PRIORS = ("dim_scaled", "gamma", "select")
+
 
 @dataclass(frozen=True)
 class OptimizeSettings:
@@ -36,6 +39,9 @@ class OptimizeSettings:
             3-objective problems (VehicleSafety, DTLZ2-6x3).
         winsorize: clip each objective's outliers on the bad side before fitting the model
             (see ``hpo_notebook.optimizers.botorch.outcomes``).
+        gp_prior: the GP's hyperparameter priors (see
+            ``hpo_notebook.optimizers.botorch.candidates.fit_model``): ``"dim_scaled"``,
+            ``"gamma"``, or ``"select"`` (fit both, keep the better left-one-out predictor).
     """
 
     num_restarts: int = 2
@@ -51,6 +57,11 @@ class OptimizeSettings:
     hv_alpha: float = 0.0
     mc_samples_many: int = 32
     winsorize: bool = True
+    gp_prior: str = "dim_scaled"
+
+    def __post_init__(self) -> None:
+        if self.gp_prior not in GP_PRIORS:
+            raise ValueError(f"gp_prior={self.gp_prior!r}; expected one of {GP_PRIORS}")
 
     @classmethod
     def thorough(cls) -> OptimizeSettings:
