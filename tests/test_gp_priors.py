@@ -1,8 +1,9 @@
-"""The GP's hyperparameter priors: BoTorch's dimension-scaled default, the Gamma priors, and
-the left-one-out choice between them."""
+"""The GP's hyperparameter priors: BoTorch's dimension-scaled ones, the Gamma priors, and
+the hedge between them."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -61,31 +62,83 @@ def test_a_warm_state_of_the_other_prior_is_refused_and_the_fit_starts_fresh():
     assert torch.allclose(_kernel_lengthscale(model), _kernel_lengthscale(fresh))
 
 
-def test_select_keeps_the_better_left_one_out_predictor():
-    X, Y = _data(n=24)
-    chosen, _ = adapter_mod._fit(X, Y, [], None, 100, "select")
-    fits = {p: C.fit_model(X, Y, maxiter=100, prior=p)[0] for p in ("dim_scaled", "gamma")}
-    scores = {p: C.loo_log_likelihood(m) for p, m in fits.items()}
-    best = max(scores, key=scores.__getitem__)
-    assert C.loo_log_likelihood(chosen) == pytest.approx(scores[best])
-    assert type(chosen.covar_module) is type(fits[best].covar_module)
+def test_hedge_splits_a_batch_and_alternates_one_point_at_a_time():
+    shares = adapter_mod._prior_shares
+    assert shares("hedge", 4, 20) == [("dim_scaled", 2), ("gamma", 2)]
+    assert shares("hedge", 3, 20) == [("dim_scaled", 2), ("gamma", 1)]
+    assert [shares("hedge", 1, n)[0][0] for n in (20, 21, 22)] == ["dim_scaled", "gamma"] * 1 + [
+        "dim_scaled"
+    ]
+    assert shares("gamma", 4, 20) == [("gamma", 4)]
 
 
-def test_left_one_out_likelihood_prefers_the_model_that_predicts_held_out_points():
-    """On smooth noiseless data a fitted model's left-one-out likelihood beats the same
-    model forced to interpolate with very short lengthscales."""
-    X, Y = _data(n=30, k=1)
-    good, _ = C.fit_model(X, Y)
-    bad, _ = C.fit_model(X, Y)
-    with torch.no_grad():
-        bad.covar_module.lengthscale = torch.full_like(bad.covar_module.lengthscale, 0.03)
-    assert C.loo_log_likelihood(good) > C.loo_log_likelihood(bad) + 3  # per point
+def test_hedged_proposals_name_their_prior_and_the_state_keeps_both_fits():
+    import hpo_notebook as hn
+    from hpo_notebook.objectives import Objectives
+    from hpo_notebook.optimizers import History
+    from hpo_notebook.optimizers.botorch import BoTorchOptimizer
+
+    space = hn.Space(x=hn.Float(0.0, 1.0), y=hn.Float(0.0, 1.0))
+    objs = Objectives.parse({"f": "min", "g": "min"})
+    X, Y = _data(n=12, d=2)
+    history = History(X.numpy(), Y.numpy(), np.zeros((0, 2)), 12)
+    opt = BoTorchOptimizer(settings=OptimizeSettings(gp_prior="hedge"))
+    out = opt.suggest(space, objs, history, n=4, seed=3)
+    assert [p.info["gp_prior"] for p in out.proposals] == ["dim_scaled"] * 2 + ["gamma"] * 2
+    by_prior = out.state["hyperparameters_by_prior"]
+    assert set(by_prior) == {"dim_scaled", "gamma"}
+    assert any("base_kernel" in k for k in by_prior["gamma"])  # the Gamma model's own state
+    again = opt.suggest(space, objs, history, n=4, seed=3, state=out.state)
+    assert [p.info["gp_prior"] for p in again.proposals] == ["dim_scaled"] * 2 + ["gamma"] * 2
 
 
-@pytest.mark.parametrize("bad", ["Gamma", "", "rbf"])
+def _mean_distance_error(prior: str, seed: int) -> float:
+    """DTLZ2 with 6 inputs, batches of 4 up to 30 evaluations: the mean over the model's
+    proposals of g = sum((x_i - 0.5)^2) over the five distance inputs (0 on the front; a
+    uniformly random point has 5/12 on average, a corner 1.25)."""
+    from botorch.test_functions.multi_objective import DTLZ2
+
+    import hpo_notebook as hn
+    from hpo_notebook.optimizers.botorch import BoTorchOptimizer
+
+    prob = DTLZ2(dim=6, num_objectives=2)
+    space = hn.Space(**{f"x{i}": hn.Float(0.0, 1.0) for i in range(6)})
+    study = hn.Study(
+        None,
+        space,
+        objectives={f"f{j}": hn.Objective("min", threshold=1.1) for j in range(2)},
+        seed=seed,
+        optimizer=BoTorchOptimizer(settings=OptimizeSettings(gp_prior=prior)),
+    )
+    g = []
+    while len(study.trials) < 30:
+        batch = study.ask(4)
+        for t in batch:
+            x = torch.tensor([[t.params[f"x{i}"] for i in range(6)]], dtype=torch.float64)
+            y = prob(x)[0]
+            study.tell(t, {"f0": float(y[0]), "f1": float(y[1])})
+            if study.trial(t.number).proposal.get("kind", "").startswith("q"):
+                g.append(sum((t.params[f"x{i}"] - 0.5) ** 2 for i in range(1, 6)))
+    return sum(g) / len(g)
+
+
+@pytest.mark.slow
+def test_gamma_priors_keep_early_proposals_off_the_corners_of_a_six_input_problem():
+    """With BoTorch's dimension-scaled prior the first fits judge DTLZ2's distance inputs
+    irrelevant (lengthscales 2-5) and the acquisition goes to their corners (measured: mean
+    g 0.82 over 3 seeds, worse than random points); with the Gamma priors 0.54. In the
+    suite this was 0.4-0.5 decades of hypervolume gap after 48 evaluations."""
+    gamma = sum(_mean_distance_error("gamma", s) for s in range(3)) / 3
+    scaled = sum(_mean_distance_error("dim_scaled", s) for s in range(3)) / 3
+    assert gamma < scaled - 0.15, (gamma, scaled)
+
+
+@pytest.mark.parametrize("bad", ["Gamma", "", "select"])
 def test_unknown_prior_is_rejected_before_any_fit(bad):
     with pytest.raises(ValueError, match=f"gp_prior='{bad}'"):
         OptimizeSettings(gp_prior=bad)
     X, Y = _data()
     with pytest.raises(ValueError, match="unknown GP prior"):
         C.fit_model(X, Y, prior=bad)
+    with pytest.raises(ValueError, match="unknown GP prior 'hedge'"):  # the adapter's, not a fit's
+        C.fit_model(X, Y, prior="hedge")

@@ -171,54 +171,82 @@ class BoTorchOptimizer:
         cons = _model_constraints(objectives)
         dims = dim_spec(space)
         warm = (state or {}).get("hyperparameters") if self.warm_start else None
+        warm_by_prior = (state or {}).get("hyperparameters_by_prior") or {}
 
         name, acq_cons, ref = self._choose(objectives, Y, cons, reference_point)
         Y_fit = (
             winsorize_bad_tail(Y, m, ref, _lower_bounds(cons, m)) if self.settings.winsorize else Y
         )
+        pending = torch.as_tensor(history.X_pending, dtype=C.DTYPE)
+        fit_s = 0.0
+        picks: list[Any] = []
+        used: list[str] = []
+        hps: dict[str, Any] = {}
         with torch.random.fork_rng(), C.torch_threads(self.settings.torch_threads):
-            torch.manual_seed(s)
-            model, hp = _fit(
-                X,
-                Y_fit,
-                list(dims.cat_dims),
-                warm,
-                self.settings.fit_maxiter,
-                self.settings.gp_prior,
-            )
-            t1 = time.perf_counter()
-
-            pending = torch.as_tensor(history.X_pending, dtype=C.DTYPE)
-            pending_or_none = pending if len(pending) else None
-            if name == "qLogNParEGO":
-                cand = self._parego(model, X, Y, m, acq_cons, pending, dims, n, s)
-            else:
-                acq = C.build_acquisition(
-                    name,
-                    model,
-                    X,
-                    Y,
-                    m,
-                    ref,
-                    acq_cons,
-                    pending_or_none,
-                    self.settings.mc_samples_many if m >= 3 else self.settings.mc_samples,
-                    s,
-                    alpha=self.settings.hv_alpha if m >= 3 else 0.0,
+            for prior, k in _prior_shares(self.settings.gp_prior, n, history.n_trials):
+                torch.manual_seed(s)
+                t_fit = time.perf_counter()
+                start = warm_by_prior.get(prior, warm) if self.warm_start else None
+                model, hps[prior] = _fit(
+                    X, Y_fit, list(dims.cat_dims), start, self.settings.fit_maxiter, prior
                 )
-                cand = C.optimize_candidates(acq, dims, n, self.settings)
+                fit_s += time.perf_counter() - t_fit
+                pend = torch.cat([pending, *picks]) if picks else pending
+                picks.append(self._propose(name, model, X, Y, m, ref, acq_cons, pend, dims, k, s))
+                used += [prior] * k
+        cand = torch.cat(picks)
         t2 = time.perf_counter()
 
         info = {
-            "fit_s": round(t1 - t0, 4),
-            "acq_s": round(t2 - t1, 4),
+            "fit_s": round(fit_s, 4),
+            "acq_s": round(t2 - t0 - fit_s, 4),
             "total_s": round(t2 - t0, 4),
             "n_obs": len(X),
             "n_pending": len(pending),
             "ref_point": ref,
+            "gp_priors": used,
         }
         proposals = self._decode(space, cand, history, name, info, seed)
-        return Suggestion(proposals, {"hyperparameters": hp, "settings": asdict(self.settings)})
+        new_state = {
+            "hyperparameters": next(iter(hps.values())),
+            "hyperparameters_by_prior": hps,
+            "settings": asdict(self.settings),
+        }
+        return Suggestion(proposals, new_state)
+
+    def _propose(
+        self,
+        name: str,
+        model: Any,
+        X: Any,
+        Y: Any,
+        m: int,
+        ref: list[float] | None,
+        cons: list[Any],
+        pending: Any,
+        dims: Any,
+        n: int,
+        s: int,
+    ) -> Any:
+        """``n`` candidates from ``model``'s acquisition, given ``pending`` points."""
+        from hpo_notebook.optimizers.botorch import candidates as C
+
+        if name == "qLogNParEGO":
+            return self._parego(model, X, Y, m, cons, pending, dims, n, s)
+        acq = C.build_acquisition(
+            name,
+            model,
+            X,
+            Y,
+            m,
+            ref,
+            cons,
+            pending if len(pending) else None,
+            self.settings.mc_samples_many if m >= 3 else self.settings.mc_samples,
+            s,
+            alpha=self.settings.hv_alpha if m >= 3 else 0.0,
+        )
+        return C.optimize_candidates(acq, dims, n, self.settings)
 
     def _choose(
         self, objectives: Objectives, Y: Any, cons: list[Any], reference_point: Any
@@ -297,6 +325,7 @@ class BoTorchOptimizer:
         known = [space.to_unit(space.from_unit(x)) for x in history.X_pending.tolist()]
         known += [space.to_unit(space.from_unit(x)) for x in history.X.tolist()]
         out: list[Proposal] = []
+        priors = info.pop("gp_priors", None)
         for i, row in enumerate(cand.tolist()):
             params = space.from_unit(row)
             u = space.to_unit(params)
@@ -310,7 +339,8 @@ class BoTorchOptimizer:
                 known.append(space.to_unit(p[0].params))
                 continue
             known.append(u)
-            out.append(Proposal(params, name, dict(info)))
+            extra = {"gp_prior": priors[i]} if priors else {}
+            out.append(Proposal(params, name, {**info, **extra}))
         return out
 
     def _warn_about_space(self, space: Space) -> None:
@@ -372,6 +402,20 @@ def _lower_bounds(cons: list[Any], m: int) -> list[list[float]]:
     return out
 
 
+def _prior_shares(prior: str, n: int, n_trials: int) -> list[tuple[str, int]]:
+    """Which GP priors propose how many of ``n`` points.
+
+    ``"hedge"`` splits a batch between the dimension-scaled and the Gamma priors (the
+    dimension-scaled first, with the larger half); one point at a time, it alternates
+    between them with the number of trials so far.
+    """
+    if prior != "hedge":
+        return [(prior, n)]
+    if n == 1:
+        return [(("dim_scaled", "gamma")[n_trials % 2], 1)]
+    return [("dim_scaled", n - n // 2), ("gamma", n // 2)]
+
+
 def _fit(
     X: Any, Y: Any, cat_dims: list[int], warm: Any, maxiter: int, prior: str = "dim_scaled"
 ) -> tuple[Any, Any]:
@@ -383,18 +427,9 @@ def _fit(
     80 evaluations, 1.2 decades of hypervolume gap lost at 100). Keeping the warm fit when it
     is the more likely one preserves what it knows when the fresh start misses it.
 
-    ``prior="select"`` fits under each of the priors ``"dim_scaled"`` and ``"gamma"`` and
-    keeps the one whose model predicts its own data best left-one-out.
     """
-    from hpo_notebook.optimizers.botorch.candidates import (
-        fit_model,
-        log_marginal_likelihood,
-        loo_log_likelihood,
-    )
+    from hpo_notebook.optimizers.botorch.candidates import fit_model, log_marginal_likelihood
 
-    if prior == "select":
-        best = [_fit(X, Y, cat_dims, warm, maxiter, p) for p in ("dim_scaled", "gamma")]
-        return max(best, key=lambda fit: loo_log_likelihood(fit[0]))
     fits, error = [], None
     for start in (None, warm) if warm else (None,):
         try:

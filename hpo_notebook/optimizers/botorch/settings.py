@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 #: what ``OptimizeSettings.gp_prior`` accepts
-GP_PRIORS = ("dim_scaled", "gamma", "select")
+GP_PRIORS = ("dim_scaled", "gamma", "hedge")
 
 
 @dataclass(frozen=True)
@@ -39,9 +39,11 @@ class OptimizeSettings:
             3-objective problems (VehicleSafety, DTLZ2-6x3).
         winsorize: clip each objective's outliers on the bad side before fitting the model
             (see ``hpo_notebook.optimizers.botorch.outcomes``).
-        gp_prior: the GP's hyperparameter priors (see
-            ``hpo_notebook.optimizers.botorch.candidates.fit_model``): ``"dim_scaled"``,
-            ``"gamma"``, or ``"select"`` (fit both, keep the better left-one-out predictor).
+        gp_prior: the GP's hyperparameter priors: ``"dim_scaled"`` (BoTorch's default:
+            an RBF kernel whose lengthscale prior grows with the number of inputs),
+            ``"gamma"`` (BoTorch's before 0.12: Matern-5/2, lengthscales near 0.5 of the
+            unit cube whatever the dimension), or ``"hedge"``: each batch split between a
+            model with each (one point at a time: alternating).
     """
 
     num_restarts: int = 2
