@@ -63,13 +63,24 @@ def test_a_warm_state_of_the_other_prior_is_refused_and_the_fit_starts_fresh():
 
 
 def test_hedge_splits_a_batch_and_alternates_one_point_at_a_time():
-    shares = adapter_mod._prior_shares
+    def shares(prior: str, n: int, n_trials: int, d: int = 6) -> list[tuple[str, int]]:
+        return adapter_mod._prior_shares(prior, n, n_trials, d)
+
     assert shares("hedge", 4, 20) == [("dim_scaled", 2), ("gamma", 2)]
     assert shares("hedge", 3, 20) == [("dim_scaled", 2), ("gamma", 1)]
-    assert [shares("hedge", 1, n)[0][0] for n in (20, 21, 22)] == ["dim_scaled", "gamma"] * 1 + [
-        "dim_scaled"
+    assert [shares("hedge", 1, n)[0][0] for n in (20, 21, 22)] == [
+        "dim_scaled",
+        "gamma",
+        "dim_scaled",
     ]
     assert shares("gamma", 4, 20) == [("gamma", 4)]
+    assert shares("hedge", 4, 20, d=30) == [("dim_scaled", 2), ("gamma", 2)]  # as asked
+
+
+def test_auto_hedges_up_to_ten_parameters_and_uses_the_dimension_scaled_prior_above():
+    assert OptimizeSettings().gp_prior == "auto"
+    assert adapter_mod._prior_shares("auto", 4, 20, 10) == [("dim_scaled", 2), ("gamma", 2)]
+    assert adapter_mod._prior_shares("auto", 4, 20, 11) == [("dim_scaled", 4)]
 
 
 def test_hedged_proposals_name_their_prior_and_the_state_keeps_both_fits():

@@ -183,7 +183,7 @@ class BoTorchOptimizer:
         used: list[str] = []
         hps: dict[str, Any] = {}
         with torch.random.fork_rng(), C.torch_threads(self.settings.torch_threads):
-            for prior, k in _prior_shares(self.settings.gp_prior, n, history.n_trials):
+            for prior, k in _prior_shares(self.settings.gp_prior, n, history.n_trials, space.dim):
                 torch.manual_seed(s)
                 t_fit = time.perf_counter()
                 start = warm_by_prior.get(prior, warm) if self.warm_start else None
@@ -402,13 +402,22 @@ def _lower_bounds(cons: list[Any], m: int) -> list[list[float]]:
     return out
 
 
-def _prior_shares(prior: str, n: int, n_trials: int) -> list[tuple[str, int]]:
+#: ``gp_prior="auto"`` hedges up to this many parameters, and uses the dimension-scaled
+#: prior alone above
+HEDGE_MAX_INPUTS = 10
+
+
+def _prior_shares(prior: str, n: int, n_trials: int, n_inputs: int) -> list[tuple[str, int]]:
     """Which GP priors propose how many of ``n`` points.
 
     ``"hedge"`` splits a batch between the dimension-scaled and the Gamma priors (the
     dimension-scaled first, with the larger half); one point at a time, it alternates
-    between them with the number of trials so far.
+    between them with the number of trials so far. ``"auto"`` is ``"hedge"`` up to
+    :data:`HEDGE_MAX_INPUTS` inputs and ``"dim_scaled"`` above, where the Gamma priors'
+    short lengthscales leave every point too far from every other to learn from.
     """
+    if prior == "auto":
+        prior = "hedge" if n_inputs <= HEDGE_MAX_INPUTS else "dim_scaled"
     if prior != "hedge":
         return [(prior, n)]
     if n == 1:
