@@ -68,6 +68,7 @@ def history(name: str, n: int, seed: int) -> tuple[Any, Any, Any, int]:
 
 VARIANTS: dict[str, dict[str, Any]] = {
     "ours": {},
+    "ours, dim-scaled prior only": {"gp_prior": "dim_scaled"},
     "ours hv_alpha=0.01": {"hv_alpha": 0.01},
     "ours 64 samples": {"mc_samples_many": 64},
     "ours, BoTorch's boxes": {},

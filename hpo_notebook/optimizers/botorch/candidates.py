@@ -6,7 +6,8 @@ maximization frame for objectives. Fit -> acquisition -> optimize is written onc
 
 1. :func:`fit_model` fits a GP (``SingleTaskGP``, or ``MixedSingleTaskGP`` with a categorical
    kernel when the space has :class:`~hpo_notebook.space.Choice` parameters) with outcome
-   standardization, optionally warm-started from the previous fit's hyperparameters;
+   standardization and one of two sets of priors, optionally warm-started from the previous
+   fit's hyperparameters;
 2. :func:`build_acquisition` builds one of the Log acquisition functions;
 3. :func:`optimize_candidates` optimizes it with BoTorch's continuous or mixed optimizer.
 
