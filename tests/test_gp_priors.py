@@ -77,10 +77,13 @@ def test_hedge_splits_a_batch_and_alternates_one_point_at_a_time():
     assert shares("hedge", 4, 20, d=30) == [("dim_scaled", 2), ("gamma", 2)]  # as asked
 
 
-def test_auto_hedges_up_to_ten_parameters_and_uses_the_dimension_scaled_prior_above():
+def test_auto_hedges_up_to_ten_parameters_and_two_objectives():
     assert OptimizeSettings().gp_prior == "auto"
     assert adapter_mod._prior_shares("auto", 4, 20, 10) == [("dim_scaled", 2), ("gamma", 2)]
     assert adapter_mod._prior_shares("auto", 4, 20, 11) == [("dim_scaled", 4)]
+    # with 3 or more objectives the hedge gained nothing on the suite and cost time
+    assert adapter_mod._prior_shares("auto", 4, 20, 6, 1) == [("dim_scaled", 2), ("gamma", 2)]
+    assert adapter_mod._prior_shares("auto", 4, 20, 6, 3) == [("dim_scaled", 4)]
 
 
 def test_hedged_proposals_name_their_prior_and_the_state_keeps_both_fits():

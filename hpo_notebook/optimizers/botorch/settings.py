@@ -39,18 +39,18 @@ class OptimizeSettings:
             3-objective problems (VehicleSafety, DTLZ2-6x3).
         winsorize: clip each objective's outliers on the bad side before fitting the model
             (see ``hpo_notebook.optimizers.botorch.outcomes``).
-        gp_prior: the GP's hyperparameter priors: ``"dim_scaled"`` (BoTorch's default:
-            an RBF kernel whose lengthscale prior grows with the number of inputs),
-            ``"gamma"`` (BoTorch's before 0.12: Matern-5/2, lengthscales near 0.5 of the
-            unit cube whatever the dimension), ``"hedge"`` (each batch split between a
-            model with each; one point at a time, alternating), or ``"auto"``: ``"hedge"``
-            up to 10 parameters, ``"dim_scaled"`` above. Neither prior wins everywhere: on
-            DTLZ2 with 6 inputs the dimension-scaled one proposed corners (gap after 48
-            evaluations -0.62 against -1.03 with Gamma priors), on ZDT1-4, VehicleSafety
-            and ZDT3-10 the Gamma priors lost 0.2-0.8, and from 20 inputs on they were
-            Sobol's level. The hedge kept most of both (-1.12 on DTLZ2-6, -0.62 against
-            -0.54 at 48 and -1.01 against -0.62 at 100 on DTLZ2-6-noisy) for 0.0-0.3 where
-            the Gamma priors lost; at 20 inputs it still lost 1.4 and is not used there.
+        gp_prior: the GP's hyperparameter priors: ``"dim_scaled"`` (BoTorch's default: an RBF kernel
+            whose lengthscale prior grows with the number of inputs), ``"gamma"`` (BoTorch's before
+            0.12: Matern-5/2, lengthscales near 0.5 of the unit cube whatever the dimension),
+            ``"hedge"`` (each batch split between a model with each; one point at a time,
+            alternating), or ``"auto"``: ``"hedge"`` up to 10 parameters and 2 objectives,
+            ``"dim_scaled"`` otherwise. Neither prior wins everywhere: on DTLZ2 with 6 inputs the
+            dimension-scaled one proposed corners (gap after 48 evaluations -0.62 against -1.03 with
+            Gamma priors), on ZDT1-4, VehicleSafety and ZDT3-10 the Gamma priors lost 0.2-0.8, and
+            from 20 inputs on they were Sobol's level. The hedge kept most of both (-1.12 on
+            DTLZ2-6, -0.62 against -0.54 at 48 and -1.01 against -0.62 at 100 on DTLZ2-6-noisy) for
+            0.0-0.4 where the Gamma priors lost; at 20 inputs it still lost 1.4 and is not used
+            there, nor with 3+ objectives (no gain on the suite, 1.3-1.8x the time per batch).
     """
 
     num_restarts: int = 2
