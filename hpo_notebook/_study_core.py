@@ -15,7 +15,7 @@ import logging
 import threading
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -25,13 +25,14 @@ from hpo_notebook import checkpoints
 from hpo_notebook import results as R
 from hpo_notebook._history import HistoryIndex
 from hpo_notebook.checkpoints import Checkpoints
-from hpo_notebook.exceptions import HpoError, HpoWarning, TrialResultError
+from hpo_notebook.exceptions import HpoError, HpoWarning, PruningGambleWarning, TrialResultError
 from hpo_notebook.execution.base import TrialEnded
 from hpo_notebook.objectives import Objectives
 from hpo_notebook.optimizers import History, Optimizer, Proposal
 from hpo_notebook.optimizers.random import known_params, sobol_proposals
 from hpo_notebook.pruners._rungs import multi_objective_order
 from hpo_notebook.pruners.base import Decision, Pruner, ReportHistory
+from hpo_notebook.pruners.rank_correlation import MIN_TRIALS, RankCorrelation, rank_correlations
 from hpo_notebook.space import Space
 from hpo_notebook.store import SQLiteStore, StudyRecord
 from hpo_notebook.trial import Trial, TrialState
@@ -67,6 +68,7 @@ class StudyCore:
     _checkpoint_policy: Checkpoints
     _checkpoint_root: str | None
     _hv_history: R.HypervolumeHistory | None
+    _gambles_warned: set[tuple[float, str]]
 
     @property
     def name(self) -> str:
@@ -346,7 +348,36 @@ class StudyCore:
         self._save(t)
         if t.state.finished:
             self._cleanup_checkpoints()
+        if t.state is TrialState.COMPLETE and self.pruner is not None:
+            self._warn_gambles()
         return t
+
+    # ------------------------------------------------------------------ is pruning a gamble?
+
+    def _rank_correlations(self, steps: Sequence[float] | None = None) -> list[RankCorrelation]:
+        """The early metric against the final one at ``steps`` (default: where the pruner
+        decides), over the completed trials."""
+        with self._lock:
+            done = {t.number: t.values for t in self._trials.values()
+                    if t.state is TrialState.COMPLETE and t.values}  # fmt: skip
+        h = self._reports_index()
+        curves = {n: h.curve(n) for n in done}
+        if steps is None:
+            steps = _decision_steps(self.pruner, curves)
+        return rank_correlations(curves, done, steps, _ranked_metrics(self.pruner, self.objectives))
+
+    def _warn_gambles(self) -> None:
+        """Warn once per rung and metric when pruning there is a gamble (checked at every
+        completion up to 50, then at every tenth: the figure moves slowly)."""
+        n = self._state_counts[TrialState.COMPLETE]
+        if n < MIN_TRIALS or (n > 50 and n % 10):
+            return
+        for c in self._rank_correlations():
+            key = (c.step, c.metric)
+            if c.gamble and key not in self._gambles_warned:
+                self._gambles_warned.add(key)
+                warnings.warn(f"hpo_notebook: {c.message()}", PruningGambleWarning, stacklevel=2)
+                self._publish({"type": "pruning_gamble", "correlation": c})
 
     def _steps_after(self, t: Trial) -> int:
         """Reports a pruned trial made after the decision to stop it."""
@@ -436,6 +467,33 @@ class _LocalChannel:
 
     def stopping(self) -> bool:
         return False
+
+
+def _decision_steps(
+    pruner: Pruner | None, curves: Mapping[int, Sequence[tuple[float, Any]]]
+) -> list[float]:
+    """Where ``pruner`` decides: its rungs; otherwise the steps 1, 3, 9, ... (after the median
+    rule's warm-up) below the last step the trials reached."""
+    rungs = getattr(pruner, "rungs", None)
+    if rungs is not None:
+        return list(rungs)
+    last = max((c[-1][0] for c in curves.values() if c), default=0)
+    first = getattr(pruner, "warmup", 0)
+    out, s = [], 1.0
+    while s < last:
+        if s > first:
+            out.append(s)
+        s *= 3
+    return out
+
+
+def _ranked_metrics(pruner: Pruner | None, objectives: Objectives) -> list[str]:
+    """The objectives ``pruner`` ranks on (every objective without a pruner)."""
+    one = getattr(pruner, "metric", None)
+    several = getattr(pruner, "metrics", None)
+    if pruner is not None and not hasattr(pruner, "metrics"):
+        return [one if one is not None else objectives.names[0]]
+    return list(several) if several is not None else list(objectives.names)
 
 
 def _quietly(fn: Callable[[], Any]) -> None:

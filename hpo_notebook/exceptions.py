@@ -60,3 +60,8 @@ class SigningKeyError(HpoError):
 
 class HpoWarning(UserWarning):
     """Something worth knowing that does not stop the study (a model fell back, a slow space)."""
+
+
+class PruningGambleWarning(HpoWarning):
+    """The early metric ranks trials unlike their final values at a step where the pruner
+    decides (see :meth:`hpo_notebook.Study.rank_correlations`): pruning there is a gamble."""

@@ -21,7 +21,7 @@ import threading
 import time
 import traceback as tb_module
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, overload
 
 from hpo_notebook import _checks
@@ -155,6 +155,7 @@ class Study(StudyCore):
         self._runner: Runner | None = None
         self._dashboard: Any = None
         self._hv_history: R.HypervolumeHistory | None = None
+        self._gambles_warned: set[tuple[float, str]] = set()
         self._suggest_pool: Any = None
         self._index: HistoryIndex | None = None
         self._report_history: ReportHistory | None = None
@@ -682,6 +683,46 @@ class Study(StudyCore):
     def curves(self, trial: int | None = None) -> pd.DataFrame:
         """One row per intermediate report: trial, step, attempt, time and metrics."""
         return R.curves_frame(self._store.reports(self._record.id, trial))
+
+    def rank_correlations(self, steps: Sequence[float] | None = None) -> pd.DataFrame:
+        """Is the early metric a good guide? Per step and metric, the Spearman rank
+        correlation between the completed trials' values at that step and their final values.
+
+        A value near 1 says the order at that step holds to the end; below 0.5 (over at least
+        8 completed trials, ``gamble`` is True) curves cross after it, and a pruner deciding
+        there throws away trials that would have won. While a study with a pruner runs, such
+        a step is reported once as a :class:`~hpo_notebook.PruningGambleWarning`.
+
+        Args:
+            steps: the steps to judge (default: where the pruner decides, its rung steps;
+                without rungs 1, 3, 9, ... below the last step reached).
+
+        Returns:
+            columns ``step``, ``metric`` (the objectives the pruner ranks on; all without a
+            pruner), ``trials`` (completed trials with a report at or after the step) and
+            ``spearman`` (NaN with fewer than 3), ``gamble``.
+
+        Example:
+            >>> study.rank_correlations()  # doctest: +SKIP
+               step     metric  trials  spearman  gamble
+            0   1.0  val_error      12      0.31    True
+            1   3.0  val_error      12      0.78   False
+        """
+        import pandas as pd
+
+        if steps is not None:
+            bad = [s for s in steps if isinstance(s, bool) or not _checks.positive_number(s)]
+            if isinstance(steps, (str, bytes)) or bad:
+                raise ConfigError(
+                    f"rank_correlations: steps must be positive numbers, got {steps!r}"
+                )
+            steps = [float(s) for s in steps]
+        rows = [
+            {"step": c.step, "metric": c.metric, "trials": c.n, "spearman": c.spearman,
+             "gamble": c.gamble}
+            for c in self._rank_correlations(steps)
+        ]  # fmt: skip
+        return pd.DataFrame(rows, columns=["step", "metric", "trials", "spearman", "gamble"])
 
     def pareto(self) -> pd.DataFrame:
         """The non-dominated feasible completed trials (rows of :meth:`trials_frame`)."""

@@ -151,7 +151,11 @@ class Dashboard:
         self.curves_image.add_class("hpo-curves")
         self.metric.observe(lambda _: self._mark("curves"), "value")
         self.log_y.observe(lambda _: self._mark("curves"), "value")
-        curves_box = W.VBox([W.HBox([self.metric, self.log_y]), self.curves_image])
+        # is the early metric a good guide where the pruner decides? (rank correlations)
+        self.signal = W.HTML()
+        self.signal.add_class("hpo-signal")
+        self._signal_key: int | None = None
+        curves_box = W.VBox([W.HBox([self.metric, self.log_y]), self.curves_image, self.signal])
 
         self.pareto_x = W.Dropdown(options=names, value=names[0], description="x")
         self.pareto_y = W.Dropdown(
@@ -292,11 +296,7 @@ class Dashboard:
         if "header" in panels:
             self._timed("header", lambda: self._draw_header(trials))
         draw = {
-            "curves": lambda: self._set(
-                self.curves_image,
-                "curves",
-                P.curves(self._curves_data(trials), log_y=self.log_y.value),
-            ),
+            "curves": lambda: self._draw_curves(trials),
             "pareto": lambda: self._draw_pareto(trials),
             "hypervolume": lambda: self._set(
                 self.hv_image,
@@ -368,6 +368,15 @@ class Dashboard:
         parts.append(f"<i>{html.escape(s.status)}</i>")
         self.header.value = " · ".join(parts)
         self.status.value = f"<i>{html.escape(s.status)}</i>"
+
+    def _draw_curves(self, trials: list[Any]) -> None:
+        self._set(
+            self.curves_image, "curves", P.curves(self._curves_data(trials), log_y=self.log_y.value)
+        )
+        done = sum(t.state is TrialState.COMPLETE for t in trials)
+        if done != self._signal_key:  # the figures change only when a trial completes
+            self._signal_key = done
+            self.signal.value = signal_html(self.study.rank_correlations()) if done >= 3 else ""
 
     def _draw_pareto(self, trials: list[Any]) -> None:
         s = self.study
@@ -483,6 +492,32 @@ def trial_rows(
         )
         out.append((f"#{t.number:<4} {t.state.value:<11} {vals}", t.number))
     return out
+
+
+def signal_html(frame: Any) -> str:
+    """The rank correlations (``Study.rank_correlations()``) as one line; a gamble in red,
+    with the warning's sentence as its tooltip."""
+    from hpo_notebook.pruners.rank_correlation import GAMBLE_BELOW
+
+    cells = []
+    for r in frame.itertuples(index=False):
+        if r.trials < 3 or r.spearman != r.spearman:
+            continue
+        text = f"step {r.step:g} {html.escape(str(r.metric))}: {r.spearman:.2f} ({r.trials})"
+        if r.gamble:
+            tip = (
+                f"below {GAMBLE_BELOW}: the order at step {r.step:g} does not hold to the end; "
+                "pruning there is a gamble"
+            )
+            text = f'<span style="color:#c0392b" title="{html.escape(tip)}">&#9888; {text}</span>'
+        cells.append(text)
+    if not cells:
+        return ""
+    return (
+        "<small><b>Early vs final</b> (rank correlation, completed trials): "
+        + " &middot; ".join(cells)
+        + "</small>"
+    )
 
 
 def trial_html(t: Any) -> str:
