@@ -1,169 +1,365 @@
-"""Pruning: epochs, wall time and hypervolume with and without pruning on a real workload.
+"""Pruning on a workload suite: steps saved and hypervolume kept, every method, every workload.
 
-An MLP on scikit-learn's digits (``hpo_notebook.demo``), epochs as steps (up to 27), two
-objectives (validation error and log10 of the parameter count, reference point (1.0, 5.5) as
-in ``shared/recipes/peers.md``), 40 trials, concurrency 4, seeds 0-2, for: no pruning,
-Median, ASHA (on validation error), MultiObjectiveASHA, MultiObjectiveASHA with pruned trials
-ignored by the model, and Optuna (TPE, single objective: it cannot prune a multi-objective
-study) with its HyperbandPruner as the outside reference.
+The workloads (``pruning_workloads.py``) are real training loops. They run in this process on
+a virtual clock: each trial function runs in its own thread and is let through one report at
+a time, in the order the reports would arrive on ``concurrency`` workers if every step took
+one time unit. A report is judged when it arrives (the study's ask/tell channel), a free
+worker gets the next proposal at once (running trials pending), and a trial stopped at a
+report has spent that step. So every method sees the same asynchronous schedule, runs are
+reproducible, and only the training and the proposals cost real time. (Issue 12's
+simulated cluster will do this for any study; this is the benchmark's own, narrower one.)
 
-Also the anytime value: hypervolume against epochs spent, each method against the unpruned
-study cut to the same budget; the median time from a report to its decision at the driver;
-and the steps run after a prune decision.
+Methods: ``none`` (no pruning, the reference), our pruners (MO-ASHA with all rungs or two,
+with pruned trials in the model as their last report or ignored; ASHA and the median rule on
+the first objective), Optuna's TPE on the first objective with its Hyperband and median
+pruners (Optuna cannot prune a multi-objective study), and "one step for everyone, keep the
+top k": ``n_trials`` Sobol points run one step each, the best ``n_trials // 5`` by Pareto
+rank and crowding run to the end.
+
+Per run: steps spent, the hypervolume of the completed trials, and the anytime value (the
+hypervolume after each completion against the steps spent by then). The summary compares
+each run with the unpruned run of the same workload and seed: hypervolume kept, steps saved,
+and at how many of 20 budgets (up to the run's own total) its hypervolume is at least the
+unpruned run's cut to that budget.
 
 Run::
 
-    python -m benchmarks.pruning --seeds 3
+    python -m benchmarks.pruning --seeds 5 --jobs 2
 
-Results go to ``docs/results/pruning.json``, ``.md`` and ``pruning_anytime.png``.
+Results go to ``docs/results/pruning.jsonl`` (one line per run; ``--resume`` skips runs
+that are there), ``pruning.md`` and ``pruning_anytime.png``.
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
+import heapq
 import json
-import logging
+import multiprocessing as mp
+import queue
 import statistics
 import sys
+import threading
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 RESULTS = Path(__file__).resolve().parent.parent / "docs" / "results"
-REF = (1.0, 5.5)  # (val_error, log10 params), both minimized
-MAX_EPOCHS = 27
+N_BUDGETS = 20
+
+OURS = {
+    "none": {},
+    "MO-ASHA": {"pruner": "moasha"},
+    "MO-ASHA, 2 rungs": {"pruner": "moasha", "rungs": 2},
+    "MO-ASHA, 2 rungs, pruned ignored": {"pruner": "moasha", "rungs": 2, "ignore": True},
+    "ASHA": {"pruner": "asha"},
+    "Median": {"pruner": "median"},
+}
+PEERS = ("Optuna Hyperband", "Optuna Median", "top-k after 1 step")
+METHODS = (*OURS, *PEERS)
 
 
-def _hv(points: list[tuple[float, float]]) -> float:
+class _Stop(BaseException):
+    """Raised inside a parked trial's thread to end it (top-k: not among the k)."""
+
+
+class _Stepper:
+    """Runs ``fn(params, self)`` in its own thread, one report per :meth:`advance`.
+
+    ``report`` passes the report to ``judge`` (which raises ``hn.Pruned`` to stop the trial,
+    as a study's trial context does), then blocks until the next ``advance``.
+    """
+
+    def __init__(
+        self, fn: Callable[..., Any], params: dict[str, Any], seed: int,
+        judge: Callable[[float, dict[str, float]], None],
+    ) -> None:  # fmt: skip
+        self.params, self.seed, self._fn, self._judge = params, seed, fn, judge
+        self.last: dict[str, float] = {}
+        self._go = threading.Semaphore(0)
+        self._out: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self._stop = False
+        threading.Thread(target=self._main, daemon=True).start()
+
+    def _main(self) -> None:
+        import hpo_notebook as hn
+
+        self._go.acquire()
+        try:
+            self._out.put(("ok", self._fn(self.params, self)))
+        except (hn.Pruned, _Stop) as e:
+            self._out.put(("pruned", e))
+        except Exception as e:  # a failing trial is a result, not a crash of the benchmark
+            self._out.put(("failed", e))
+
+    def report(self, step: float, **metrics: float) -> None:
+        if self._stop:
+            raise _Stop
+        self.last = metrics
+        self._judge(step, metrics)
+        self._out.put(("report", step))
+        self._go.acquire()
+        if self._stop:
+            raise _Stop
+
+    def advance(self) -> tuple[str, Any]:
+        """Let the trial run to its next report (or its end) and say what happened."""
+        self._go.release()
+        return self._out.get()
+
+    def kill(self) -> None:
+        self._stop = True
+        self.advance()
+
+
+class _Running:
+    def __init__(self, stepper: _Stepper, end: Callable[[str, Any], None]) -> None:
+        self.stepper, self.end = stepper, end
+
+
+def _simulate(
+    start: Callable[[], _Running | None],
+    concurrency: int,
+    max_steps: int,
+    on_report: Callable[[_Running, float], bool] = lambda r, s: True,
+) -> tuple[list[float], list[tuple[float, dict[str, float]]]]:
+    """Run trials from ``start`` on ``concurrency`` virtual workers until it returns None
+    and none runs. ``on_report`` returning False parks a trial (its worker is freed; a later
+    ``start`` may hand the same :class:`_Running` back). Returns the virtual time of every
+    step spent and ``(time, metrics)`` of every completed trial."""
+    heap: list[tuple[float, int, _Running]] = []
+    spent: list[float] = []
+    completed: list[tuple[float, dict[str, float]]] = []
+    seq = 0
+
+    def fill(now: float) -> None:
+        nonlocal seq
+        while len(heap) < concurrency:
+            r = start()
+            if r is None:
+                return
+            seq += 1
+            heapq.heappush(heap, (now + 1.0, seq, r))
+
+    fill(0.0)
+    while heap:
+        now, _, r = heapq.heappop(heap)
+        kind, value = r.stepper.advance()
+        if kind == "report":
+            spent.append(now)
+            if value >= max_steps:
+                kind, value = r.stepper.advance()
+            elif on_report(r, value):
+                seq += 1
+                heapq.heappush(heap, (now + 1.0, seq, r))
+                continue
+            else:
+                fill(now)
+                continue
+        elif kind == "pruned":
+            spent.append(now)  # stopped at a report: that step was computed
+        if kind == "ok":
+            completed.append((now, value))
+        r.end(kind, value)
+        fill(now)
+    return spent, completed
+
+
+def _hv(points: list[tuple[float, ...]], ref: tuple[float, ...]) -> float:
     from hpo_notebook.pareto import hypervolume
 
     if not points:
         return 0.0
-    return hypervolume(-np.array(points), [-REF[0], -REF[1]])
+    return float(hypervolume(-np.array(points), [-v for v in ref]))
 
 
-def _anytime(reports: list[tuple[float, int]], completions: list[tuple[float, tuple]]) -> list:
-    """[(epochs spent, hypervolume)] after each completion, in time order."""
-    times = sorted(t for t, _ in reports)
-    out, done = [], []
-    for ended, point in sorted(completions, key=lambda c: c[0]):
-        done.append(point)
-        spent = int(np.searchsorted(times, ended, side="right"))
-        out.append((spent, _hv(done)))
-    return out
+def _rank(points: np.ndarray) -> np.ndarray:
+    """Order of ``points`` (minimized) by non-dominated front, then crowding distance."""
+    from hpo_notebook.pruners import _rungs
+
+    return np.asarray(_rungs.multi_objective_order(-points))
 
 
-def run_ours(method: str, seed: int, n_trials: int, concurrency: int, client: Any) -> dict:
+def run_ours(workload: Any, method: str, seed: int, n_trials: int, concurrency: int) -> dict:
     import hpo_notebook as hn
-    from hpo_notebook import demo
 
-    two_rungs = {"max_steps": MAX_EPOCHS, "grace": 1, "eta": 3, "rungs": 2}
-    pruner = {
-        "none": None,
-        "Median": hn.Median(warmup=3, min_trials=5, metric="val_error", max_steps=MAX_EPOCHS),
-        "ASHA": hn.ASHA(max_steps=MAX_EPOCHS, grace=1, eta=3, metric="val_error"),
-        "MO-ASHA": hn.MultiObjectiveASHA(max_steps=MAX_EPOCHS, grace=1, eta=3),
-        "MO-ASHA, 2 rungs": hn.MultiObjectiveASHA(**two_rungs),
-        "MO-ASHA, 2 rungs, pruned ignored": hn.MultiObjectiveASHA(**two_rungs),
-        "ASHA, 2 rungs": hn.ASHA(metric="val_error", **two_rungs),
-    }[method]
-    objectives = {
-        "val_error": hn.Objective("min", threshold=REF[0]),
-        "log10_params": hn.Objective("min", threshold=REF[1]),
-    }
+    cfg = OURS[method]
+    w, objs = workload, workload.objectives
+    pruner: Any = None
+    if cfg.get("pruner") == "moasha":
+        pruner = hn.MultiObjectiveASHA(
+            max_steps=w.max_steps, grace=1, eta=3, rungs=cfg.get("rungs")
+        )
+    elif cfg.get("pruner") == "asha":
+        pruner = hn.ASHA(max_steps=w.max_steps, grace=1, eta=3, metric=objs[0])
+    elif cfg.get("pruner") == "median":
+        pruner = hn.Median(warmup=3, min_trials=5, metric=objs[0], max_steps=w.max_steps)
     study = hn.Study(
-        functools.partial(demo.train, epochs=MAX_EPOCHS, size="log10_params"),
-        demo.SPACE,
-        objectives=objectives,
+        None,
+        w.space,
+        objectives={o: hn.Objective("min", threshold=r) for o, r in zip(objs, w.ref)},
         seed=seed,
         pruner=pruner,
-        pruned_in_model="ignore" if "ignored" in method else "last",
+        pruned_in_model="ignore" if cfg.get("ignore") else "last",
     )
-    t0 = time.time()
-    study.run(n_trials=n_trials, concurrency=concurrency, cluster=client)
-    wall = time.time() - t0
-    curves = study.curves()
-    trials = study.trials
-    complete = [t for t in trials if t.state.value == "COMPLETE"]
-    pruned = [t for t in trials if t.state.value == "PRUNED"]
-    completions = [
-        (t.ended_at, (t.values["val_error"], t.values["log10_params"])) for t in complete
-    ]
-    lat = [t.extra["decision_latency_s"] for t in pruned if "decision_latency_s" in t.extra]
-    return {
-        "epochs": len(curves),
-        "wall_s": wall,
-        "hv": _hv([p for _, p in completions]),
-        "complete": len(complete),
-        "pruned": len(pruned),
-        "anytime": _anytime([(t, 0) for t in curves["t"].tolist()], completions),
-        "decision_latency_ms": [1000 * v for v in lat],
-        "steps_after_decision": [t.extra.get("steps_after_decision", 0) for t in pruned],
-        "pruned_at_max": sum(t.extra.get("pruned_at") == MAX_EPOCHS for t in pruned),
-        "min_size_complete": min((t.values["log10_params"] for t in complete), default=None),
-    }
+    asked = 0
+
+    def start() -> _Running | None:
+        nonlocal asked
+        if asked >= n_trials:
+            return None
+        asked += 1
+        ctx = study.ask()
+
+        def judge(step: float, metrics: dict[str, float]) -> None:
+            ctx.report(step, **metrics)
+
+        stepper = _Stepper(w.fn, ctx.params, ctx.seed, judge)
+
+        def end(kind: str, value: Any) -> None:
+            study.tell(ctx, value if kind in ("ok", "pruned") else RuntimeError(str(value)))
+
+        return _Running(stepper, end)
+
+    spent, completed = _simulate(start, concurrency, w.max_steps)
+    states = [t.state.value for t in study.trials]
+    row = _row(w, spent, completed, states.count("COMPLETE"), states.count("PRUNED"))
+    # is the early metric a good guide? (on every trial when nothing was pruned)
+    steps = [s for s in (1, 3, 9) if s < w.max_steps]
+    row["rank_correlations"] = study.rank_correlations(steps).to_dict("records")
+    return row
 
 
-def run_optuna(seed: int, n_trials: int) -> dict:
+def run_optuna(workload: Any, method: str, seed: int, n_trials: int, concurrency: int) -> dict:
     import optuna
 
-    from hpo_notebook import demo
+    import hpo_notebook as hn
+    from benchmarks.suite_methods import optuna_distributions
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-
-    class _Trial:  # adapts an Optuna trial to the demo's trial.report(step, **metrics)
-        def __init__(self, ot: Any) -> None:
-            self.ot, self.seed, self.reports = ot, seed * 1000 + ot.number, []
-
-        def report(self, step: int, **m: float) -> None:
-            self.reports.append(time.time())
-            self.ot.report(m["val_error"], step)
-            if self.ot.should_prune():
-                raise optuna.TrialPruned()
-
-    reports: list[float] = []
-    completions = []
-
-    def objective(ot: Any) -> float:
-        params = {
-            "lr": ot.suggest_float("lr", 1e-4, 3e-1, log=True),
-            "width": ot.suggest_int("width", 4, 256, log=True),
-            "layers": ot.suggest_int("layers", 1, 3),
-            "dropout": ot.suggest_float("dropout", 0.0, 0.5),
-            "batch_size": ot.suggest_categorical("batch_size", [32, 64, 128]),
-            "optimizer": ot.suggest_categorical("optimizer", ["adam", "sgd"]),
-        }
-        tr = _Trial(ot)
-        try:
-            out = demo.train(params, tr, epochs=MAX_EPOCHS, size="log10_params")
-        finally:
-            reports.extend(tr.reports)
-        completions.append((time.time(), (out["val_error"], out["log10_params"])))
-        return out["val_error"]
-
-    study = optuna.create_study(
-        direction="minimize",
-        sampler=optuna.samplers.TPESampler(seed=seed),
-        pruner=optuna.pruners.HyperbandPruner(
-            min_resource=1, max_resource=MAX_EPOCHS, reduction_factor=3
-        ),
+    w = workload
+    pruner = (
+        optuna.pruners.HyperbandPruner(min_resource=1, max_resource=w.max_steps, reduction_factor=3)
+        if method == "Optuna Hyperband"
+        else optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=3)
     )
-    t0 = time.time()
-    study.optimize(objective, n_trials=n_trials)
+    study = optuna.create_study(
+        direction="minimize", sampler=optuna.samplers.TPESampler(seed=seed), pruner=pruner
+    )
+    dists = optuna_distributions(w.space)
+    asked = 0
+
+    def start() -> _Running | None:
+        nonlocal asked
+        if asked >= n_trials:
+            return None
+        asked += 1
+        ot = study.ask(dists)
+
+        def judge(step: float, metrics: dict[str, float]) -> None:
+            ot.report(metrics[w.objectives[0]], int(step))
+            if step < w.max_steps and ot.should_prune():
+                raise hn.Pruned(f"pruned at {step}")
+
+        stepper = _Stepper(w.fn, dict(ot.params), seed * 100_003 + ot.number, judge)
+
+        def end(kind: str, value: Any) -> None:
+            if kind == "ok":
+                study.tell(ot, value[w.objectives[0]])
+            else:
+                study.tell(ot, state=optuna.trial.TrialState.PRUNED if kind == "pruned"
+                           else optuna.trial.TrialState.FAIL)  # fmt: skip
+
+        return _Running(stepper, end)
+
+    spent, completed = _simulate(start, concurrency, w.max_steps)
     states = [t.state.name for t in study.trials]
+    return _row(w, spent, completed, states.count("COMPLETE"), states.count("PRUNED"))
+
+
+def run_top_k(workload: Any, seed: int, n_trials: int, concurrency: int) -> dict:
+    """Every trial one step, then the best ``n_trials // 5`` (Pareto rank, crowding) on."""
+    w = workload
+    k = max(1, n_trials // 5)
+    configs = w.space.sobol(n_trials, seed=seed)
+    parked: list[_Running] = []
+    chosen: list[_Running] | None = None
+    started = 0
+    ends = {"ok": 0, "pruned": 0}
+
+    def end(kind: str, value: Any) -> None:
+        ends[kind] = ends.get(kind, 0) + 1
+
+    def start() -> _Running | None:
+        nonlocal started, chosen
+        if started < n_trials:
+            started += 1
+            return _Running(_Stepper(w.fn, configs[started - 1], seed * 100_003 + started,
+                                     lambda s, m: None), end)  # fmt: skip
+        if chosen is None and len(parked) == n_trials:
+            Y = np.array([[r.stepper.last[o] for o in w.objectives] for r in parked])
+            order = _rank(Y)
+            chosen = [parked[i] for i in order[:k]]
+            for i in order[k:]:
+                parked[i].stepper.kill()
+                ends["pruned"] += 1
+        if chosen:
+            return chosen.pop(0)
+        return None
+
+    def on_report(r: _Running, step: float) -> bool:
+        if chosen is None and step == 1:
+            parked.append(r)
+            return False
+        return True
+
+    spent, completed = _simulate(start, concurrency, w.max_steps, on_report)
+    return _row(w, spent, completed, ends["ok"], ends["pruned"])
+
+
+def _row(
+    w: Any, spent: list[float], completed: list[tuple[float, dict[str, float]]],
+    n_complete: int, n_pruned: int,
+) -> dict[str, Any]:  # fmt: skip
+    spent = sorted(spent)
+    points: list[tuple[float, ...]] = []
+    anytime = []
+    for t, m in sorted(completed, key=lambda c: c[0]):
+        points.append(tuple(float(m[o]) for o in w.objectives))
+        anytime.append((int(np.searchsorted(spent, t, side="right")), _hv(points, w.ref)))
     return {
-        "epochs": len(reports),
-        "wall_s": time.time() - t0,
-        "hv": _hv([p for _, p in completions]),
-        "complete": states.count("COMPLETE"),
-        "pruned": states.count("PRUNED"),
-        "anytime": _anytime([(t, 0) for t in reports], completions),
-        "min_size_complete": min((p[1] for _, p in completions), default=None),
+        "steps": len(spent),
+        "hv": _hv(points, w.ref),
+        "complete": n_complete,
+        "pruned": n_pruned,
+        "anytime": anytime,
+        "front": points,
     }
+
+
+def _one(job: tuple[str, str, int, int, int]) -> dict[str, Any]:
+    from threadpoolctl import threadpool_limits
+
+    from benchmarks.pruning_workloads import WORKLOADS
+
+    workload, method, seed, n_trials, concurrency = job
+    warnings.filterwarnings("ignore")
+    w = WORKLOADS[workload]
+    t0 = time.time()
+    with threadpool_limits(1):
+        if method in OURS:
+            r = run_ours(w, method, seed, n_trials, concurrency)
+        elif method.startswith("Optuna"):
+            r = run_optuna(w, method, seed, n_trials, concurrency)
+        else:
+            r = run_top_k(w, seed, n_trials, concurrency)
+    r.update(workload=workload, method=method, seed=seed, n_trials=n_trials,
+             concurrency=concurrency, wall_s=time.time() - t0)  # fmt: skip
+    return r
 
 
 def _at_budget(anytime: list, budget: float) -> float:
@@ -174,134 +370,145 @@ def _at_budget(anytime: list, budget: float) -> float:
     return hv
 
 
-def summarize(rows: list[dict], methods: list[str], n_seeds: int) -> str:
-    base = {r["seed"]: r for r in rows if r["method"] == "none"}
-    lines = [
-        "| method | epochs (mean) | epochs saved | hypervolume | vs no pruning | "
-        "wall s | completed / pruned | smallest model (log10) | anytime: budgets where "
-        "HV ≥ unpruned cut to that budget |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for m in methods:
-        rs = [r for r in rows if r["method"] == m]
-        if not rs:
-            continue
-        ep = statistics.mean(r["epochs"] for r in rs)
-        hv = statistics.mean(r["hv"] for r in rs)
-        saved = statistics.mean(1 - r["epochs"] / base[r["seed"]]["epochs"] for r in rs)
-        ratio = statistics.mean(r["hv"] / base[r["seed"]]["hv"] for r in rs)
-        wins = []
-        for r in rs:
-            b = base[r["seed"]]
-            grid = np.linspace(0, r["epochs"], 21)[1:]
-            wins += [
-                _at_budget(r["anytime"], g) >= _at_budget(b["anytime"], g) - 1e-9 for g in grid
-            ]
-        sizes = [r["min_size_complete"] for r in rs if r["min_size_complete"] is not None]
-        lines.append(
-            f"| {m} | {ep:.0f} | {saved:.0%} | {hv:.3f} | {ratio:.2f} | "
-            f"{statistics.mean(r['wall_s'] for r in rs):.0f} | "
-            f"{statistics.mean(r['complete'] for r in rs):.1f} / "
-            f"{statistics.mean(r['pruned'] for r in rs):.1f} | "
-            f"{statistics.mean(sizes):.2f} | {sum(wins)}/{len(wins)} |"
-        )
-    lat = [v for r in rows for v in r.get("decision_latency_ms", [])]
-    after = [v for r in rows for v in r.get("steps_after_decision", [])]
-    at_max = sum(r.get("pruned_at_max", 0) for r in rows)
-    lines += [
+def compare(run: dict[str, Any], base: dict[str, Any]) -> dict[str, float]:
+    """``run`` against the unpruned run ``base``: hypervolume kept, steps saved, and the
+    share of :data:`N_BUDGETS` budgets (up to ``run``'s total) where it is at least ``base``
+    cut to that budget."""
+    grid = np.linspace(0, run["steps"], N_BUDGETS + 1)[1:]
+    wins = [_at_budget(run["anytime"], g) >= _at_budget(base["anytime"], g) - 1e-12 for g in grid]
+    return {
+        "kept": run["hv"] / base["hv"] if base["hv"] > 0 else float("nan"),
+        "saved": 1 - run["steps"] / base["steps"],
+        "budgets": sum(wins) / len(wins),
+    }
+
+
+def summarize(rows: list[dict[str, Any]]) -> str:
+    """Per workload and method (means over seeds): hypervolume kept, steps saved, budgets at
+    or above the unpruned run; then the means over workloads."""
+    from benchmarks.pruning_workloads import WORKLOADS
+
+    base = {(r["workload"], r["seed"]): r for r in rows if r["method"] == "none"}
+    workloads = [w for w in WORKLOADS if any(r["workload"] == w for r in rows)]
+    methods = [m for m in METHODS if m != "none" and any(r["method"] == m for r in rows)]
+    out = [
+        "Hypervolume kept / steps saved / budgets at or above the unpruned run cut to the "
+        "same budget (mean over seeds; each run against the unpruned run of its seed):",
         "",
-        f"Report-to-decision latency at the driver: median {statistics.median(lat):.1f} ms, "
-        f"p95 {np.percentile(lat, 95):.1f} ms over {len(lat)} prune decisions. Steps run "
-        f"after a prune decision: max {max(after)}, mean {statistics.mean(after):.2f}. "
-        f"Trials pruned at max_steps ({MAX_EPOCHS}): {at_max}.",
+        "| workload | seeds | " + " | ".join(methods) + " |",
+        "|---|---|" + "---|" * len(methods),
     ]
-    return "\n".join(lines)
+    per_method: dict[str, list[dict[str, float]]] = {m: [] for m in methods}
+    for wl in workloads:
+        cells = []
+        seeds = sorted({r["seed"] for r in rows if r["workload"] == wl and r["method"] == "none"})
+        for m in methods:
+            cs = [
+                compare(r, base[(wl, r["seed"])])
+                for r in rows
+                if r["workload"] == wl and r["method"] == m and (wl, r["seed"]) in base
+            ]
+            if not cs:
+                cells.append("")
+                continue
+            mean = {k: statistics.mean(c[k] for c in cs) for k in cs[0]}
+            per_method[m].append(mean)
+            cells.append(f"{mean['kept']:.2f} / {mean['saved']:.0%} / {mean['budgets']:.0%}")
+        out.append(f"| {wl} | {len(seeds)} | " + " | ".join(cells) + " |")
+    means = []
+    for m in methods:
+        ms = per_method[m]
+        if not ms:
+            means.append("")
+            continue
+        means.append(
+            f"{statistics.mean(c['kept'] for c in ms):.2f} / "
+            f"{statistics.mean(c['saved'] for c in ms):.0%} / "
+            f"{statistics.mean(c['budgets'] for c in ms):.0%}"
+        )
+    out.append("| **mean** | | " + " | ".join(means) + " |")
+    return "\n".join(out)
 
 
-def plot(rows: list[dict], methods: list[str], path: Path) -> None:
+def plot(rows: list[dict[str, Any]], path: Path) -> None:
+    """The anytime plot: hypervolume of the completed trials against steps spent, one panel
+    per workload, one line per method (mean over seeds)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(7, 4.5))
+    from benchmarks.pruning_workloads import WORKLOADS
+
+    workloads = [w for w in WORKLOADS if any(r["workload"] == w for r in rows)]
+    fig = Figure(figsize=(4.2 * len(workloads), 3.8))
     FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    top = max(r["epochs"] for r in rows)
-    grid = np.linspace(0, top, 200)
-    for m in methods:
-        rs = [r for r in rows if r["method"] == m]
-        if not rs:
-            continue
-        hv = np.mean([[_at_budget(r["anytime"], g) for g in grid] for r in rs], axis=0)
-        ax.plot(grid, hv, label=m)
-    ax.set_xlabel("epochs spent")
-    ax.set_ylabel("hypervolume of completed trials")
-    ax.set_title(f"Anytime value (mean of {len({r['seed'] for r in rows})} seeds)")
-    ax.legend(fontsize=8)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
+    for i, wl in enumerate(workloads):
+        ax = fig.add_subplot(1, len(workloads), i + 1)
+        wrows = [r for r in rows if r["workload"] == wl]
+        grid = np.linspace(0, max(r["steps"] for r in wrows), 200)
+        for m in METHODS:
+            rs = [r for r in wrows if r["method"] == m]
+            if rs:
+                hv = np.mean([[_at_budget(r["anytime"], g) for g in grid] for r in rs], axis=0)
+                ax.plot(grid, hv, label=m, lw=2.2 if m == "none" else 1.2)
+        ax.set_title(wl, fontsize=10)
+        ax.set_xlabel("steps spent")
+        if i == 0:
+            ax.set_ylabel("hypervolume of completed trials")
+    fig.axes[0].legend(fontsize=7)
+    fig.savefig(path, dpi=100, bbox_inches="tight")
 
 
 def main(argv: list[str] | None = None) -> None:
+    from benchmarks.pruning_workloads import WORKLOADS
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--workloads", nargs="+", default=list(WORKLOADS))
+    ap.add_argument("--methods", nargs="+", default=list(METHODS))
+    ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--trials", type=int, default=40)
     ap.add_argument("--concurrency", type=int, default=4)
-    ap.add_argument(
-        "--methods",
-        nargs="+",
-        default=[
-            "none",
-            "Median",
-            "ASHA",
-            "ASHA, 2 rungs",
-            "MO-ASHA",
-            "MO-ASHA, 2 rungs",
-            "MO-ASHA, 2 rungs, pruned ignored",
-            "Optuna Hyperband",
-        ],
-    )
+    ap.add_argument("--jobs", type=int, default=2, help="parallel processes (1 thread each)")
+    ap.add_argument("--out", default="pruning")
+    ap.add_argument("--resume", action="store_true", help="skip runs already in the results")
     args = ap.parse_args(argv)
-    warnings.filterwarnings("ignore")
-    from distributed import Client, LocalCluster
-
-    cluster = LocalCluster(
-        n_workers=args.concurrency,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-        silence_logs=logging.ERROR,
-    )
-    client = Client(cluster, set_as_default=False)
-    rows = []
-    try:
-        for seed in range(args.seeds):
-            for m in args.methods:
-                if m == "Optuna Hyperband":
-                    r = run_optuna(seed, args.trials)
-                else:
-                    r = run_ours(m, seed, args.trials, args.concurrency, client)
-                r.update(method=m, seed=seed)
-                rows.append(r)
-                print(
-                    f"seed {seed} {m:<24} epochs {r['epochs']:4d} hv {r['hv']:.3f} "
-                    f"complete {r['complete']} pruned {r['pruned']} "
-                    f"wall {r['wall_s']:.0f} s",
-                    flush=True,
-                )
-    finally:
-        client.close()
-        cluster.close()
-    table = summarize(rows, args.methods, args.seeds)
+    for name, known in (("workloads", WORKLOADS), ("methods", METHODS)):
+        bad = [v for v in getattr(args, name) if v not in known]
+        if bad:
+            ap.error(f"unknown {name} {bad}; choose from {list(known)}")
+    path = RESULTS / f"{args.out}.jsonl"
+    done: list[dict[str, Any]] = []
+    if args.resume and path.is_file():
+        done = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    have = {(r["workload"], r["method"], r["seed"]) for r in done}
+    jobs = [
+        (wl, m, s, args.trials, args.concurrency)
+        for s in range(args.seeds)
+        for wl in args.workloads
+        for m in args.methods
+        if (wl, m, s) not in have
+    ]
+    with (
+        path.open("a" if args.resume else "w") as f,
+        mp.get_context("spawn").Pool(args.jobs) as pool,
+    ):
+        for r in pool.imap_unordered(_one, jobs):
+            done.append(r)
+            f.write(json.dumps(r) + "\n")
+            f.flush()
+            print(
+                f"{r['workload']:>15} {r['method']:<34} seed {r['seed']}: steps {r['steps']:4d} "
+                f"hv {r['hv']:.3f} complete {r['complete']} pruned {r['pruned']} "
+                f"({r['wall_s']:.0f} s)",
+                flush=True,
+            )
+    table = summarize(done)
     print(table)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    meta = {
-        "command": "python -m benchmarks.pruning "
-        + " ".join(sys.argv[1:] if argv is None else argv),
-        "date": time.strftime("%Y-%m-%d"),
-    }
-    (RESULTS / "pruning.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
-    (RESULTS / "pruning.md").write_text(table + "\n")
-    plot(rows, args.methods, RESULTS / "pruning_anytime.png")
+    command = " ".join(sys.argv[1:] if argv is None else argv)
+    (RESULTS / f"{args.out}.md").write_text(
+        table + f"\n\nCommand: `python -m benchmarks.pruning {command}`, "
+        f"{time.strftime('%Y-%m-%d')}.\n"
+    )
+    plot(done, RESULTS / f"{args.out}_anytime.png")
 
 
 if __name__ == "__main__":

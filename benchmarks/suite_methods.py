@@ -91,7 +91,7 @@ def run_sobol(problem: SuiteProblem, seed: int, n: int) -> dict[str, Any]:
 # ---------------------------------------------------------------------- Optuna
 
 
-def _optuna_distributions(space: hn.Space) -> dict[str, Any]:
+def optuna_distributions(space: hn.Space) -> dict[str, Any]:
     import optuna.distributions as od
 
     out: dict[str, Any] = {}
@@ -126,7 +126,7 @@ def run_optuna(problem: SuiteProblem, seed: int, n: int, sampler: str) -> dict[s
         directions=["minimize" if problem.objectives[m] == "min" else "maximize" for m in names],
         sampler=s,
     )
-    dists = _optuna_distributions(problem.space)
+    dists = optuna_distributions(problem.space)
     rng = _rng(seed)
     params: list[Params] = []
     step_s: list[float] = []
