@@ -35,6 +35,9 @@ lint: venv
 
 bench: venv
 	$(PY) -m pip install --quiet -e ".[bench]"
+	# Syne Tune's MOASHA (a peer in benchmarks/pruning.py) needs none of the xgboost and
+	# statsmodels the package declares
+	$(PY) -m pip install --quiet --no-deps "syne-tune==0.16.0" dill sortedcontainers
 	$(PY) -m benchmarks.sample_efficiency
 	$(PY) -m benchmarks.suggest_latency
 	$(PY) -m benchmarks.dispatch

@@ -12,9 +12,10 @@ simulated cluster will do this for any study; this is the benchmark's own, narro
 Methods: ``none`` (no pruning, the reference), our pruners (MO-ASHA with all rungs or two,
 with pruned trials in the model as their last report or ignored; ASHA and the median rule on
 the first objective), Optuna's TPE on the first objective with its Hyperband and median
-pruners (Optuna cannot prune a multi-objective study), and "one step for everyone, keep the
-top k": ``n_trials`` Sobol points run one step each, the best ``n_trials // 5`` by Pareto
-rank and crowding run to the end.
+pruners (Optuna cannot prune a multi-objective study), Syne Tune's MOASHA with its own
+searcher (random sampling; ``pip install --no-deps syne-tune dill sortedcontainers``, as
+``make bench`` does), and "one step for everyone, keep the top k": ``n_trials`` Sobol points
+run one step each, the best ``n_trials // 5`` by Pareto rank and crowding run to the end.
 
 Per run: steps spent, the hypervolume of the completed trials, and the anytime value (the
 hypervolume after each completion against the steps spent by then). The summary compares
@@ -59,7 +60,7 @@ OURS = {
     "ASHA": {"pruner": "asha"},
     "Median": {"pruner": "median"},
 }
-PEERS = ("Optuna Hyperband", "Optuna Median", "top-k after 1 step")
+PEERS = ("Optuna Hyperband", "Optuna Median", "Syne Tune MOASHA", "top-k after 1 step")
 METHODS = (*OURS, *PEERS)
 
 
@@ -281,6 +282,71 @@ def run_optuna(workload: Any, method: str, seed: int, n_trials: int, concurrency
     return _row(w, spent, completed, states.count("COMPLETE"), states.count("PRUNED"))
 
 
+def _syne_tune_space(space: Any) -> dict[str, Any]:
+    from syne_tune import config_space as cs
+
+    import hpo_notebook as hn
+
+    out: dict[str, Any] = {}
+    for name, p in space.items():
+        if isinstance(p, hn.Float):
+            out[name] = (cs.loguniform if p.log else cs.uniform)(p.low, p.high)
+        elif isinstance(p, hn.Int):
+            out[name] = (cs.lograndint if p.log else cs.randint)(p.low, p.high)
+        else:
+            out[name] = cs.choice(list(p.options))
+    return out
+
+
+def run_syne_tune(workload: Any, seed: int, n_trials: int, concurrency: int) -> dict:
+    """Syne Tune's MOASHA (its own searcher: random sampling), on every objective."""
+    import datetime
+
+    from syne_tune.backend.trial_status import Trial
+    from syne_tune.optimizer.scheduler import SchedulerDecision
+    from syne_tune.optimizer.schedulers.multiobjective.moasha import MOASHA
+
+    import hpo_notebook as hn
+
+    w = workload
+    np.random.seed(seed)  # MOASHA samples configurations and brackets from numpy's global RNG
+    scheduler = MOASHA(
+        _syne_tune_space(w.space), metrics=list(w.objectives), do_minimize=True,
+        time_attr="step", max_t=w.max_steps, grace_period=1, reduction_factor=3,
+        random_seed=seed,
+    )  # fmt: skip
+    asked = 0
+    ends = {"ok": 0, "pruned": 0, "failed": 0}
+
+    def start() -> _Running | None:
+        nonlocal asked
+        if asked >= n_trials:
+            return None
+        asked += 1
+        config = scheduler.suggest().config
+        trial = Trial(trial_id=asked, config=config, creation_time=datetime.datetime.now())
+        scheduler.on_trial_add(trial)
+
+        def judge(step: float, metrics: dict[str, float]) -> None:
+            if step >= w.max_steps:
+                return  # the end: on_trial_complete below
+            decision = scheduler.on_trial_result(trial, {"step": step, **metrics})
+            if decision == SchedulerDecision.STOP:
+                scheduler.on_trial_remove(trial)
+                raise hn.Pruned(f"stopped at {step}")
+
+        def end(kind: str, value: Any) -> None:
+            ends[kind] = ends.get(kind, 0) + 1
+            if kind == "ok":
+                scheduler.on_trial_complete(trial, {"step": w.max_steps, **value})
+
+        seed_t = seed * 100_003 + asked
+        return _Running(_Stepper(w.fn, dict(config), seed_t, judge), end)
+
+    spent, completed = _simulate(start, concurrency, w.max_steps)
+    return _row(w, spent, completed, ends["ok"], ends["pruned"])
+
+
 def run_top_k(workload: Any, seed: int, n_trials: int, concurrency: int) -> dict:
     """Every trial one step, then the best ``n_trials // 5`` (Pareto rank, crowding) on."""
     w = workload
@@ -355,6 +421,8 @@ def _one(job: tuple[str, str, int, int, int]) -> dict[str, Any]:
             r = run_ours(w, method, seed, n_trials, concurrency)
         elif method.startswith("Optuna"):
             r = run_optuna(w, method, seed, n_trials, concurrency)
+        elif method == "Syne Tune MOASHA":
+            r = run_syne_tune(w, seed, n_trials, concurrency)
         else:
             r = run_top_k(w, seed, n_trials, concurrency)
     r.update(workload=workload, method=method, seed=seed, n_trials=n_trials,

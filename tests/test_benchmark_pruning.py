@@ -147,3 +147,13 @@ def test_every_workload_reports_both_objectives_at_every_step():
         out = w.fn(params, t)
         assert t.steps == list(range(1, w.max_steps + 1))
         assert all(math.isfinite(out[o]) for o in w.objectives), (w.name, out)
+
+
+@pytest.mark.slow
+def test_syne_tune_moasha_prunes_on_the_same_schedule_and_repeats():
+    pytest.importorskip("syne_tune", reason="a benchmark peer: `make bench` installs it")
+    r = pruning.run_syne_tune(TOY, 0, 12, 3)
+    assert r["complete"] + r["pruned"] == 12 and 0 < r["pruned"]
+    assert r["steps"] < 12 * MAX
+    again = pruning.run_syne_tune(TOY, 0, 12, 3)
+    assert (again["steps"], again["hv"]) == (r["steps"], r["hv"])
