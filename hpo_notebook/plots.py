@@ -1,6 +1,7 @@
 """``hn.plots``: static matplotlib figures of a study (see ``hpo_notebook.viz.plots``)."""
 
 from hpo_notebook.viz.plots import (
+    anytime,
     curves,
     hypervolume,
     importance,
@@ -10,4 +11,13 @@ from hpo_notebook.viz.plots import (
     to_png,
 )
 
-__all__ = ["curves", "hypervolume", "importance", "parallel", "pareto", "proposal_times", "to_png"]
+__all__ = [
+    "anytime",
+    "curves",
+    "hypervolume",
+    "importance",
+    "parallel",
+    "pareto",
+    "proposal_times",
+    "to_png",
+]

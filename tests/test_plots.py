@@ -152,3 +152,59 @@ def test_a_returned_figure_displays_as_png_in_ipython(monkeypatch, study, ipytho
     monkeypatch.setattr(plots, "_display_checked", False)
     data, _ = shell.display_formatter.format(hn.plots.curves(study))
     assert "image/png" not in data and data["image/svg+xml"] == "<svg/>"
+
+
+# ---------------------------------------------------------------------- anytime
+
+
+def test_anytime_data_counts_the_steps_spent_before_each_completion():
+    objs = hn.objectives.Objectives.parse({"a": "min", "b": "min"})
+    T, S = hn.Trial, hn.TrialState
+    trials = [
+        T(0, S.COMPLETE, {}, {"a": 1.0, "b": 3.0}, started_at=0.0, ended_at=3.0),
+        T(1, S.PRUNED, {}, None, started_at=0.0, ended_at=1.0),
+        T(2, S.COMPLETE, {}, {"a": 3.0, "b": 1.0}, started_at=1.0, ended_at=5.0),
+        T(3, S.RUNNING, {}, None, started_at=5.0),
+    ]
+    reports = [0.5, 0.6, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 5.5]
+    d = D.anytime_data("x", trials, reports, objs, ref_point=[-4.0, -4.0])
+    # trial 1 ends at t=1 (3 reports by then), trial 0 at 3 (6), trial 2 at 5 (8)
+    assert d.steps.tolist() == [3.0, 6.0, 8.0]
+    # hypervolume against (4, 4): nothing, then the box of (1, 3), then both boxes
+    assert d.value.tolist() == [0.0, 3.0, 3.0 + 3.0 - 1.0]
+
+
+def _toy_study(name: str, pruner: object) -> hn.Study:
+    s = hn.Study(None, {"x": hn.Float(0.0, 1.0)}, objectives={"a": "min", "b": "min"},
+                 name=name, seed=1, optimizer="sobol", pruner=pruner)  # fmt: skip
+    for _ in range(12):
+        t = s.ask()
+        x = t.params["x"]
+        try:
+            for step in range(1, 10):
+                t.report(step, a=x + 1.0 / step, b=1 - x)
+            s.tell(t, {"a": x + 1.0 / 9, "b": 1 - x})
+        except hn.Pruned as exc:
+            s.tell(t, exc)
+    return s
+
+
+def test_anytime_plot_compares_studies_on_one_reference_point():
+    plain = _toy_study("plain", None)
+    pruned = _toy_study("pruned", hn.MultiObjectiveASHA(9))
+    fig = hn.plots.anytime({"no pruning": plain, "MO-ASHA": pruned})
+    lines = fig.axes[0].get_lines()
+    assert [ln.get_label() for ln in lines] == ["no pruning", "MO-ASHA"]
+    x_plain, x_pruned = (ln.get_xdata() for ln in lines)
+    assert x_plain[-1] == 12 * 9 == len(plain.curves())
+    assert x_pruned[-1] == len(pruned.curves()) < x_plain[-1]
+    # one reference point for both: the same trials give the same hypervolume
+    twice = hn.plots.anytime([plain, plain]).axes[0].get_lines()
+    assert [ln.get_label() for ln in twice] == ["plain", "plain"]
+    assert twice[0].get_ydata()[-1] == pytest.approx(lines[0].get_ydata()[-1])
+    given = hn.plots.anytime({"p": plain}, ref_point=[2.0, 2.0]).axes[0].get_lines()[0]
+    Y = -plain.trials_frame()[["a", "b"]].to_numpy()
+    assert given.get_ydata()[-1] == pytest.approx(hn.pareto.hypervolume(Y, [-2.0, -2.0]))
+    other = hn.Study(None, {"x": hn.Float(0.0, 1.0)}, objectives={"c": "min", "b": "min"})
+    with pytest.raises(ValueError, match="objectives"):
+        hn.plots.anytime({"a": plain, "c": other})

@@ -70,6 +70,18 @@ class HypervolumeData:
 
 
 @dataclass(frozen=True)
+class AnytimeData:
+    """One study's anytime value: after each finished trial, the steps spent by then (reports
+    made by every trial) and the hypervolume (one objective: best value) of the completed
+    feasible trials."""
+
+    label: str
+    steps: np.ndarray
+    value: np.ndarray
+    best: bool = False
+
+
+@dataclass(frozen=True)
 class ParallelData:
     """Parameters on the unit scale and one objective, for parallel coordinates."""
 
@@ -235,6 +247,45 @@ def hypervolume_data(
         np.array(out),
         best=True,
     )
+
+
+def anytime_data(
+    label: str,
+    trials: Sequence[Trial],
+    report_times: Sequence[float],
+    objectives: Objectives,
+    ref_point: Sequence[float] | None = None,
+) -> AnytimeData:
+    """The anytime value of one study.
+
+    Args:
+        label: the study's name in the legend.
+        trials: its trials.
+        report_times: the time of every report (``study.curves()["t"]``): the steps spent by
+            a time are the reports made until then.
+        objectives: its objectives.
+        ref_point: the reference point (maximization frame); give the same one to compare
+            studies (default: this study's own).
+    """
+    from hpo_notebook.pareto import HypervolumeTracker
+
+    done = sorted(
+        (t for t in trials if t.state.finished and t.ended_at is not None),
+        key=lambda t: (t.ended_at, t.number),
+    )
+    times = np.sort(np.asarray(report_times, dtype=float))
+    steps = np.searchsorted(times, [t.ended_at for t in done], side="right")
+    if objectives.n == 1:
+        h = hypervolume_data(done, objectives)
+        return AnytimeData(label, steps.astype(float), h.hypervolume, best=True)
+    ref = R.study_reference_point(trials, objectives) if ref_point is None else ref_point
+    tracker = HypervolumeTracker(ref)
+    values = []
+    for t in done:
+        ok = t.state is TrialState.COMPLETE and t.values and objectives.feasible(t.values)
+        y = R.objective_matrix([t], objectives)[0] if ok else None
+        values.append(tracker.add(y))
+    return AnytimeData(label, steps.astype(float), np.array(values, dtype=float))
 
 
 def parallel_data(

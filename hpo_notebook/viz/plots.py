@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -291,6 +292,60 @@ def hypervolume(study_or_data: Any, by: str = "trials", objectives: Any = None) 
         ax.step(x, data.hypervolume, where="post", color="#08519c")
         ax.set_xlabel("finished trials" if w == "trials" else "seconds")
         ax.set_ylabel(label)
+    return fig
+
+
+# ---------------------------------------------------------------------- anytime
+
+
+def anytime(studies: Any, ref_point: Sequence[float] | None = None) -> Figure:
+    """Hypervolume (one objective: best value) against steps spent, one line per study: what
+    each study had found after spending so many steps (reports) in all. The way to compare a
+    pruned study with an unpruned one, or pruners with each other.
+
+    Args:
+        studies: ``{label: study}``, a list of studies (labelled by name), or
+            :class:`~hpo_notebook.viz.data.AnytimeData`.
+        ref_point: the reference point in each objective's own direction (default: the
+            studies' thresholds, else one inferred from every study's trials, so that the
+            lines share it).
+
+    Example:
+        >>> fig = hn.plots.anytime({"no pruning": plain, "MO-ASHA": pruned})  # doctest: +SKIP
+    """
+    items = list(studies.items()) if isinstance(studies, Mapping) else [
+        (getattr(s, "name", f"study {i}"), s) for i, s in enumerate(studies)
+    ]  # fmt: skip
+    data = [s for _, s in items if isinstance(s, D.AnytimeData)]
+    live = [(label, s) for label, s in items if not isinstance(s, D.AnytimeData)]
+    if live:
+        from hpo_notebook import results as R
+
+        objectives = live[0][1].objectives
+        for label, s in live:
+            if list(s.objectives.names) != list(objectives.names):
+                raise ValueError(
+                    f"anytime: study {label!r} has objectives {list(s.objectives.names)}, "
+                    f"not {list(objectives.names)}: only studies of one problem compare"
+                )
+        if ref_point is not None:
+            ref = [sign * float(r) for sign, r in zip(objectives.signs, ref_point)]
+        elif objectives.n > 1:
+            ref = R.study_reference_point([t for _, s in live for t in s.trials], objectives)
+        else:
+            ref = None
+        for label, s in live:
+            times = s.curves()["t"].dropna().to_numpy(dtype=float)
+            data.append(D.anytime_data(str(label), s.trials, times, objectives, ref))
+    fig = _figure(6.0, 4.0)
+    ax = fig.add_subplot()
+    if not any(len(d.steps) for d in data):
+        return _empty(fig, "no finished trial yet")
+    for d in data:
+        ax.step(d.steps, d.value, where="post", label=d.label)
+    ax.set_xlabel("steps spent (reports of every trial)")
+    ax.set_ylabel("best value" if data and data[0].best else "hypervolume")
+    ax.legend(fontsize=8)
     return fig
 
 
