@@ -56,7 +56,9 @@ OURS = {
     "none": {},
     "MO-ASHA": {"pruner": "moasha"},
     "MO-ASHA, 2 rungs": {"pruner": "moasha", "rungs": 2},
-    "MO-ASHA, 2 rungs, pruned ignored": {"pruner": "moasha", "rungs": 2, "ignore": True},
+    "MO-ASHA, 2 rungs, pruned ignored": {"pruner": "moasha", "rungs": 2, "model": "ignore"},
+    "MO-ASHA, 2 rungs, curve model": {"pruner": "moasha", "rungs": 2, "model": "fidelity"},
+    "MO-ASHA, curve model": {"pruner": "moasha", "model": "fidelity"},
     "ASHA": {"pruner": "asha"},
     "Median": {"pruner": "median"},
 }
@@ -205,7 +207,7 @@ def run_ours(workload: Any, method: str, seed: int, n_trials: int, concurrency: 
         objectives={o: hn.Objective("min", threshold=r) for o, r in zip(objs, w.ref)},
         seed=seed,
         pruner=pruner,
-        pruned_in_model="ignore" if cfg.get("ignore") else "last",
+        pruned_in_model=cfg.get("model", "last"),
     )
     asked = 0
 

@@ -98,7 +98,12 @@ class StudyCore:
                 for t in self._trials.values():
                     index.update(t, self._curve_if_pruned(t))
                 self._index = index
-            return self._index.history()
+            h = self._index.history()
+            if self.pruned_in_model != "fidelity":
+                return h
+            trials = list(self._trials.values())
+        return _with_curves(h, trials, self._reports_index(), self.space, self.objectives,
+                            self.pruner)  # fmt: skip
 
     def _curve_if_pruned(self, t: Trial) -> list[tuple[float, Any]]:
         """A pruned trial's reports, from which the model takes its last values."""
@@ -467,6 +472,67 @@ class _LocalChannel:
 
     def stopping(self) -> bool:
         return False
+
+
+#: How pruned trials inform the model (``Study(pruned_in_model=...)``).
+PRUNED_IN_MODEL = ("last", "ignore", "fidelity")
+#: Most points one trial's curve adds to the model before its end.
+CURVE_POINTS = 4
+
+
+def _with_curves(
+    h: History,
+    trials: Sequence[Trial],
+    reports: ReportHistory,
+    space: Space,
+    objectives: Objectives,
+    pruner: Pruner | None,
+) -> History:
+    """``h`` with the trials' learning curves before their end (``pruned_in_model=
+    "fidelity"``): for each trial, its reports at the pruner's rungs (or at steps 1, 3, 9,
+    ...) and its latest one, with how far along each is, ``log(1 + step) / log(1 + max)``."""
+    names = objectives.metric_names
+    ends = [reports.curve(t.number)[-1][0] for t in trials
+            if t.state is TrialState.COMPLETE and reports.curve(t.number)]  # fmt: skip
+    top = float(getattr(pruner, "max_steps", None) or max(ends, default=0.0))
+    if top <= 0:
+        top = max((c[-1][0] for c in map(reports.curve, reports.trials()) if c), default=0.0)
+    marks = list(getattr(pruner, "rungs", None) or [])
+    if not marks:
+        s = 1.0
+        while s < top:
+            marks.append(s)
+            s *= 3
+    X, Y, F, stopped = [], [], [], []
+    for t in sorted(trials, key=lambda t: t.number):
+        if t.state not in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING):
+            continue
+        curve = [(st, m) for st, m in reports.curve(t.number)
+                 if st < top and all(n in m for n in names)]  # fmt: skip
+        if t.state is TrialState.PRUNED:
+            stopped.append(space.to_unit(t.params))
+        if not curve:
+            continue
+        picked: dict[float, Mapping[str, float]] = {}
+        for mark in marks:
+            at = next(((st, m) for st, m in curve if st >= mark), None)
+            if at is not None:
+                picked[at[0]] = at[1]
+        if t.state is not TrialState.COMPLETE:
+            picked[curve[-1][0]] = curve[-1][1]  # how far it got
+        x = space.to_unit(t.params)
+        for st in sorted(picked)[-CURVE_POINTS:]:
+            X.append(x)
+            Y.append([float(picked[st][n]) for n in names])
+            F.append(float(np.log1p(st) / np.log1p(top)))
+    d, k = space.dim, len(names)
+    return dataclasses.replace(
+        h,
+        X_partial=np.array(X, dtype=float).reshape(-1, d),
+        Y_partial=np.array(Y, dtype=float).reshape(-1, k),
+        fidelity=np.array(F, dtype=float),
+        X_stopped=np.array(stopped, dtype=float).reshape(-1, d),
+    )
 
 
 def _decision_steps(

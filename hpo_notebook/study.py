@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, overload
 from hpo_notebook import _checks
 from hpo_notebook import results as R
 from hpo_notebook._history import HistoryIndex
-from hpo_notebook._study_core import StudyCore, _LocalChannel, trial_seed
+from hpo_notebook._study_core import PRUNED_IN_MODEL, StudyCore, _LocalChannel, trial_seed
 from hpo_notebook.checkpoints import Checkpoints
 from hpo_notebook.exceptions import (
     ConfigError,
@@ -79,8 +79,11 @@ class Study(StudyCore):
         suggest_timeout: seconds a free worker waits for the model's proposal before it gets a
             quasi-random point instead (recorded as ``kind="sobol-late"``).
         pruned_in_model: how pruned trials inform the model: ``"last"`` (their last reported
-            values, a pessimistic estimate that steers proposals away from them) or
-            ``"ignore"``. See docs/benchmarks.md for the measurement behind the default.
+            values, a pessimistic estimate that steers proposals away from them),
+            ``"ignore"``, or ``"fidelity"`` (the learning curves of pruned, running and
+            completed trials enter the model with how far along each report is as an input,
+            and proposals are made for the end of training). See docs/benchmarks.md for the
+            measurement behind the default.
         checkpoints: where ``trial.save_checkpoint`` writes and what is kept: a folder, or
             ``hn.Checkpoints(dir, keep_best=3, max_bytes=None)`` (default: beside the file).
             The study writes into a subfolder named by its unique id, never another's.
@@ -134,9 +137,9 @@ class Study(StudyCore):
                 f"checkpoints must be a folder or hn.Checkpoints(...), got {checkpoints!r}"
             )
         self._checkpoint_policy = checkpoints or Checkpoints()
-        if pruned_in_model not in ("last", "ignore"):
+        if pruned_in_model not in PRUNED_IN_MODEL:
             raise ConfigError(
-                f"pruned_in_model must be 'last' or 'ignore', got {pruned_in_model!r}"
+                f"pruned_in_model must be one of {PRUNED_IN_MODEL}, got {pruned_in_model!r}"
             )
         self.pruned_in_model = pruned_in_model
         self.max_failure_share = float(max_failure_share)

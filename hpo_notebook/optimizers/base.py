@@ -41,12 +41,27 @@ class History:
         X_pending: ``p x d`` unit-cube points of trials still running (or already asked for),
             so that new proposals avoid them.
         n_trials: trials created so far (also the index of the next quasi-random point).
+        X_partial, Y_partial, fidelity: with ``Study(pruned_in_model="fidelity")``, points
+            of learning curves before their end: ``r x d`` points, ``r x k`` values reported
+            there, and how far along each is (``r``, in (0, 1); 1 is the end, where ``X``
+            lies). Empty otherwise; an optimizer that does not model curves ignores them.
+        X_stopped: ``s x d`` points of pruned trials: never finished, so not in ``X``; a
+            curve model predicts their final values.
     """
 
     X: np.ndarray
     Y: np.ndarray
     X_pending: np.ndarray
     n_trials: int
+    X_partial: np.ndarray | None = None
+    Y_partial: np.ndarray | None = None
+    fidelity: np.ndarray | None = None
+    X_stopped: np.ndarray | None = None
+
+    @property
+    def has_curves(self) -> bool:
+        """Whether partial learning curves came with this history."""
+        return self.X_partial is not None and len(self.X_partial) > 0
 
     @classmethod
     def empty(cls, d: int, k: int) -> History:

@@ -8,6 +8,7 @@ in ``info["note"]``) instead of stopping the study.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import warnings
 from dataclasses import asdict
@@ -115,6 +116,8 @@ class BoTorchOptimizer:
     def uses_model(self, space: Space, history: History) -> bool:
         """Whether the next call fits a model (False during the quasi-random initial design)."""
         n_obs = int(np.isfinite(history.Y).all(axis=1).sum()) if len(history.Y) else 0
+        if history.has_curves and history.X_stopped is not None:
+            n_obs += len(history.X_stopped)  # a curve model predicts where they would end
         return history.n_trials >= self.initial_design_size(space) and n_obs >= 2
 
     def suggest(
@@ -164,20 +167,42 @@ class BoTorchOptimizer:
         t0 = time.perf_counter()
         s = call_seed(seed, history.n_trials)
         m = objectives.n
-        X = torch.as_tensor(history.X[finite], dtype=C.DTYPE)
-        Y_raw = torch.as_tensor(history.Y[finite], dtype=C.DTYPE)
         signs = torch.as_tensor(objectives.signs, dtype=C.DTYPE)
-        Y = torch.cat([Y_raw[:, :m] * signs, Y_raw[:, m:]], dim=-1)
+
+        def max_frame(values: np.ndarray) -> Any:
+            Y_raw = torch.as_tensor(values, dtype=C.DTYPE)
+            return torch.cat([Y_raw[:, :m] * signs, Y_raw[:, m:]], dim=-1)
+
+        X = torch.as_tensor(history.X[finite], dtype=C.DTYPE)
+        Y = max_frame(history.Y[finite])
         cons = _model_constraints(objectives)
         dims = dim_spec(space)
         warm = (state or {}).get("hyperparameters") if self.warm_start else None
         warm_by_prior = (state or {}).get("hyperparameters_by_prior") or {}
-
-        name, acq_cons, ref = self._choose(objectives, Y, cons, reference_point)
-        Y_fit = (
-            winsorize_bad_tail(Y, m, ref, _lower_bounds(cons, m)) if self.settings.winsorize else Y
-        )
         pending = torch.as_tensor(history.X_pending, dtype=C.DTYPE)
+        X_fit, Y_all = X, Y
+        if history.has_curves:
+            # learning curves: how far along each point is becomes one more input, and the
+            # acquisition is optimized (and the baseline judged) at the end, fidelity 1
+            ok = np.isfinite(history.Y_partial).all(axis=1)
+            X_part = torch.as_tensor(history.X_partial[ok], dtype=C.DTYPE)
+            F = torch.as_tensor(history.fidelity[ok], dtype=C.DTYPE).unsqueeze(-1)
+            X_stop = torch.as_tensor(history.X_stopped, dtype=C.DTYPE)
+            X_fit = torch.cat([_at_end(X), torch.cat([X_part, F], dim=-1)])
+            Y_all = torch.cat([Y, max_frame(history.Y_partial[ok])])
+            X = _at_end(torch.cat([X, X_stop])) if len(X_stop) else _at_end(X)
+            pending = _at_end(pending)
+            dims = dataclasses.replace(dims, d=dims.d + 1, fixed={**dims.fixed, dims.d: 1.0})
+
+        # the reference point and the acquisition's choice come from finished trials (from
+        # the curves while none finished)
+        Y_seen = Y if len(Y) else Y_all
+        name, acq_cons, ref = self._choose(objectives, Y_seen, cons, reference_point)
+        Y_fit = (
+            winsorize_bad_tail(Y_all, m, ref, _lower_bounds(cons, m))
+            if self.settings.winsorize
+            else Y_all
+        )
         fit_s = 0.0
         picks: list[Any] = []
         used: list[str] = []
@@ -189,24 +214,26 @@ class BoTorchOptimizer:
                 t_fit = time.perf_counter()
                 start = warm_by_prior.get(prior, warm) if self.warm_start else None
                 model, hps[prior] = _fit(
-                    X, Y_fit, list(dims.cat_dims), start, self.settings.fit_maxiter, prior
+                    X_fit, Y_fit, list(dims.cat_dims), start, self.settings.fit_maxiter, prior
                 )
                 fit_s += time.perf_counter() - t_fit
                 pend = torch.cat([pending, *picks]) if picks else pending
                 picks.append(self._propose(name, model, X, Y, m, ref, acq_cons, pend, dims, k, s))
                 used += [prior] * k
-        cand = torch.cat(picks)
+        cand = torch.cat(picks)[:, : space.dim]
         t2 = time.perf_counter()
 
         info = {
             "fit_s": round(fit_s, 4),
             "acq_s": round(t2 - t0 - fit_s, 4),
             "total_s": round(t2 - t0, 4),
-            "n_obs": len(X),
+            "n_obs": len(history.X[finite]),
             "n_pending": len(pending),
             "ref_point": ref,
             "gp_priors": used,
         }
+        if history.has_curves:
+            info["n_curve_points"] = len(X_fit) - len(history.X[finite])
         proposals = self._decode(space, cand, history, name, info, seed)
         new_state = {
             "hyperparameters": next(iter(hps.values())),
@@ -325,6 +352,8 @@ class BoTorchOptimizer:
         """Candidates -> params; a candidate that repeats a known point becomes quasi-random."""
         known = [space.to_unit(space.from_unit(x)) for x in history.X_pending.tolist()]
         known += [space.to_unit(space.from_unit(x)) for x in history.X.tolist()]
+        if history.X_stopped is not None:
+            known += [space.to_unit(space.from_unit(x)) for x in history.X_stopped.tolist()]
         out: list[Proposal] = []
         priors = info.pop("gp_priors", None)
         for i, row in enumerate(cand.tolist()):
@@ -358,6 +387,13 @@ class BoTorchOptimizer:
                     HpoWarning,
                     stacklevel=3,
                 )
+
+
+def _at_end(X: Any) -> Any:
+    """``X`` with one more column, the fidelity, at 1 (the end of training)."""
+    import torch
+
+    return torch.cat([X, torch.ones(*X.shape[:-1], 1, dtype=X.dtype)], dim=-1)
 
 
 def dim_spec(space: Space) -> Any:
