@@ -59,6 +59,9 @@ OURS = {
     "MO-ASHA, 2 rungs, pruned ignored": {"pruner": "moasha", "rungs": 2, "model": "ignore"},
     "MO-ASHA, 2 rungs, curve model": {"pruner": "moasha", "rungs": 2, "model": "fidelity"},
     "MO-ASHA, curve model": {"pruner": "moasha", "model": "fidelity"},
+    "MO-ASHA, keep front": {"pruner": "moasha", "keep_front": True},
+    "MO-ASHA, 2 rungs, keep front": {"pruner": "moasha", "rungs": 2, "keep_front": True},
+    "MO-ASHA, 2 rungs, eta 2": {"pruner": "moasha", "rungs": 2, "eta": 2},
     "ASHA": {"pruner": "asha"},
     "Median": {"pruner": "median"},
 }
@@ -195,7 +198,11 @@ def run_ours(workload: Any, method: str, seed: int, n_trials: int, concurrency: 
     pruner: Any = None
     if cfg.get("pruner") == "moasha":
         pruner = hn.MultiObjectiveASHA(
-            max_steps=w.max_steps, grace=1, eta=3, rungs=cfg.get("rungs")
+            max_steps=w.max_steps,
+            grace=1,
+            eta=cfg.get("eta", 3),
+            rungs=cfg.get("rungs"),
+            keep_front=cfg.get("keep_front", False),
         )
     elif cfg.get("pruner") == "asha":
         pruner = hn.ASHA(max_steps=w.max_steps, grace=1, eta=3, metric=objs[0])

@@ -234,3 +234,31 @@ def test_median_never_stops_a_finished_trial():
     stream = [(0, 3, {"loss": 0.1}), (1, 3, {"loss": 0.9})]
     assert feed(p, MIN, stream)[-1] == (1, 3, False)
     assert feed(Median(warmup=1, min_trials=1), MIN, stream)[-1] == (1, 3, True)
+
+
+def test_moasha_keep_front_lets_every_undominated_trial_go_on():
+    from hpo_notebook.objectives import Objectives
+    from hpo_notebook.pruners.base import ReportHistory
+
+    objs = Objectives.parse({"err": "min", "size": "min"})
+    # trials arrive at rung 1 in this order; the 4th is dominated by none of the earlier ones
+    # but is not in the top third by front and crowding (the ends of the front come first)
+    reports = [(0.10, 9.0), (0.90, 1.0), (0.50, 5.0), (0.40, 6.0), (0.95, 9.5), (0.45, 5.5)]
+    outcome = {}
+    for keep_front in (False, True):
+        p = hn.MultiObjectiveASHA(max_steps=9, keep_front=keep_front)
+        p.bind(objs)
+        h = ReportHistory(objs)
+        p.prepare(h)
+        decisions = []
+        for t, (err, size) in enumerate(reports):
+            m = {"err": err, "size": size}
+            h.add(t, 1, m)
+            decisions.append(p.decide(t, 1, m, h).prune)
+        outcome[keep_front] = decisions
+    assert outcome[False] == [False, False, True, True, True, True]
+    # 0.5/5 and 0.4/6 are on the front of those seen; 0.95/9.5 is dominated; 0.45/5.5 is not
+    assert outcome[True] == [False, False, False, False, True, False]
+    assert hn.MultiObjectiveASHA(9, keep_front=True).to_json()["keep_front"] is True
+    with pytest.raises(hn.ConfigError, match="keep_front must be True or False, got 1"):
+        hn.MultiObjectiveASHA(9, keep_front=1)

@@ -69,6 +69,12 @@ def nondominated_ranks(Y: np.ndarray, top: int | None = None) -> np.ndarray:
     return ranks
 
 
+def dominated(index: int, Y: np.ndarray) -> bool:
+    """Whether another row of ``Y`` (maximized) dominates row ``index`` (one pass)."""
+    rows, y = Y, Y[index]
+    return bool(np.any(np.all(rows >= y, axis=1) & np.any(rows > y, axis=1)))
+
+
 def crowding_distance(Y: np.ndarray) -> np.ndarray:
     """NSGA-II crowding distance within one front; the extremes of each objective get inf, so
     the ends of the front (e.g. the smallest models) are kept first."""

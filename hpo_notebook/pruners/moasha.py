@@ -8,7 +8,8 @@ spread). Ranking on every objective keeps the cheap end of the front (small mode
 single-metric pruning throws away.
 
 Example:
-    >>> from hpo_notebook.objectives import Objectives
+    >>> from hpo_notebook.exceptions import ConfigError
+from hpo_notebook.objectives import Objectives
     >>> objs = Objectives.parse({"err": "min", "size": "min"})
     >>> p = MultiObjectiveASHA(max_steps=9)
     >>> p.bind(objs)
@@ -28,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from hpo_notebook.exceptions import ConfigError
 from hpo_notebook.objectives import Objectives
 from hpo_notebook.pruners import _rungs
 from hpo_notebook.pruners.asha import _SuccessiveHalving
@@ -45,6 +47,8 @@ class MultiObjectiveASHA(_SuccessiveHalving):
         eta: reduction factor.
         metrics: the objectives to rank on (default: all of the study's objectives).
         rungs: how many rungs to use (default: all below ``max_steps``).
+        keep_front: a trial that no earlier trial at the rung dominates always goes on, even
+            outside the top ``1/eta`` (the front's ends and its middle stay covered).
     """
 
     def __init__(
@@ -54,9 +58,15 @@ class MultiObjectiveASHA(_SuccessiveHalving):
         eta: float = 3,
         metrics: Iterable[str] | None = None,
         rungs: int | None = None,
+        keep_front: bool = False,
     ) -> None:
         super().__init__(max_steps, grace, eta, rungs)
+        if not isinstance(keep_front, bool):
+            raise ConfigError(
+                f"MultiObjectiveASHA: keep_front must be True or False, got {keep_front!r}"
+            )
         self.metrics = list(metrics) if metrics is not None else None
+        self.keep_front = keep_front
 
     def __repr__(self) -> str:
         return f"MultiObjectiveASHA(max_steps={self.max_steps}, grace={self.grace}, eta={self.eta})"
@@ -69,10 +79,13 @@ class MultiObjectiveASHA(_SuccessiveHalving):
             "eta": self.eta,
             "metrics": self.metrics,
             "rungs": self.n_rungs,
+            "keep_front": self.keep_front,
         }
 
     def bind(self, objectives: Objectives) -> None:
         self._signed = resolve_metrics(objectives, None, self.metrics)
 
     def _goes_on(self, index: int, Y: Any) -> bool:
+        if self.keep_front and not _rungs.dominated(index, Y):
+            return True
         return _rungs.promotable_multi(index, Y, self.eta)
