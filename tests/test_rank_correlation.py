@@ -125,3 +125,24 @@ def test_the_dashboard_line_marks_a_gamble():
     study2, _, _ = _run(_parallel, hn.ASHA(max_steps=MAX, grace=1, eta=2, rungs=1), n=12)
     assert "&#9888;" not in signal_html(study2.rank_correlations())
     assert "step 1 value: 1.00" in signal_html(study2.rank_correlations())
+
+
+def test_the_dashboard_shows_the_figures_under_the_curves_and_updates_on_completion():
+    from hpo_notebook.widgets.dashboard import Dashboard
+
+    study, _, _ = _run(_crossing, hn.ASHA(max_steps=MAX, grace=1, eta=2, rungs=1))
+    dash = Dashboard(study, autostart=False)
+    dash.refresh({"curves"})
+    assert "&#9888; step 1 value: -1.00" in dash.signal.value
+    n = study.counts()["COMPLETE"]
+    assert f"({n})" in dash.signal.value
+    t = study.ask()  # one more completed trial: the line follows
+    for s in range(1, MAX + 1):
+        try:
+            t.report(s, value=_crossing(0.01, s))
+        except hn.Pruned:
+            break
+    study.tell(t, _crossing(0.01, MAX))
+    dash.refresh({"curves"})
+    assert f"({n + 1})" in dash.signal.value
+    dash.close()
