@@ -507,6 +507,35 @@ def summarize(rows: list[dict[str, Any]]) -> str:
     return "\n".join(out)
 
 
+def correlations(rows: list[dict[str, Any]]) -> str:
+    """Is the early metric a good guide? The rank correlation between each trial's first
+    objective at steps 1, 3 and 9 and at the end, over every trial of the unpruned runs (mean
+    over seeds)."""
+    from benchmarks.pruning_workloads import WORKLOADS
+
+    out = [
+        "Rank correlation (Spearman) of the first objective at a step with its final value, "
+        "every trial of the unpruned runs (mean over seeds):",
+        "",
+        "| workload | objective | step 1 | step 3 | step 9 |",
+        "|---|---|---|---|---|",
+    ]
+    for wl, w in WORKLOADS.items():
+        rs = [r for r in rows if r["workload"] == wl and r["method"] == "none"]
+        cells = []
+        for step in (1, 3, 9):
+            vals = [
+                c["spearman"]
+                for r in rs
+                for c in r.get("rank_correlations", [])
+                if c["step"] == step and c["metric"] == w.objectives[0]
+            ]
+            cells.append(f"{statistics.mean(vals):.2f}" if vals else "")
+        if any(cells):
+            out.append(f"| {wl} | {w.objectives[0]} | " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
 def plot(rows: list[dict[str, Any]], path: Path) -> None:
     """The anytime plot: hypervolume of the completed trials against steps spent, one panel
     per workload, one line per method (mean over seeds)."""
@@ -578,7 +607,7 @@ def main(argv: list[str] | None = None) -> None:
                 f"({r['wall_s']:.0f} s)",
                 flush=True,
             )
-    table = summarize(done)
+    table = summarize(done) + "\n\n" + correlations(done)
     print(table)
     command = " ".join(sys.argv[1:] if argv is None else argv)
     (RESULTS / f"{args.out}.md").write_text(
