@@ -8,8 +8,7 @@ spread). Ranking on every objective keeps the cheap end of the front (small mode
 single-metric pruning throws away.
 
 Example:
-    >>> from hpo_notebook.exceptions import ConfigError
-from hpo_notebook.objectives import Objectives
+    >>> from hpo_notebook.objectives import Objectives
     >>> objs = Objectives.parse({"err": "min", "size": "min"})
     >>> p = MultiObjectiveASHA(max_steps=9)
     >>> p.bind(objs)
