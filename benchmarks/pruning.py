@@ -498,10 +498,11 @@ def summarize(rows: list[dict[str, Any]]) -> str:
         if not ms:
             means.append("")
             continue
+        fewer = f" ({len(ms)} of {len(workloads)})" if len(ms) < len(workloads) else ""
         means.append(
             f"{statistics.mean(c['kept'] for c in ms):.2f} / "
             f"{statistics.mean(c['saved'] for c in ms):.0%} / "
-            f"{statistics.mean(c['budgets'] for c in ms):.0%}"
+            f"{statistics.mean(c['budgets'] for c in ms):.0%}{fewer}"
         )
     out.append("| **mean** | | " + " | ".join(means) + " |")
     return "\n".join(out)

@@ -126,6 +126,11 @@ def test_summary_reports_every_workload_and_the_mean():
     table = pruning.summarize(rows)
     assert "| sgd-digits | 1 | 0.95 / 75% / 100% |" in table
     assert "| **mean** | | 0.95 / 75% / 100% |" in table
+    # a method run on fewer workloads says so in its mean
+    rows.append({"steps": 50, "hv": 1.0, "anytime": [(50, 1.0)], "workload": "sgd-digits",
+                 "method": "ASHA", "seed": 0})  # fmt: skip
+    table = pruning.summarize(rows)
+    assert "| **mean** | | 0.95 / 75% / 100% | 0.50 / 50% / 100% (1 of 2) |" in table
 
 
 def test_every_workload_reports_both_objectives_at_every_step():
