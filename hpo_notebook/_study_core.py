@@ -30,7 +30,7 @@ from hpo_notebook.execution.base import TrialEnded
 from hpo_notebook.objectives import Objectives
 from hpo_notebook.optimizers import History, Optimizer, Proposal
 from hpo_notebook.optimizers.random import known_params, sobol_proposals
-from hpo_notebook.pruners._rungs import multi_objective_order
+from hpo_notebook.pruners._rungs import multi_objective_order, rung_steps
 from hpo_notebook.pruners.base import Decision, Pruner, ReportHistory
 from hpo_notebook.pruners.rank_correlation import MIN_TRIALS, RankCorrelation, rank_correlations
 from hpo_notebook.space import Space
@@ -497,12 +497,7 @@ def _with_curves(
     top = float(getattr(pruner, "max_steps", None) or max(ends, default=0.0))
     if top <= 0:
         top = max((c[-1][0] for c in map(reports.curve, reports.trials()) if c), default=0.0)
-    marks = list(getattr(pruner, "rungs", None) or [])
-    if not marks:
-        s = 1.0
-        while s < top:
-            marks.append(s)
-            s *= 3
+    marks = list(getattr(pruner, "rungs", None) or rung_steps(top, 1, 3))
     X, Y, F, stopped = [], [], [], []
     for t in sorted(trials, key=lambda t: t.number):
         if t.state not in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING):
@@ -545,12 +540,7 @@ def _decision_steps(
         return list(rungs)
     last = max((c[-1][0] for c in curves.values() if c), default=0)
     first = getattr(pruner, "warmup", 0)
-    out, s = [], 1.0
-    while s < last:
-        if s > first:
-            out.append(s)
-        s *= 3
-    return out
+    return [s for s in rung_steps(last, 1, 3) if s > first] if last > 1 else []
 
 
 def _ranked_metrics(pruner: Pruner | None, objectives: Objectives) -> list[str]:
