@@ -540,6 +540,7 @@ def correlations(rows: list[dict[str, Any]]) -> str:
 def plot(rows: list[dict[str, Any]], path: Path) -> None:
     """The anytime plot: hypervolume of the completed trials against steps spent, one panel
     per workload, one line per method (mean over seeds)."""
+    import matplotlib
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -548,20 +549,24 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
     workloads = [w for w in WORKLOADS if any(r["workload"] == w for r in rows)]
     fig = Figure(figsize=(4.2 * len(workloads), 3.8))
     FigureCanvasAgg(fig)
+    cmap = matplotlib.colormaps["tab20"]
     for i, wl in enumerate(workloads):
         ax = fig.add_subplot(1, len(workloads), i + 1)
         wrows = [r for r in rows if r["workload"] == wl]
         grid = np.linspace(0, max(r["steps"] for r in wrows), 200)
-        for m in METHODS:
+        for k, m in enumerate(METHODS):  # one colour per method in every panel
             rs = [r for r in wrows if r["method"] == m]
             if rs:
                 hv = np.mean([[_at_budget(r["anytime"], g) for g in grid] for r in rs], axis=0)
-                ax.plot(grid, hv, label=m, lw=2.2 if m == "none" else 1.2)
+                color = "black" if m == "none" else cmap(k % 20)
+                ax.plot(grid, hv, label=m, color=color, lw=2.2 if m == "none" else 1.2)
         ax.set_title(wl, fontsize=10)
         ax.set_xlabel("steps spent")
         if i == 0:
             ax.set_ylabel("hypervolume of completed trials")
-    fig.axes[0].legend(fontsize=7)
+    handles = {h.get_label(): h for ax in fig.axes for h in ax.get_lines()}
+    fig.legend(list(handles.values()), list(handles), fontsize=7, loc="upper center",
+               ncol=min(6, len(handles)), bbox_to_anchor=(0.5, 0.0))  # fmt: skip
     fig.savefig(path, dpi=100, bbox_inches="tight")
 
 
