@@ -33,6 +33,8 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.pruning import _at_budget
+
 RESULTS = Path(__file__).resolve().parent.parent / "docs" / "results"
 REF = (1.0, 5.5)  # (val_error, log10 params), both minimized
 MAX_EPOCHS = 27
@@ -164,14 +166,6 @@ def run_optuna(seed: int, n_trials: int) -> dict:
         "anytime": _anytime([(t, 0) for t in reports], completions),
         "min_size_complete": min((p[1] for _, p in completions), default=None),
     }
-
-
-def _at_budget(anytime: list, budget: float) -> float:
-    hv = 0.0
-    for spent, value in anytime:
-        if spent <= budget:
-            hv = value
-    return hv
 
 
 def summarize(rows: list[dict], methods: list[str], n_seeds: int) -> str:
