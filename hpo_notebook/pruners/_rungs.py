@@ -47,24 +47,29 @@ def promotable(value: float, competing: Sequence[float], eta: float) -> bool:
 
 
 def nondominated_ranks(Y: np.ndarray, top: int | None = None) -> np.ndarray:
-    """Front index of each row (0 = not dominated), by repeated non-dominated filtering.
+    """Front index of each row (0 = not dominated), by fast non-dominated sorting (Deb et al.,
+    2002): one domination matrix, then fronts peeled off by counting dominators.
 
     With ``top``, stop once that many rows have a front; the rest share the next index.
     """
     n = len(Y)
     ranks = np.full(n, -1)
-    remaining = np.arange(n)
+    if n == 0:
+        return ranks
+    ge = np.all(Y[:, None, :] >= Y[None, :, :], axis=2)
+    gt = np.any(Y[:, None, :] > Y[None, :, :], axis=2)
+    dom = ge & gt  # dom[i, j]: row i dominates row j
+    count = dom.sum(axis=0)
+    remaining = np.ones(n, dtype=bool)
     front = 0
-    while remaining.size:
-        if top is not None and n - remaining.size >= top:
+    while remaining.any():
+        if top is not None and n - remaining.sum() >= top:
             ranks[remaining] = front
             break
-        sub = Y[remaining]
-        dominated = np.array(
-            [bool(np.any(np.all(sub >= y, axis=1) & np.any(sub > y, axis=1))) for y in sub]
-        )
-        ranks[remaining[~dominated]] = front
-        remaining = remaining[dominated]
+        current = remaining & (count == 0)
+        ranks[current] = front
+        remaining &= ~current
+        count = count - dom[current].sum(axis=0)
         front += 1
     return ranks
 
