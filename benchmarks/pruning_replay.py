@@ -51,16 +51,20 @@ def _moasha(eta: float = 3, grace: float = 1, rungs: int | None = None,
     return make
 
 
+def _name(eta: float, grace: float, rungs: int | None, keep_front: bool) -> str:
+    return f"MO-ASHA eta {eta:g} grace {grace:g} rungs {rungs or 'all'}" + (
+        " keep front" if keep_front else ""
+    )
+
+
 def rules() -> dict[str, Callable[[int], Any] | None]:
-    """The rules replayed: no pruning, then MO-ASHA over a grid of its settings."""
+    """The rules replayed: no pruning, then MO-ASHA over a grid of its settings, and with
+    ``keep_front`` larger reduction factors (the front then decides most promotions)."""
     out: dict[str, Callable[[int], Any] | None] = {"none": None}
-    for keep_front, eta, grace, rungs in itertools.product(
-        (False, True), (2, 3, 4), (1, 2, 3), (None, 1, 2, 3)
-    ):
-        name = f"MO-ASHA eta {eta} grace {grace} rungs {rungs or 'all'}" + (
-            " keep front" if keep_front else ""
-        )
-        out[name] = _moasha(eta, grace, rungs, keep_front)
+    grid = itertools.product((False, True), (2, 3, 4), (1, 2, 3), (None, 1, 2, 3))
+    wide = itertools.product((True,), (6, 9, 1000), (1,), (None,))
+    for keep_front, eta, grace, rungs in (*grid, *wide):
+        out[_name(eta, grace, rungs, keep_front)] = _moasha(eta, grace, rungs, keep_front)
     return out
 
 

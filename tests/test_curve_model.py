@@ -17,7 +17,7 @@ MAX = 9
 def _run(pruned_in_model: str, n: int, n_initial: int = 4) -> hn.Study:
     study = hn.Study(None, {"x": hn.Float(0.0, 1.0)}, objectives={"a": "min", "b": "min"},
                      seed=2, n_initial=n_initial, pruned_in_model=pruned_in_model,
-                     pruner=hn.MultiObjectiveASHA(MAX, rungs=2))  # fmt: skip
+                     pruner=hn.MultiObjectiveASHA(MAX, rungs=2, keep_front=False))  # fmt: skip
     for _ in range(n):
         t = study.ask()
         x = t.params["x"]

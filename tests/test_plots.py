@@ -191,7 +191,7 @@ def _toy_study(name: str, pruner: object) -> hn.Study:
 
 def test_anytime_plot_compares_studies_on_one_reference_point():
     plain = _toy_study("plain", None)
-    pruned = _toy_study("pruned", hn.MultiObjectiveASHA(9))
+    pruned = _toy_study("pruned", hn.MultiObjectiveASHA(9, keep_front=False))
     fig = hn.plots.anytime({"no pruning": plain, "MO-ASHA": pruned})
     lines = fig.axes[0].get_lines()
     assert [ln.get_label() for ln in lines] == ["no pruning", "MO-ASHA"]

@@ -259,6 +259,16 @@ def test_moasha_keep_front_lets_every_undominated_trial_go_on():
     assert outcome[False] == [False, False, True, True, True, True]
     # 0.5/5 and 0.4/6 are on the front of those seen; 0.95/9.5 is dominated; 0.45/5.5 is not
     assert outcome[True] == [False, False, False, False, True, False]
+    assert hn.MultiObjectiveASHA(9).keep_front is True  # the default since the replay
     assert hn.MultiObjectiveASHA(9, keep_front=True).to_json()["keep_front"] is True
+
+
+def test_a_study_stored_before_keep_front_reopens_pruning_as_it_did():
+    from hpo_notebook.pruners import pruner_from_json
+
+    stored = {"type": "MultiObjectiveASHA", "max_steps": 9, "grace": 1, "eta": 3,
+              "metrics": None, "rungs": None}  # fmt: skip
+    assert pruner_from_json(stored).keep_front is False
+    assert pruner_from_json({**stored, "keep_front": True}).keep_front is True
     with pytest.raises(hn.ConfigError, match="keep_front must be True or False, got 1"):
         hn.MultiObjectiveASHA(9, keep_front=1)

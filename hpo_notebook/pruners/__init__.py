@@ -38,6 +38,9 @@ def pruner_from_json(data: dict[str, Any] | None) -> Pruner | None:
         raise StorageError(f"the stored pruner must be a JSON object, got {data!r}")
     kwargs = dict(data)
     kind = kwargs.pop("type", None)
+    if kind == "MultiObjectiveASHA":
+        # written before keep_front existed (and became the default): it pruned without it
+        kwargs.setdefault("keep_front", False)
     cls = _TYPES.get(kind)  # type: ignore[arg-type]
     if cls is None:
         raise StorageError(
