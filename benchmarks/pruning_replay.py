@@ -23,6 +23,7 @@ import argparse
 import heapq
 import itertools
 import json
+import math
 import multiprocessing as mp
 import statistics
 import time
@@ -51,6 +52,119 @@ def _moasha(eta: float = 3, grace: float = 1, rungs: int | None = None,
     return make
 
 
+class _OptunaRule:
+    """An Optuna pruner on the first objective, behind our pruner interface: each replayed
+    trial is an Optuna trial that reports the same values (the sampler's proposals are not
+    used: the configurations are the recorded ones)."""
+
+    def __init__(self, kind: str, max_steps: int) -> None:
+        self.kind, self.max_steps = kind, max_steps
+
+    def bind(self, objectives: Any) -> None:
+        self.metric = objectives.names[0]
+
+    def prepare(self, history: Any) -> None:
+        import optuna
+
+        optuna.logging.set_verbosity(optuna.logging.ERROR)
+        pruner = (
+            optuna.pruners.HyperbandPruner(1, self.max_steps, reduction_factor=3)
+            if self.kind == "hyperband"
+            else optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=3)
+        )
+        sampler = optuna.samplers.RandomSampler(seed=0)
+        self.study = optuna.create_study(direction="minimize", pruner=pruner, sampler=sampler)
+        self.trials: dict[int, Any] = {}
+
+    def _trial(self, trial: int) -> Any:
+        if trial not in self.trials:
+            self.trials[trial] = self.study.ask()
+        return self.trials[trial]
+
+    def decide(self, trial: int, step: float, metrics: Any, history: Any) -> Any:
+        import optuna
+
+        from hpo_notebook.pruners.base import CONTINUE, Decision
+
+        ot = self._trial(trial)
+        ot.report(metrics[self.metric], int(step))
+        if ot.should_prune():
+            self.study.tell(ot, state=optuna.trial.TrialState.PRUNED)
+            return Decision(True, f"Optuna pruned at {step}")
+        return CONTINUE
+
+    def finish(self, trial: int, metrics: Any) -> None:
+        ot = self._trial(trial)
+        ot.report(metrics[self.metric], self.max_steps)
+        self.study.tell(ot, metrics[self.metric])
+
+
+class _SyneTuneRule:
+    """Syne Tune's MOASHA scheduler on every objective, behind our pruner interface (its
+    searcher is not used: the configurations are the recorded ones)."""
+
+    def __init__(self, workload: str, max_steps: int) -> None:
+        self.workload, self.max_steps = workload, max_steps
+
+    def bind(self, objectives: Any) -> None:
+        self.names = list(objectives.names)
+
+    def prepare(self, history: Any) -> None:
+        from syne_tune.optimizer.schedulers.multiobjective.moasha import MOASHA
+
+        from benchmarks.pruning import _syne_tune_space
+        from benchmarks.pruning_workloads import WORKLOADS
+
+        space = _syne_tune_space(WORKLOADS[self.workload].space)
+        self.scheduler = MOASHA(
+            space, metrics=self.names, do_minimize=True, time_attr="step",
+            max_t=self.max_steps, grace_period=1, reduction_factor=3, random_seed=0,
+        )  # fmt: skip
+        self.trials: dict[int, Any] = {}
+
+    def _trial(self, trial: int) -> Any:
+        import datetime
+
+        from syne_tune.backend.trial_status import Trial
+
+        if trial not in self.trials:
+            t = Trial(trial_id=trial, config={}, creation_time=datetime.datetime.now())
+            self.scheduler.on_trial_add(t)
+            self.trials[trial] = t
+        return self.trials[trial]
+
+    def decide(self, trial: int, step: float, metrics: Any, history: Any) -> Any:
+        from syne_tune.optimizer.scheduler import SchedulerDecision
+
+        from hpo_notebook.pruners.base import CONTINUE, Decision
+
+        t = self._trial(trial)
+        if self.scheduler.on_trial_result(t, {"step": step, **metrics}) == SchedulerDecision.STOP:
+            self.scheduler.on_trial_remove(t)
+            return Decision(True, f"Syne Tune stopped at {step}")
+        return CONTINUE
+
+    def finish(self, trial: int, metrics: Any) -> None:
+        self.scheduler.on_trial_complete(self._trial(trial), {"step": self.max_steps, **metrics})
+
+
+def _ours(kind: str) -> Callable[[int], Any]:
+    import hpo_notebook as hn
+
+    def make(max_steps: int) -> Any:
+        if kind == "asha":
+            return hn.ASHA(max_steps=max_steps)
+        return hn.Median(warmup=3, min_trials=5, max_steps=max_steps)
+
+    return make
+
+
+#: Rules that are not MO-ASHA settings: single-metric pruners (ours and Optuna's, on the
+#: first objective), Syne Tune's MOASHA and "one step for everyone, keep the top k".
+PEERS = ("ASHA", "Median", "Optuna Hyperband", "Optuna Median", "Syne Tune MOASHA",
+         "top-k after 1 step")  # fmt: skip
+
+
 def _name(eta: float, grace: float, rungs: int | None, keep_front: bool) -> str:
     return f"MO-ASHA eta {eta:g} grace {grace:g} rungs {rungs or 'all'}" + (
         " keep front" if keep_front else ""
@@ -65,6 +179,11 @@ def rules() -> dict[str, Callable[[int], Any] | None]:
     wide = itertools.product((True,), (6, 9, 1000), (1,), (None,))
     for keep_front, eta, grace, rungs in (*grid, *wide):
         out[_name(eta, grace, rungs, keep_front)] = _moasha(eta, grace, rungs, keep_front)
+    out["ASHA"], out["Median"] = _ours("asha"), _ours("median")
+    out["Optuna Hyperband"] = lambda m: _OptunaRule("hyperband", m)
+    out["Optuna Median"] = lambda m: _OptunaRule("median", m)
+    out["Syne Tune MOASHA"] = None  # made per workload in run()
+    out["top-k after 1 step"] = None  # replay_top_k
     return out
 
 
@@ -108,6 +227,8 @@ def replay(
         history.add(trial, step, metrics)
         if i + 1 == len(curves[trial]):
             completed.append((now, metrics))
+            if hasattr(pruner, "finish"):
+                pruner.finish(trial, metrics)
         elif pruner is not None and pruner.decide(trial, step, metrics, history).prune:
             n_pruned += 1
         else:
@@ -115,6 +236,29 @@ def replay(
             continue
         fill(now)
     return spent, completed, len(completed), n_pruned
+
+
+def replay_top_k(
+    curves: list[list[list[float]]], objectives: tuple[str, ...], k: int, concurrency: int
+) -> tuple[list[float], list[tuple[float, dict[str, float]]], int, int]:
+    """ "One step for everyone, keep the top k": every trial runs its first step, then the
+    best ``k`` by Pareto rank and crowding (as ``pruning.run_top_k``) run to the end."""
+    from benchmarks.pruning import _rank
+
+    n = len(curves)
+    spent = [float(j // concurrency + 1) for j in range(n)]
+    first = np.array([c[0][1:] for c in curves], dtype=float)
+    chosen = _rank(first)[:k].tolist()
+    t0 = float(math.ceil(n / concurrency))
+    free = [t0] * concurrency
+    completed = []
+    for trial in chosen:
+        start = heapq.heappop(free)
+        rest = len(curves[trial]) - 1
+        spent.extend(start + j for j in range(1, rest + 1))
+        completed.append((start + rest, dict(zip(objectives, curves[trial][-1][1:]))))
+        heapq.heappush(free, start + rest)
+    return spent, completed, len(chosen), n - len(chosen)
 
 
 def run(workload: str, rule: str, seed: int, n_trials: int, concurrency: int,
@@ -126,9 +270,17 @@ def run(workload: str, rule: str, seed: int, n_trials: int, concurrency: int,
     recorded = recorded if recorded is not None else load(workload)
     pick = np.random.default_rng(seed).choice(len(recorded), n_trials, replace=False)
     curves = [recorded[i]["curve"] for i in pick]
-    spent, completed, n_complete, n_pruned = replay(
-        curves, w.objectives, rules()[rule], w.max_steps, concurrency
-    )
+    if rule == "top-k after 1 step":
+        spent, completed, n_complete, n_pruned = replay_top_k(
+            curves, w.objectives, n_trials // 5, concurrency
+        )
+    else:
+        make = rules()[rule]
+        if rule == "Syne Tune MOASHA":
+            make = lambda m: _SyneTuneRule(workload, m)  # noqa: E731
+        spent, completed, n_complete, n_pruned = replay(
+            curves, w.objectives, make, w.max_steps, concurrency
+        )
     row = _row(w, spent, completed, n_complete, n_pruned)
     row.update(workload=workload, method=rule, seed=seed, n_trials=n_trials,
                concurrency=concurrency)  # fmt: skip

@@ -96,3 +96,34 @@ def test_meets_requires_every_workload_and_the_mean() -> None:
     assert not pruning_replay.meets({"w1": good, "w2": weak, "w3": good})
     low_mean = {"kept": 0.96, "saved": 0.75, "budgets": 1.0}  # every one passes, mean does not
     assert not pruning_replay.meets({"w1": low_mean, "w2": low_mean})
+
+
+def test_top_k_runs_everyone_one_step_then_the_best_k_to_the_end() -> None:
+    curves = _curves(10, seed=2)
+    spent, completed, n_complete, n_pruned = pruning_replay.replay_top_k(
+        curves, ("a", "b"), k=2, concurrency=4
+    )
+    assert len(spent) == 10 + 2 * (MAX - 1) and (n_complete, n_pruned) == (2, 8)
+    firsts = np.array([c[0][1:] for c in curves])
+    best = pruning._rank(firsts)[:2]
+    assert sorted(m["a"] for _, m in completed) == sorted(curves[i][-1][1] for i in best)
+    # step 1 of 10 trials on 4 workers ends at t=3; the two chosen go on from there
+    assert [t for t, _ in completed] == [3.0 + MAX - 1] * 2
+
+
+@pytest.mark.parametrize("rule", ["Optuna Median", "Optuna Hyperband", "ASHA", "Median"])
+def test_single_metric_peers_prune_and_never_at_the_end(rule: str) -> None:
+    curves = _curves(16, seed=4)
+    make = pruning_replay.rules()[rule]
+    spent, _completed, n_complete, n_pruned = pruning_replay.replay(
+        curves, ("a", "b"), make, MAX, concurrency=2
+    )
+    assert n_pruned > 0 and n_complete + n_pruned == 16
+    assert len(spent) < 16 * MAX
+
+
+def test_syne_tune_moasha_replays_on_the_recorded_curves() -> None:
+    pytest.importorskip("syne_tune", reason="a benchmark peer: `make bench` installs it")
+    r = pruning_replay.run("sgd-digits", "Syne Tune MOASHA", 0, 12, 3)
+    assert r["pruned"] > 0 and r["complete"] >= 1 and r["complete"] + r["pruned"] == 12
+    assert pruning_replay.run("sgd-digits", "Syne Tune MOASHA", 0, 12, 3)["steps"] == r["steps"]
