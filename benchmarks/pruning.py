@@ -10,7 +10,9 @@ reproducible, and only the training and the proposals cost real time. (Issue 12'
 simulated cluster will do this for any study; this is the benchmark's own, narrower one.)
 
 Methods: ``none`` (no pruning, the reference), our pruners (MO-ASHA with all rungs or two,
-with pruned trials in the model as their last report or ignored; ASHA and the median rule on
+plain (``keep_front=False``) unless the name says "keep front" (the default since the
+replay, ``pruning_replay.py``), with pruned trials in the model as their last report, as a
+curve (``pruned_in_model="fidelity"``) or ignored; ASHA and the median rule on
 the first objective), Optuna's TPE on the first objective with its Hyperband and median
 pruners (Optuna cannot prune a multi-objective study), Syne Tune's MOASHA with its own
 searcher (random sampling; ``pip install --no-deps syne-tune dill sortedcontainers``, as
@@ -60,6 +62,16 @@ OURS = {
     "MO-ASHA, 2 rungs, curve model": {"pruner": "moasha", "rungs": 2, "model": "fidelity"},
     "MO-ASHA, curve model": {"pruner": "moasha", "model": "fidelity"},
     "MO-ASHA, keep front": {"pruner": "moasha", "keep_front": True},
+    "MO-ASHA, keep front, curve model": {
+        "pruner": "moasha",
+        "keep_front": True,
+        "model": "fidelity",
+    },
+    "MO-ASHA, keep front, pruned ignored": {
+        "pruner": "moasha",
+        "keep_front": True,
+        "model": "ignore",
+    },
     "MO-ASHA, 2 rungs, keep front": {"pruner": "moasha", "rungs": 2, "keep_front": True},
     "MO-ASHA, 2 rungs, eta 2": {"pruner": "moasha", "rungs": 2, "eta": 2},
     "ASHA": {"pruner": "asha"},

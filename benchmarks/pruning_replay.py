@@ -26,8 +26,10 @@ import json
 import math
 import multiprocessing as mp
 import statistics
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -293,6 +295,19 @@ def _seeds(job: tuple[str, str, int, int, int]) -> list[dict[str, Any]]:
     return [run(workload, rule, s, n_trials, concurrency, recorded) for s in range(seeds)]
 
 
+def write_rows(rows: list[dict[str, Any]], path: Path) -> None:
+    """One line per replay: its scores against the unpruned run of its seed, steps and
+    hypervolume (the curves and fronts are left out: the replay recomputes them)."""
+    base = {(r["workload"], r["seed"]): r for r in rows if r["method"] == "none"}
+    keep = ("workload", "method", "seed", "n_trials", "concurrency", "steps", "hv", "complete",
+            "pruned")  # fmt: skip
+    with path.open("w") as f:
+        for r in rows:
+            out = {k: r[k] for k in keep}
+            out.update(compare(r, base[(r["workload"], r["seed"])]))
+            f.write(json.dumps(out) + "\n")
+
+
 def score(rows: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, float]]]:
     """Per rule and workload, the mean over seeds of :func:`~benchmarks.pruning.compare`."""
     base = {(r["workload"], r["seed"]): r for r in rows if r["method"] == "none"}
@@ -369,16 +384,15 @@ def main(argv: list[str] | None = None) -> None:
             rows.extend(part)
             if (i + 1) % len(names) == 0:
                 print(f"{i + 1} of {len(jobs)} replayed ({time.time() - t0:.0f} s)", flush=True)
-    with (RESULTS / f"{args.out}.jsonl").open("w") as f:
-        for r in rows:
-            f.write(json.dumps({k: v for k, v in r.items() if k != "front"}) + "\n")
+    write_rows(rows, RESULTS / f"{args.out}.jsonl")
+    command = sys.argv[1:] if argv is None else argv
     text = table(score(rows), args.workloads)
     print(text)
     (RESULTS / f"{args.out}.md").write_text(
         "Hypervolume kept / steps saved / budgets at or above the unpruned run, replayed on "
         f"recorded curves ({args.seeds} seeds of {args.trials} trials, concurrency "
         f"{args.concurrency}; mean over seeds):\n\n" + text + "\n\n"
-        f"Command: `python -m benchmarks.pruning_replay {' '.join(argv or [])}`, "
+        f"Command: `python -m benchmarks.pruning_replay {' '.join(command)}`, "
         f"{time.strftime('%Y-%m-%d')}.\n"
     )
 
