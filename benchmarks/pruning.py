@@ -269,8 +269,11 @@ def run_optuna(workload: Any, method: str, seed: int, n_trials: int, concurrency
         if method == "Optuna Hyperband"
         else optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=3)
     )
-    study = optuna.create_study(
-        direction="minimize", sampler=optuna.samplers.TPESampler(seed=seed), pruner=pruner
+    study = optuna.create_study(  # Hyperband's brackets hash the name: a fixed one repeats
+        study_name=f"pruning-{w.name}-{seed}",
+        direction="minimize",
+        sampler=optuna.samplers.TPESampler(seed=seed),
+        pruner=pruner,
     )
     dists = optuna_distributions(w.space)
     asked = 0

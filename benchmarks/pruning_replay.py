@@ -82,7 +82,10 @@ class _OptunaRule:
             else optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=3)
         )
         sampler = optuna.samplers.RandomSampler(seed=0)
-        self.study = optuna.create_study(direction="minimize", pruner=pruner, sampler=sampler)
+        # Hyperband assigns brackets from a hash of the study name: a fixed one repeats
+        self.study = optuna.create_study(
+            study_name="replay", direction="minimize", pruner=pruner, sampler=sampler
+        )
         self.trials: dict[int, Any] = {}
 
     def _trial(self, trial: int) -> Any:

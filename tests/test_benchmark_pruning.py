@@ -96,6 +96,9 @@ def test_pruners_save_steps_on_the_same_schedule_and_runs_repeat():
 def test_optuna_peers_prune_on_the_first_objective():
     r = pruning.run_optuna(TOY, "Optuna Hyperband", 0, 12, 3)
     assert r["complete"] + r["pruned"] == 12 and r["steps"] < 12 * MAX
+    # Hyperband assigns brackets from a hash of the study name: a fixed name makes runs repeat
+    again = [pruning.run_optuna(TOY, "Optuna Hyperband", 0, 12, 3)["steps"] for _ in range(3)]
+    assert again == [r["steps"]] * 3
 
 
 def test_top_k_runs_every_trial_one_step_and_the_best_fifth_to_the_end():

@@ -120,6 +120,11 @@ def test_single_metric_peers_prune_and_never_at_the_end(rule: str) -> None:
     )
     assert n_pruned > 0 and n_complete + n_pruned == 16
     assert len(spent) < 16 * MAX
+    again = [
+        len(pruning_replay.replay(curves, ("a", "b"), make, MAX, concurrency=2)[0])
+        for _ in range(4)
+    ]
+    assert again == [len(spent)] * 4  # repeats exactly (Optuna's brackets included)
 
 
 def test_syne_tune_moasha_replays_on_the_recorded_curves() -> None:
