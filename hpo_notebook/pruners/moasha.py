@@ -5,7 +5,8 @@ distance (NSGA-II; the extremes of each objective first), and the top ``1/eta`` 
 (Schmucker et al., 2021, "Multi-objective asynchronous successive halving", use an
 epsilon-net for the tie-break; crowding distance serves the same purpose: keep the front
 spread). Ranking on every objective keeps the cheap end of the front (small models) that
-single-metric pruning throws away.
+single-metric pruning throws away. By default (``keep_front=True``) a trial that no earlier
+trial at the rung dominates goes on as well, so the front's middle is kept too.
 
 Example:
     >>> from hpo_notebook.objectives import Objectives
