@@ -256,6 +256,18 @@ def run_ours(workload: Any, method: str, seed: int, n_trials: int, concurrency: 
     return row
 
 
+def optuna_pruner(method: str, max_steps: int) -> Any:
+    """Optuna's pruner for ``method`` ("Optuna Hyperband" or "Optuna Median"), as both pruning
+    harnesses configure it."""
+    import optuna
+
+    if method == "Optuna Hyperband":
+        return optuna.pruners.HyperbandPruner(
+            min_resource=1, max_resource=max_steps, reduction_factor=3
+        )
+    return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=3)
+
+
 def run_optuna(workload: Any, method: str, seed: int, n_trials: int, concurrency: int) -> dict:
     import optuna
 
@@ -264,11 +276,7 @@ def run_optuna(workload: Any, method: str, seed: int, n_trials: int, concurrency
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     w = workload
-    pruner = (
-        optuna.pruners.HyperbandPruner(min_resource=1, max_resource=w.max_steps, reduction_factor=3)
-        if method == "Optuna Hyperband"
-        else optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=3)
-    )
+    pruner = optuna_pruner(method, w.max_steps)
     study = optuna.create_study(  # Hyperband's brackets hash the name: a fixed one repeats
         study_name=f"pruning-{w.name}-{seed}",
         direction="minimize",

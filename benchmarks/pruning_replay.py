@@ -27,6 +27,7 @@ rows to ``pruning_replay.jsonl`` (not committed: 3 MB, and the replay repeats ex
 from __future__ import annotations
 
 import argparse
+import functools
 import heapq
 import itertools
 import json
@@ -41,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.pruning import RESULTS, _row, compare
+from benchmarks.pruning import RESULTS, _row, compare, optuna_pruner
 from benchmarks.pruning_curves import load
 
 #: Targets of issue 11: on every workload and on average over the workloads.
@@ -76,11 +77,7 @@ class _OptunaRule:
         import optuna
 
         optuna.logging.set_verbosity(optuna.logging.ERROR)
-        pruner = (
-            optuna.pruners.HyperbandPruner(1, self.max_steps, reduction_factor=3)
-            if self.kind == "hyperband"
-            else optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=3)
-        )
+        pruner = optuna_pruner(f"Optuna {self.kind.title()}", self.max_steps)
         sampler = optuna.samplers.RandomSampler(seed=0)
         # Hyperband assigns brackets from a hash of the study name: a fixed one repeats
         self.study = optuna.create_study(
@@ -183,6 +180,7 @@ def _name(eta: float, grace: float, rungs: int | None, keep_front: bool) -> str:
     )
 
 
+@functools.cache
 def rules() -> dict[str, Callable[[int], Any] | None]:
     """The rules replayed: no pruning, then MO-ASHA over a grid of its settings, and with
     ``keep_front`` larger reduction factors (the front then decides most promotions)."""
