@@ -20,7 +20,8 @@ $(VENV)/.installed: pyproject.toml
 	  $(PY) -m pip install --quiet torch --index-url https://download.pytorch.org/whl/cpu
 	$(PY) -m pip install --quiet -e ".[test,demo]"
 	@# Compile BoTorch's fused log-EHVI kernel once (about a minute), not in the first study.
-	$(PY) -c "from botorch.acquisition.multi_objective import logei; logei._try_load_fused_kernel()"
+	@# Not BoTorch's own loader: it waits forever on a build lock left by a killed compile.
+	$(VENV)/bin/hpo-notebook build-kernel
 	touch $@
 
 demo: venv

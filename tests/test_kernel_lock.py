@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -252,4 +253,38 @@ def test_a_stale_build_lock_is_removed_and_a_fresh_one_kept(tmp_path, monkeypatc
     old = time.time() - 3600
     os.utime(lock, (old, old))
     clear_stale_lock("x_ext")
+    assert not lock.exists()
+
+
+def _makefile_prebuild() -> list[str]:
+    """The command ``make venv`` runs to compile the kernel, run by this Python."""
+    makefile = (Path(__file__).resolve().parents[1] / "Makefile").read_text()
+    lines = [ln.strip() for ln in makefile.splitlines() if ln.startswith("\t$(")]
+    (line,) = [ln for ln in lines if "logei" in ln or "kernel" in ln]
+    cli = f"{sys.executable} -m hpo_notebook.cli"
+    return shlex.split(
+        line.replace("$(VENV)/bin/hpo-notebook", cli).replace("$(PY)", sys.executable)
+    )
+
+
+@pytest.mark.slow
+def test_the_makefiles_prebuild_does_not_wait_on_a_stale_lock(tmp_path):
+    """CI at 37131af hung in ``make venv`` until its 90-minute limit: the pre-compile called
+    BoTorch's own loader, which waits forever on the lock a killed compile left in torch's
+    extension folder. The pre-compile now removes a stale lock, builds (here with ``false`` for
+    a compiler, so it fails at once) and reports instead of failing the set-up."""
+    lock = _lock(tmp_path)
+    lock.touch()
+    old = time.time() - 20 * 60
+    os.utime(lock, (old, old))
+    env = {**os.environ, "TORCH_EXTENSIONS_DIR": str(tmp_path), "CXX": shutil.which("false")}
+    try:
+        out = subprocess.run(
+            _makefile_prebuild(), env=env, capture_output=True, text=True, timeout=180
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("the Makefile's pre-compile waited on the stale lock")
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "kernel: not built" in out.stdout, out.stdout
+    assert "removed a stale build lock" in out.stderr, out.stderr
     assert not lock.exists()

@@ -100,6 +100,40 @@ def clear_stale_lock(name: str = EXTENSION, max_age_s: float = MAX_LOCK_AGE_S) -
     return True
 
 
+def prebuild() -> str:
+    """Build the kernel now if it is not built, for set-up (``hpo-notebook build-kernel``).
+
+    Unlike BoTorch's own loader, never waits without a limit: a held build lock is waited on
+    only until it is :data:`MAX_LOCK_AGE_S` old, then removed as left by a killed compile.
+    Never raises: without a compiler, studies use BoTorch's PyTorch path.
+
+    Returns:
+        A one-line report: ``"built"``, ``"ready"`` (it looked built; torch's loader may
+        still have refreshed it), ``"not needed"`` (a BoTorch with no fused kernel) or
+        ``"not built: <reason>"``.
+
+    Example:
+        >>> from hpo_notebook.optimizers.botorch._kernel import prebuild
+        >>> prebuild()  # doctest: +SKIP
+        'ready'
+    """
+    try:
+        from botorch.acquisition.multi_objective import logei
+    except ImportError:
+        return "not needed"
+    if not (hasattr(logei, "_load_attempted") and hasattr(logei, "_C")):
+        return "not needed"
+    try:
+        lock = lock_path()
+        built = _looks_built(lock.parent, EXTENSION, build_kwargs(logei)["sources"][0])
+        kernel = _Loader(logei)._build()
+        if not _is_kernel(kernel):
+            return "not built: the built module is not the kernel"
+    except Exception as exc:  # a set-up step reports; studies keep the pure path
+        return f"not built: {exc}"
+    return "ready" if built else "built"
+
+
 class _Loader:
     """Loads the kernel for one ``logei`` module, on one daemon thread.
 
