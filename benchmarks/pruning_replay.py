@@ -208,7 +208,7 @@ def replay(
     virtual workers under the pruner. Returns the time of every step spent, ``(time,
     metrics)`` of every completed trial, and the numbers completed and pruned."""
     from hpo_notebook.objectives import Objectives
-    from hpo_notebook.pruners.base import ReportHistory
+    from hpo_notebook.reports import ReportHistory
 
     objs = Objectives.parse({o: "min" for o in objectives})
     pruner = make_pruner(max_steps) if make_pruner is not None else None

@@ -31,8 +31,9 @@ from hpo_notebook.objectives import Objectives
 from hpo_notebook.optimizers import History, Optimizer, Proposal
 from hpo_notebook.optimizers.random import known_params, sobol_proposals
 from hpo_notebook.pruners._rungs import multi_objective_order, rung_steps
-from hpo_notebook.pruners.base import Decision, Pruner, ReportHistory
+from hpo_notebook.pruners.base import Decision, Pruner
 from hpo_notebook.pruners.rank_correlation import MIN_TRIALS, RankCorrelation, rank_correlations
+from hpo_notebook.reports import ReportHistory
 from hpo_notebook.space import Space
 from hpo_notebook.store import SQLiteStore, StudyRecord
 from hpo_notebook.trial import Trial, TrialState
@@ -392,29 +393,33 @@ class StudyCore:
     def _add_reports(self, reports: Sequence[dict[str, Any]]) -> None:
         if not reports:
             return
-        self._store.add_reports(self._record.id, reports)
-        if self.pruner is not None or self._report_history is not None:
-            h = self._reports_index()
-            for r in reports:
-                h.add(int(r["trial"]), r["step"], r["metrics"])
-            with self._lock:  # reports that arrive after their trial was pruned
+        # under the lock: a report log being built on another thread (a view's first read)
+        # then holds every report, stored before or after
+        with self._lock:
+            self._store.add_reports(self._record.id, reports)
+            if self.pruner is not None or self._report_history is not None:
+                h = self._reports_index()
+                for r in reports:
+                    h.add(int(r["trial"]), r["step"], r["metrics"])
                 for number in {int(r["trial"]) for r in reports}:
-                    t = self._trials.get(number)
+                    t = self._trials.get(number)  # reports after a trial was pruned
                     if t is not None and t.state is TrialState.PRUNED and self._index is not None:
                         self._index.update(t, self._curve_if_pruned(t))
         self._publish({"type": "reports", "reports": list(reports)})
 
     def _reports_index(self) -> ReportHistory:
-        """Every stored report, indexed for the pruner (built once, then kept up to date)."""
-        if self._report_history is None:
-            h = ReportHistory(self.objectives)
-            reports = self._store.reports(self._record.id)
-            for r in sorted(reports, key=lambda r: (r.get("t") or 0.0, r["trial"], r["step"])):
-                h.add(int(r["trial"]), r["step"], r["metrics"])
-            if self.pruner is not None:
-                self.pruner.prepare(h)
-            self._report_history = h
-        return self._report_history
+        """Every stored report, indexed (built once, then kept up to date)."""
+        with self._lock:
+            if self._report_history is None:
+                h = ReportHistory(self.objectives)
+                reports = self._store.reports(self._record.id)
+                key = lambda r: (r.get("t") or 0.0, r["trial"], r["step"])  # noqa: E731
+                for r in sorted(reports, key=key):
+                    h.add(int(r["trial"]), r["step"], r["metrics"])
+                if self.pruner is not None:
+                    self.pruner.prepare(h)
+                self._report_history = h
+            return self._report_history
 
     def _mark_pruned(self, number: int, reason: str, step: float | None = None) -> float:
         """Record a decision to stop a running trial (by the pruner or by hand)."""

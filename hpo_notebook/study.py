@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import copy
 import dataclasses
 import os
 import secrets
@@ -40,7 +41,8 @@ from hpo_notebook.lineage import study_lineage
 from hpo_notebook.objectives import Objective, Objectives
 from hpo_notebook.optimizers import Optimizer
 from hpo_notebook.pruners import pruner_from_json
-from hpo_notebook.pruners.base import Pruner, ReportHistory
+from hpo_notebook.pruners.base import Pruner
+from hpo_notebook.reports import ReportHistory
 from hpo_notebook.space import Space
 from hpo_notebook.store import SQLiteStore, StudyRecord, open_store
 from hpo_notebook.store.lock import DriverLock
@@ -686,6 +688,30 @@ class Study(StudyCore):
     def curves(self, trial: int | None = None) -> pd.DataFrame:
         """One row per intermediate report: trial, step, attempt, time and metrics."""
         return R.curves_frame(self._store.reports(self._record.id, trial))
+
+    def reports(self) -> ReportHistory:
+        """The report log: every intermediate report, per trial in step order (built from the
+        stored reports on first use, then kept up to date as reports arrive).
+
+        A live view shared with the pruner: read it (``trials()``, ``curve(n)``,
+        ``values_at(step, metric)``), do not add to it. For a table, use :meth:`curves`.
+
+        Example:
+            >>> import hpo_notebook as hn
+            >>> study = hn.Study(None, hn.Space(x=hn.Float(0, 1)), {"loss": "min"})
+            >>> trial = study.ask()
+            >>> trial.report(1, loss=0.5); trial.report(2, loss=0.3)
+            >>> study.tell(trial, {"loss": 0.3})
+            >>> study.reports().curve(trial.number)
+            [(1, {'loss': 0.5}), (2, {'loss': 0.3})]
+        """
+        return self._reports_index()
+
+    @property
+    def optimizer_state(self) -> dict[str, Any] | None:
+        """A copy of what the optimizer last stored (a BoTorch study: the GP's lengthscales
+        per objective, read by ``hn.plots.importance``); None before its first model."""
+        return copy.deepcopy(self._optimizer_state)
 
     def rank_correlations(self, steps: Sequence[float] | None = None) -> pd.DataFrame:
         """Is the early metric a good guide? Per step and metric, the Spearman rank

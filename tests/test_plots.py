@@ -96,7 +96,7 @@ def test_single_objective_shows_best_value():
 def test_parallel_importance_and_proposal_times(study):
     fig = hn.plots.parallel(study)
     assert len(fig.axes) == 2  # plot and colour bar
-    imp = D.importance_data(study.space, study._optimizer_state, study.trials, study.objectives)
+    imp = D.importance_data(study.space, study.optimizer_state, study.trials, study.objectives)
     assert imp.method == "inverse GP lengthscale" and sum(imp.importance) == pytest.approx(1.0)
     assert len(hn.plots.importance(study).axes[0].patches) == 2
     times = hn.plots.proposal_times(study)

@@ -238,7 +238,7 @@ def test_median_never_stops_a_finished_trial():
 
 def test_moasha_keep_front_lets_every_undominated_trial_go_on():
     from hpo_notebook.objectives import Objectives
-    from hpo_notebook.pruners.base import ReportHistory
+    from hpo_notebook.reports import ReportHistory
 
     objs = Objectives.parse({"err": "min", "size": "min"})
     # trials arrive at rung 1 in this order; the 4th is dominated by none of the earlier ones

@@ -397,3 +397,39 @@ def test_a_read_only_study_file_opens_for_analysis(tmp_path, read_only):
         with pytest.raises(hn.StorageError, match="is read-only"):
             again.ask()
         assert sorted(p.name for p in folder.iterdir()) == before  # nothing written
+
+
+def test_the_report_log_is_public_kept_up_to_date_and_rebuilt_on_reopening(tmp_path):
+    """Views read reports through ``Study.reports()`` (issue 12), not the study's store."""
+    path = str(tmp_path / "s.db")
+    study = hn.Study(None, hn.Space(x=hn.Float(0, 1)), {"loss": "min"}, storage=path)
+    first = study.ask()
+    first.report(1, loss=0.5)
+    log = study.reports()  # built from the store now, kept up to date from here on
+    first.report(2, loss=0.3)
+    study.tell(first, {"loss": 0.3})
+    second = study.ask()
+    second.report(1, loss=0.9)
+    assert log is study.reports()
+    assert log.curve(first.number) == [(1, {"loss": 0.5}), (2, {"loss": 0.3})]
+    assert log.values_at(1, "loss") == {first.number: 0.5, second.number: 0.9}
+    study.close()
+    again = hn.load_study(path)
+    assert again.reports().curve(first.number) == log.curve(first.number)
+    assert again.reports().curve(second.number) == [(1, {"loss": 0.9})]
+
+
+def test_optimizer_state_is_a_copy_and_survives_reopening(tmp_path):
+    path = str(tmp_path / "s.db")
+    study = two_objective_study(storage=path)
+    assert study.optimizer_state is None  # no model yet
+    for _ in range(3):
+        for t in study.ask(4):
+            tell_bc(study, t)
+    state = study.optimizer_state
+    assert state, "a BoTorch study stores its model's state"
+    state.clear()
+    assert study.optimizer_state, "the study's own state was changed through the copy"
+    expected = study.optimizer_state
+    study.close()
+    assert hn.load_study(path).optimizer_state == expected

@@ -8,9 +8,10 @@ from typing import Any
 
 from hpo_notebook.exceptions import StorageError
 from hpo_notebook.pruners.asha import ASHA
-from hpo_notebook.pruners.base import Decision, Pruner, ReportHistory
+from hpo_notebook.pruners.base import Decision, Pruner
 from hpo_notebook.pruners.median import Median
 from hpo_notebook.pruners.moasha import MultiObjectiveASHA
+from hpo_notebook.reports import ReportHistory
 
 __all__ = [
     "ASHA",

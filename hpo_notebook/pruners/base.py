@@ -1,8 +1,8 @@
 """The pruner contract: from a report and the reports so far, continue or stop.
 
-A pruner is pure: no I/O, no Dask. The study keeps a :class:`ReportHistory` (rebuilt from the
-stored reports when a study is reopened, so pruning state survives a crash), and for every
-report of a running trial calls::
+A pruner is pure: no I/O, no Dask. The study keeps its report log, a
+:class:`~hpo_notebook.reports.ReportHistory` rebuilt from the stored reports when a study is
+reopened (so pruning state survives a crash), and for every report of a running trial calls::
 
     history.add(trial, step, metrics)
     decision = pruner.decide(trial, step, metrics, history)
@@ -18,7 +18,6 @@ fast driver costs the trial nothing.
 
 from __future__ import annotations
 
-import bisect
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -28,6 +27,9 @@ import numpy as np
 
 from hpo_notebook.exceptions import ConfigError
 from hpo_notebook.objectives import Objectives
+from hpo_notebook.reports import ReportHistory
+
+__all__ = ["CONTINUE", "Decision", "Pruner", "ReportHistory", "resolve_metrics"]
 
 
 @dataclass(frozen=True)
@@ -39,88 +41,6 @@ class Decision:
 
 
 CONTINUE = Decision(False)
-
-
-class ReportHistory:
-    """Every trial's reports, indexed for pruners: per trial in step order, and per tracked
-    rung step the first report at or after it (Optuna records rung values the same way).
-
-    Args:
-        objectives: the study's objectives (names and directions).
-    """
-
-    def __init__(self, objectives: Objectives) -> None:
-        self.objectives = objectives
-        self._steps: dict[int, list[float]] = {}
-        self._metrics: dict[int, list[Mapping[str, float]]] = {}
-        self._rungs: dict[float, dict[int, Mapping[str, float]]] = {}
-        self._finished: set[int] = set()
-
-    def track_rungs(self, steps: Iterable[float]) -> None:
-        """Record, from now on and for the past, each trial's first report at or after these
-        steps."""
-        for s in steps:
-            if s in self._rungs:
-                continue
-            table: dict[int, Mapping[str, float]] = {}
-            for t, st in self._steps.items():
-                i = bisect.bisect_left(st, s)
-                if i < len(st):
-                    table[t] = self._metrics[t][i]
-            self._rungs[s] = table
-
-    def add(self, trial: int, step: float, metrics: Mapping[str, float]) -> None:
-        """Append a report; a report for a step already seen (a re-run) replaces it."""
-        steps = self._steps.setdefault(trial, [])
-        values = self._metrics.setdefault(trial, [])
-        i = bisect.bisect_left(steps, step)
-        if i < len(steps) and steps[i] == step:
-            values[i] = metrics
-        else:
-            steps.insert(i, step)
-            values.insert(i, metrics)
-        for s, table in self._rungs.items():
-            if trial not in table and step >= s:
-                table[trial] = metrics
-
-    def drop_after(self, trial: int, step: float | None) -> None:
-        """Forget a trial's reports after ``step`` (all of them if None): it starts again."""
-        steps = self._steps.get(trial, [])
-        keep = 0 if step is None else bisect.bisect_right(steps, step)
-        del steps[keep:]
-        del self._metrics.get(trial, [])[keep:]
-        for s, table in self._rungs.items():
-            if trial in table and (step is None or s > step):
-                del table[trial]
-
-    def mark_finished(self, trial: int) -> None:
-        self._finished.add(trial)
-
-    def trials(self) -> list[int]:
-        return list(self._steps)
-
-    def curve(self, trial: int) -> list[tuple[float, Mapping[str, float]]]:
-        """``(step, metrics)`` pairs of one trial in step order."""
-        return list(zip(self._steps.get(trial, []), self._metrics.get(trial, [])))
-
-    def previous_step(self, trial: int, step: float) -> float | None:
-        """The trial's last reported step before ``step`` (None if there is none)."""
-        steps = self._steps.get(trial, [])
-        i = bisect.bisect_left(steps, step)
-        return steps[i - 1] if i > 0 else None
-
-    def at_rung(self, step: float) -> dict[int, Mapping[str, float]]:
-        """Each trial's first report at or after the tracked rung ``step``."""
-        return self._rungs[step]
-
-    def values_at(self, step: float, metric: str) -> dict[int, float]:
-        """Each trial's latest value of ``metric`` at or before ``step``."""
-        out = {}
-        for t, st in self._steps.items():
-            i = bisect.bisect_right(st, step) - 1
-            if i >= 0 and metric in self._metrics[t][i]:
-                out[t] = float(self._metrics[t][i][metric])
-        return out
 
 
 @runtime_checkable

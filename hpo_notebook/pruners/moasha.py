@@ -33,7 +33,8 @@ from hpo_notebook.exceptions import ConfigError
 from hpo_notebook.objectives import Objectives
 from hpo_notebook.pruners import _rungs
 from hpo_notebook.pruners.asha import _SuccessiveHalving
-from hpo_notebook.pruners.base import ReportHistory, resolve_metrics
+from hpo_notebook.pruners.base import resolve_metrics
+from hpo_notebook.reports import ReportHistory
 
 __all__ = ["MultiObjectiveASHA", "ReportHistory"]
 

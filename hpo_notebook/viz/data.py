@@ -6,6 +6,9 @@ plot functions stay pure. Every builder takes plain trials / reports / objective
 Example:
     >>> from hpo_notebook.objectives import Objectives
     >>> from hpo_notebook.trial import Trial, TrialState
+
+if TYPE_CHECKING:
+    import pandas as pd
     >>> objs = Objectives.parse({"err": "min", "size": "min"})
     >>> ts = [Trial(0, TrialState.COMPLETE, {"x": 0.1}, {"err": 0.2, "size": 3.0}),
     ...       Trial(1, TrialState.COMPLETE, {"x": 0.9}, {"err": 0.4, "size": 4.0})]
@@ -18,7 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,6 +29,9 @@ from hpo_notebook import results as R
 from hpo_notebook.objectives import Objectives
 from hpo_notebook.space import Space
 from hpo_notebook.trial import Trial, TrialState
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -130,7 +136,7 @@ def curves_data(
     rungs: Sequence[float] = (),
 ) -> CurvesData:
     """Curves of ``metric`` (default: the first reported objective) from report dicts."""
-    from hpo_notebook.pruners.base import ReportHistory
+    from hpo_notebook.reports import ReportHistory
 
     history = ReportHistory(objectives)
     for r in reports:
@@ -145,8 +151,8 @@ def curves_from_history(
     metric: str | None = None,
     rungs: Sequence[float] = (),
 ) -> CurvesData:
-    """Like :func:`curves_data`, from a study's in-memory report index
-    (``pruners.ReportHistory``) instead of the stored reports: no database read per redraw."""
+    """Like :func:`curves_data`, from a study's report log (``Study.reports()``) instead of
+    the stored reports: no database read per redraw."""
     states = {t.number: t for t in trials}
     curves = []
     seen: dict[str, None] = {}
@@ -208,18 +214,19 @@ def pareto_data(trials: Sequence[Trial], objectives: Objectives) -> ParetoData:
 
 
 def hypervolume_data(
-    trials: Sequence[Trial], objectives: Objectives, history: R.HypervolumeHistory | None = None
+    trials: Sequence[Trial], objectives: Objectives, history: pd.DataFrame | None = None
 ) -> HypervolumeData:
     """Hypervolume (several objectives) or best value so far (one) after each finished trial.
 
-    ``history``: a study's incremental hypervolume history, to avoid recomputing it.
+    ``history``: a study's ``hypervolume_history()`` (kept incrementally), to avoid
+    recomputing it from ``trials``.
     """
     if objectives.n >= 2:
         df = (
-            history.update(trials)
+            history
             if history is not None
-            else R.HypervolumeHistory(objectives).update(trials)
-        ).frame()
+            else R.HypervolumeHistory(objectives).update(trials).frame()
+        )
         return HypervolumeData(
             df["n_trials"].to_numpy(),
             df["elapsed_s"].to_numpy(dtype=float),

@@ -217,9 +217,7 @@ def curves(
     else:
         study = study_or_data
         rungs = getattr(getattr(study, "pruner", None), "rungs", ())
-        data = D.curves_data(
-            study.trials, study._store.reports(study._record.id), study.objectives, metric, rungs
-        )
+        data = D.curves_from_history(study.trials, study.reports(), study.objectives, metric, rungs)
     fig = _figure(6.4, 3.8)
     ax = fig.add_subplot()
     if not data.curves:
@@ -404,7 +402,7 @@ def importance(study_or_data: Any) -> Figure:
         data = study_or_data
     else:
         s = study_or_data
-        data = D.importance_data(s.space, s._optimizer_state, s.trials, s.objectives)
+        data = D.importance_data(s.space, s.optimizer_state, s.trials, s.objectives)
     fig = _figure(4.8, 0.45 * len(data.params) + 1.2)
     ax = fig.add_subplot()
     order = np.argsort(data.importance)

@@ -329,15 +329,13 @@ class Dashboard:
 
     def _hv_data(self, trials: list[Any]) -> D.HypervolumeData:
         s = self.study
-        history = s._hv() if s.objectives.n > 1 else None
+        history = s.hypervolume_history() if s.objectives.n > 1 else None
         return D.hypervolume_data(trials, s.objectives, history)
 
     def _curves_data(self, trials: list[Any]) -> D.CurvesData:
         s = self.study
         rungs = getattr(s.pruner, "rungs", ()) if s.pruner is not None else ()
-        data = D.curves_from_history(
-            trials, s._reports_index(), s.objectives, self.metric.value, rungs
-        )
+        data = D.curves_from_history(trials, s.reports(), s.objectives, self.metric.value, rungs)
         options = list(dict.fromkeys([*s.objectives.names, *data.metrics]))
         if list(self.metric.options) != options:  # offer every reported metric
             self.metric.options = options
@@ -426,7 +424,7 @@ class Dashboard:
         self._set(
             self.importance_image,
             "importance",
-            P.importance(D.importance_data(s.space, s._optimizer_state, trials, s.objectives)),
+            P.importance(D.importance_data(s.space, s.optimizer_state, trials, s.objectives)),
         )
 
     def _prune_selected(self) -> None:
