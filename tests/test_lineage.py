@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
 import hashlib
 import inspect
 import shutil
@@ -12,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import hpo_notebook.lineage as lineage_module
 from hpo_notebook.lineage import (
     code_fingerprint,
     fingerprint,
@@ -209,12 +207,6 @@ def test_code_fingerprint_without_source():
     assert code_fingerprint(None) is None
     cf = code_fingerprint(len)
     assert cf == {"name": "len", "module": "builtins"}
-
-
-def test_module_doctests_pass():
-    result = doctest.testmod(lineage_module)
-    assert result.attempted > 0
-    assert result.failed == 0
 
 
 def test_fingerprint_of_arrays_tensors_and_tuples():

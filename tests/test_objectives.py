@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import doctest
 import json
 
 import numpy as np
 import pytest
 
-import hpo_notebook.objectives as objectives_module
 from hpo_notebook.exceptions import ConfigError, HpoError, TrialResultError
 from hpo_notebook.objectives import Constraint, Objective, Objectives
 
@@ -331,12 +329,6 @@ def test_json_form():
         "objectives": {"loss": {"direction": "min", "threshold": 0.3}},
         "constraints": {"latency": ["<=", 50.0]},
     }
-
-
-def test_module_doctests_pass():
-    result = doctest.testmod(objectives_module)
-    assert result.attempted > 0
-    assert result.failed == 0
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
 import itertools
 
 import numpy as np
@@ -10,7 +9,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import hpo_notebook.pareto as pareto_module
 from hpo_notebook.pareto import (
     hypervolume,
     hypervolume_history,
@@ -180,9 +178,3 @@ def test_reference_point_mixed_uses_threshold_no_point_beats():
 def test_reference_point_without_data_or_thresholds_raises(Y, thresholds):
     with pytest.raises(ValueError, match=r"cannot infer a reference point without observations"):
         reference_point(Y, thresholds)
-
-
-def test_module_doctests_pass():
-    result = doctest.testmod(pareto_module)
-    assert result.attempted > 0
-    assert result.failed == 0

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import doctest
 import io
 import re
 
-import pytest
-
 import hpo_notebook as hn
-import hpo_notebook.progress as progress_module
 from hpo_notebook.progress import TextProgress
 
 LINE = re.compile(
@@ -147,10 +143,3 @@ def test_not_attached_draws_nothing():
     study.tell(study.ask(), 0.5)
     assert out.getvalue() == ""
     assert _fields(_parsed(bar.line())[0], "done", "complete") == (1, 1)
-
-
-@pytest.mark.filterwarnings("ignore::UserWarning")
-def test_module_doctests_pass():
-    result = doctest.testmod(progress_module)
-    assert result.attempted > 0
-    assert result.failed == 0

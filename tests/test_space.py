@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
 import json
 import math
 from collections import Counter
@@ -424,9 +423,3 @@ def test_choice_equality_keeps_bool_apart():
 
 
 # ---------------------------------------------------------------------- docs
-
-
-def test_module_doctests_pass():
-    result = doctest.testmod(space_module, optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0
-    assert result.failed == 0

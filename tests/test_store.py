@@ -6,14 +6,12 @@ SQLite store); the file-only behaviour (reopening, WAL, refusing foreign files) 
 
 from __future__ import annotations
 
-import doctest
 import json
 import sqlite3
 import threading
 
 import pytest
 
-import hpo_notebook.store.sqlite as sqlite_module
 from hpo_notebook.exceptions import HpoError, StorageError
 from hpo_notebook.store import SCHEMA_VERSION, SQLiteStore, StudyRecord, open_store
 from hpo_notebook.trial import Trial, TrialState
@@ -559,9 +557,3 @@ def test_open_store(tmp_path):
     mem.close()
     with pytest.raises(StorageError, match=r"storage must be a file path .* got 42"):
         open_store(42)
-
-
-def test_module_doctests_pass():
-    result = doctest.testmod(sqlite_module)
-    assert result.attempted > 0
-    assert result.failed == 0
