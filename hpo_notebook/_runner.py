@@ -23,11 +23,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from hpo_notebook.exceptions import StudyFailedError
-from hpo_notebook.execution.base import ReportArrived, TrialEnded, TrialSpec
+from hpo_notebook.execution.base import (
+    DecisionPolicy,
+    Executor,
+    ReportArrived,
+    TrialEnded,
+    TrialSpec,
+)
 from hpo_notebook.trial import Trial, TrialState
 
 if TYPE_CHECKING:
-    from hpo_notebook.execution.dask import DaskExecutor
     from hpo_notebook.optimizers import Proposal
     from hpo_notebook.study import Study
 
@@ -91,7 +96,7 @@ class Runner:
         study: Study,
         n_trials: int,
         concurrency: int | None,
-        executor: DaskExecutor,
+        executor: Executor,
         timeout: float | None,
         trial_timeout: float | None = None,
     ) -> None:
@@ -99,6 +104,8 @@ class Runner:
         self.n_trials = n_trials
         self.concurrency = concurrency
         self.executor = executor
+        #: how trials meet the pruner's answers (fixed for the run, as the pruner is)
+        self.policy = DecisionPolicy.for_pruner(study.pruner)
         self.timeout = timeout
         self.trial_timeout = trial_timeout
         self.messages: queue.Queue[Any] = queue.Queue()
@@ -191,7 +198,8 @@ class Runner:
 
     def _main(self) -> None:
         try:
-            self.executor.open(self.messages, f"{self.study.name}-{uuid.uuid4().hex[:12]}")
+            key = f"{self.study.name}-{uuid.uuid4().hex[:12]}"
+            self.executor.open(self.messages, key, self.policy)
             self.study._publish({"type": "status", "status": "running"})
             self._loop()
         except BaseException as exc:  # reported by Study.wait(); never lost
@@ -363,7 +371,7 @@ class Runner:
         attempt_of = self.study._attempt_of
         live = [r for r in batch if attempt_of(int(r.get("trial", -1))) == r.get("attempt")]
         self.study._add_reports(live)
-        pruner = self.study.pruner
+        policy = self.policy
         for r in live:
             number, attempt = int(r["trial"]), int(r["attempt"])
             if self.running.get(number) != attempt:
@@ -372,7 +380,7 @@ class Runner:
             if d is None:
                 continue
             previous = self.study._reports_index().previous_step(number, r["step"])
-            if d.prune or (pruner is not None and pruner.decision_step(r["step"], previous)):
+            if d.prune or (policy is not None and policy.points.includes(r["step"], previous)):
                 self.executor.send_decision(number, attempt, r["step"], d.reason or None)
 
     def _on_end(self, msg: TrialEnded) -> None:
@@ -403,7 +411,7 @@ class Runner:
     # ------------------------------------------------------------------ shutdown
 
     def _shutdown(self) -> None:
-        if self.executor.client is None:
+        if not self.executor.is_open:
             return
         if self.running:
             self.executor.stop_trials()

@@ -483,9 +483,6 @@ class Study(StudyCore):
             if n == 0:  # nothing to run: no cluster to start
                 self._let_go()
                 return self
-            if self.pruner is not None:
-                executor.decision_step = self.pruner.decision_step
-                executor.decision_wait_now = getattr(self.pruner, "wait_now", True)
             finished = sum(t.state.finished for t in self.trials)
             self._store.set_target(self._record.id, finished + n)
             self._runner = Runner(self, n, concurrency, executor, timeout, limit)

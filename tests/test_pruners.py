@@ -94,8 +94,9 @@ def test_asha_never_prunes_a_trial_that_reached_max_steps():
     stream += [(1, 9, {"loss": 5.0})]  # terrible, but its work is done
     decisions = feed(asha, MIN, stream)
     assert decisions[-1] == (1, 9, False)
-    assert not asha.decision_step(9, 3) and asha.decision_step(1, None)
-    assert asha.decision_step(4, 1) and not asha.decision_step(4, 3)  # rung 3 decided at 3
+    points = asha.decision_points
+    assert not points.includes(9, 3) and points.includes(1, None)
+    assert points.includes(4, 1) and not points.includes(4, 3)  # rung 3 decided at 3
 
 
 def test_asha_rungs_and_reason():
@@ -220,7 +221,8 @@ def test_rungs_limit_and_round_trip():
 
     p = MultiObjectiveASHA(max_steps=27, rungs=2)
     assert p.rungs == [1, 3] and ASHA(27).rungs == [1, 3, 9]
-    assert not p.decision_step(9, 4) and p.decision_step(3, 2) and p.decision_step(9, 2)
+    points = p.decision_points
+    assert not points.includes(9, 4) and points.includes(3, 2) and points.includes(9, 2)
     again = pruner_from_json(p.to_json())
     assert isinstance(again, MultiObjectiveASHA) and again.rungs == [1, 3]
     median = pruner_from_json(Median(warmup=2, min_trials=4, max_steps=20).to_json())

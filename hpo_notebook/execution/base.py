@@ -14,6 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from hpo_notebook.pruners.base import DecisionPoints
+
 
 @dataclass(frozen=True)
 class TrialSpec:
@@ -74,11 +76,49 @@ class ReportArrived:
 Message = TrialEnded | ReportArrived
 
 
+@dataclass(frozen=True)
+class DecisionPolicy:
+    """How a running trial meets its pruner's answers (handed to :meth:`Executor.open`).
+
+    Attributes:
+        points: the reports the pruner answers.
+        wait_now: at an answered report the trial waits (a few milliseconds) for the answer
+            before its next step, so no step runs after a decision; otherwise it collects the
+            answer at its next report, so at most one step runs after a decision and a fast
+            driver costs the trial nothing. Rung-based pruners answer few reports and wait
+            now; a rule that answers every report does not.
+
+    Example:
+        >>> from hpo_notebook import ASHA, Median
+        >>> [DecisionPolicy.for_pruner(p).wait_now for p in (ASHA(9), Median())]
+        [True, False]
+    """
+
+    points: DecisionPoints
+    wait_now: bool
+
+    @classmethod
+    def for_pruner(cls, pruner: Any) -> DecisionPolicy | None:
+        """The policy for ``pruner`` (None without one: no report waits for an answer)."""
+        if pruner is None:
+            return None
+        points: DecisionPoints = pruner.decision_points
+        return cls(points, wait_now=points.rungs is not None)
+
+
 class Executor(Protocol):
     """Runs trial functions; see the module docstring for the messages it sends."""
 
-    def open(self, messages: queue.Queue[Any], study_key: str) -> None:
-        """Connect (starting a cluster if needed); messages go to ``messages``."""
+    def open(
+        self, messages: queue.Queue[Any], study_key: str, policy: DecisionPolicy | None = None
+    ) -> None:
+        """Connect (starting a cluster if needed); :data:`Message` objects go to ``messages``.
+        ``policy``: how trials wait for the pruner's answers (None: no pruner)."""
+        ...
+
+    @property
+    def is_open(self) -> bool:
+        """Whether :meth:`open` succeeded and :meth:`close` has not run since."""
         ...
 
     def capacity(self) -> int:
@@ -87,6 +127,16 @@ class Executor(Protocol):
 
     def submit(self, fn: Callable[..., Any], spec: TrialSpec) -> None:
         """Start a trial; its :class:`TrialEnded` arrives on the queue later."""
+        ...
+
+    def scale(self, n: int) -> None:
+        """Offer ``n`` trial slots (a cluster the executor started grows or shrinks; one it
+        was given may be left alone)."""
+        ...
+
+    def send_decision(self, number: int, attempt: int, step: float, prune: str | None) -> None:
+        """Answer a trial's report at ``step`` (a report its policy answers, or any report the
+        pruner stops the trial at): ``prune`` is the reason to stop, None to go on."""
         ...
 
     def stop_trials(self) -> None:

@@ -32,7 +32,7 @@ from typing import Any, ClassVar
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from hpo_notebook.exceptions import ConfigError, HpoError, HpoWarning, Pruned, TrialInterrupted
-from hpo_notebook.execution.base import ReportArrived, TrialEnded, TrialSpec
+from hpo_notebook.execution.base import DecisionPolicy, ReportArrived, TrialEnded, TrialSpec
 from hpo_notebook.lineage import process_lineage
 from hpo_notebook.trial import TrialContext
 
@@ -89,16 +89,18 @@ class DaskExecutor:
         self._topic = ""
         self._stop_name = ""
         self._control = ""
-        self.decision_step: Callable[[float, float | None], bool] | None = None
-        self.decision_wait_now = True
+        self._policy: DecisionPolicy | None = None
         self._futures: dict[tuple[int, int], Any] = {}
 
     # ------------------------------------------------------------------ lifecycle
 
-    def open(self, messages: queue.Queue[Any], study_key: str) -> None:
+    def open(
+        self, messages: queue.Queue[Any], study_key: str, policy: DecisionPolicy | None = None
+    ) -> None:
         from distributed import Client, LocalCluster
 
         self._messages = messages
+        self._policy = policy
         self._topic = f"hpo-report-{study_key}"
         self._stop_name = f"hpo-stop-{study_key}"
         self._control = f"hpo-control-{study_key}"
@@ -159,6 +161,10 @@ class DaskExecutor:
         return self._client
 
     @property
+    def is_open(self) -> bool:
+        return self._client is not None
+
+    @property
     def dashboard_link(self) -> str | None:
         if self._client is None or not _has_bokeh():
             return None
@@ -204,8 +210,7 @@ class DaskExecutor:
             "topic": self._topic,
             "stop": self._stop_name,
             "control": self._control,
-            "decision_step": self.decision_step,
-            "decision_wait_now": self.decision_wait_now,
+            "policy": self._policy,
             "checkpoints": spec.checkpoint_root,
         }
         fut = self._client.submit(
@@ -392,8 +397,7 @@ class _WorkerChannel:
         self.worker = worker
         self.topic = wire["topic"]
         self.stop_name = wire["stop"]
-        self.decision_step = wire.get("decision_step")
-        self.wait_now = bool(wire.get("decision_wait_now", True))
+        self.policy: DecisionPolicy | None = wire.get("policy")
         self._awaited: float | None = None  # an answered report whose answer is still due
         self.inbox = _ControlTopic.inbox(wire["control"], wire["number"], wire["attempt"])
         self._stop_event: Any = None
@@ -402,13 +406,13 @@ class _WorkerChannel:
         self.worker.log_event(self.topic, report)
 
     def verdict(self, step: float | None, previous: float | None = None) -> str | None:
-        if step is None or self.decision_step is None:
+        if step is None or self.policy is None:
             return self.inbox.prune
         if self._awaited is not None:  # the answer to the previous report is due by now
             self.inbox.wait(self._awaited, DECISION_WAIT_S)
             self._awaited = None
-        if self.decision_step(step, previous):
-            if self.wait_now:
+        if self.policy.points.includes(step, previous):
+            if self.policy.wait_now:
                 return self.inbox.wait(step, DECISION_WAIT_S)
             self._awaited = step
         return self.inbox.prune

@@ -25,7 +25,6 @@ Example:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -35,6 +34,7 @@ from hpo_notebook.pruners import _rungs
 from hpo_notebook.pruners.base import (
     CONTINUE,
     Decision,
+    DecisionPoints,
     ReportHistory,
     bad_value_reason,
     non_finite,
@@ -72,12 +72,10 @@ class _SuccessiveHalving:
     def prepare(self, history: ReportHistory) -> None:
         history.track_rungs(self.rungs)
 
-    wait_now = True
-
-    def decision_step(self, step: float, previous: float | None) -> bool:
-        """True for the first report at or after a rung (where ASHA decides)."""
-        low = -math.inf if previous is None else previous
-        return step < self.max_steps and any(low < r <= step for r in self.rungs)
+    @property
+    def decision_points(self) -> DecisionPoints:
+        """The first report at or after each rung (where ASHA decides)."""
+        return DecisionPoints(rungs=tuple(self.rungs), stop=self.max_steps)
 
     def decide(
         self, trial: int, step: float, metrics: Mapping[str, float], history: ReportHistory

@@ -8,12 +8,10 @@ reopened (so pruning state survives a crash), and for every report of a running 
     decision = pruner.decide(trial, step, metrics, history)
 
 A decision to stop reaches the trial, whose next ``trial.report`` raises ``hn.Pruned``.
-``pruner.decision_step(step, previous)`` says which reports the pruner answers (the driver
-then sends "continue" or "stop"). With ``pruner.wait_now`` (ASHA, which answers only the first
-report past a rung) the trial waits a few milliseconds for the answer to that report, so no
-step runs after a decision; otherwise (the median rule, which answers every report) it waits
-at its next report for the answer to the previous one, so at most one step runs after it and a
-fast driver costs the trial nothing.
+``pruner.decision_points`` says, as plain data, which reports the pruner answers (the first
+report past each rung for ASHA, every report after the warm-up for the median rule); how a
+trial waits for those answers is the executor's business
+(:class:`~hpo_notebook.execution.base.DecisionPolicy`).
 """
 
 from __future__ import annotations
@@ -29,7 +27,15 @@ from hpo_notebook.exceptions import ConfigError
 from hpo_notebook.objectives import Objectives
 from hpo_notebook.reports import ReportHistory
 
-__all__ = ["CONTINUE", "Decision", "Pruner", "ReportHistory", "resolve_metrics"]
+__all__ = [
+    "CONTINUE",
+    "EVERY_REPORT",
+    "Decision",
+    "DecisionPoints",
+    "Pruner",
+    "ReportHistory",
+    "resolve_metrics",
+]
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,39 @@ class Decision:
 CONTINUE = Decision(False)
 
 
+@dataclass(frozen=True)
+class DecisionPoints:
+    """The reports of a trial that a pruner answers: the first report at or after each of
+    ``rungs`` when they are given, else every report at or after ``start``; none at or after
+    ``stop``. Plain data, sent with each trial to where it runs.
+
+    Example:
+        >>> asha = DecisionPoints(rungs=(1, 3, 9), stop=27)
+        >>> asha.includes(4, previous=2), asha.includes(4, previous=3), asha.includes(30, 20)
+        (True, False, False)
+        >>> DecisionPoints(start=5).includes(4, previous=3)
+        False
+    """
+
+    rungs: tuple[float, ...] | None = None
+    start: float = -math.inf
+    stop: float = math.inf
+
+    def includes(self, step: float, previous: float | None) -> bool:
+        """Whether the report at ``step`` is answered (``previous``: the trial's reported step
+        before it, None for its first report)."""
+        if step >= self.stop:
+            return False
+        if self.rungs is None:
+            return step >= self.start
+        low = -math.inf if previous is None else previous
+        return any(low < r <= step for r in self.rungs)
+
+
+#: A pruner that answers every report.
+EVERY_REPORT = DecisionPoints()
+
+
 @runtime_checkable
 class Pruner(Protocol):
     """Decides, report by report, whether a running trial should stop."""
@@ -52,13 +91,9 @@ class Pruner(Protocol):
         an unknown metric); called when the study is created."""
         ...
 
-    #: Whether a trial waits for the answer to a report at once (else by its next report).
-    wait_now: bool
-
-    def decision_step(self, step: float, previous: float | None) -> bool:
-        """Whether the pruner answers the trial's report at ``step`` (``previous`` is its
-        preceding reported step, None for its first report)."""
-        ...
+    #: Which reports the pruner answers (:data:`EVERY_REPORT` for a rule that may stop a
+    #: trial at any report).
+    decision_points: DecisionPoints
 
     def prepare(self, history: ReportHistory) -> None:
         """Register what the pruner needs indexed (e.g. rung steps)."""

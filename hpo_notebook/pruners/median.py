@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Mapping
 from typing import Any
@@ -26,6 +27,7 @@ from hpo_notebook.objectives import Objectives
 from hpo_notebook.pruners.base import (
     CONTINUE,
     Decision,
+    DecisionPoints,
     ReportHistory,
     bad_value_reason,
     non_finite,
@@ -81,11 +83,11 @@ class Median:
     def prepare(self, history: ReportHistory) -> None:
         return None
 
-    #: The rule answers every report: the trial collects each answer at its next report.
-    wait_now = False
-
-    def decision_step(self, step: float, previous: float | None) -> bool:
-        return self._may_stop(step)
+    @property
+    def decision_points(self) -> DecisionPoints:
+        """Every report from the warm-up on (and before ``max_steps``)."""
+        stop = math.inf if self.max_steps is None else self.max_steps
+        return DecisionPoints(start=self.warmup, stop=stop)
 
     def _may_stop(self, step: float) -> bool:
         return step >= self.warmup and (self.max_steps is None or step < self.max_steps)
