@@ -29,6 +29,7 @@ from hpo_notebook.execution.base import (
     ReportArrived,
     TrialEnded,
     TrialSpec,
+    TrialStarted,
 )
 from hpo_notebook.trial import Trial, TrialState
 
@@ -256,7 +257,7 @@ class Runner:
             )
             self.executor.stop_trial(number, attempt, reason, self._where.pop(number, None))
             t = self.study._finish(
-                TrialEnded(number, attempt, "failed", error=reason, ended_at=time.time())
+                TrialEnded(number, attempt, TrialState.FAILED, error=reason, ended_at=time.time())
             )
             self.finished += 1
             self._check_failures(t)
@@ -329,6 +330,8 @@ class Runner:
     def _handle(self, msg: Any) -> None:
         if isinstance(msg, TrialEnded):
             self._on_end(msg)
+        elif isinstance(msg, TrialStarted):
+            self._on_start(msg)
         elif isinstance(msg, ReportArrived):
             batch = [msg.report]
             # Drain what else is queued: one transaction for a burst of reports.
@@ -337,6 +340,9 @@ class Runner:
                     nxt = self.messages.get_nowait()
                 except queue.Empty:
                     break
+                if isinstance(nxt, TrialStarted):  # touches no report: handled in passing
+                    self._on_start(nxt)
+                    continue
                 if not isinstance(nxt, ReportArrived):
                     self.messages.put(nxt)
                     break
@@ -353,21 +359,20 @@ class Runner:
         self._request = None
         self._ready.extend(req.future.result())  # an optimizer error stops the study
 
+    def _on_start(self, msg: TrialStarted) -> None:
+        key = (msg.number, msg.attempt)
+        self._starts[key] = self._starts.get(key, 0) + 1
+        if self._starts[key] > 1:  # the cluster ran it again after losing its worker
+            self.study._restarted(*key)
+        if self.running.get(msg.number) == msg.attempt:
+            if msg.worker is not None:
+                self._where[msg.number] = msg.worker
+            if self.trial_timeout is not None:
+                self._deadlines[msg.number] = time.monotonic() + self.trial_timeout
+
     def _on_reports(self, batch: list[dict[str, Any]]) -> None:
         # Reports of an abandoned attempt are dropped; those of the current one are kept even
         # if they arrive after its end (but only running trials are judged).
-        for r in batch:
-            if r.get("kind") == "start":
-                key = (int(r["trial"]), int(r["attempt"]))
-                self._starts[key] = self._starts.get(key, 0) + 1
-                if self._starts[key] > 1:  # Dask re-ran it after losing its worker
-                    self.study._restarted(*key)
-                if self.running.get(key[0]) == key[1]:
-                    if isinstance(r.get("worker"), str):
-                        self._where[key[0]] = r["worker"]
-                    if self.trial_timeout is not None:
-                        self._deadlines[key[0]] = time.monotonic() + self.trial_timeout
-        batch = [r for r in batch if r.get("kind") is None]
         attempt_of = self.study._attempt_of
         live = [r for r in batch if attempt_of(int(r.get("trial", -1))) == r.get("attempt")]
         self.study._add_reports(live)
@@ -430,7 +435,7 @@ class Runner:
                         TrialEnded(
                             number,
                             attempt,
-                            "interrupted",
+                            TrialState.INTERRUPTED,
                             error="the study stopped before the trial finished",
                             ended_at=time.time(),
                         )

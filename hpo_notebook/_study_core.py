@@ -335,18 +335,18 @@ class StudyCore:
             "error": ended.error,
             "traceback": ended.traceback,
         }
-        if ended.status == "ok":
+        if ended.state is TrialState.COMPLETE:
             try:
                 fields["values"] = self.objectives.check_result(ended.result)
                 fields["state"] = TrialState.COMPLETE
             except TrialResultError as exc:
                 fields.update(state=TrialState.FAILED, error=str(exc), traceback=None)
-        elif ended.status == "pruned":
+        elif ended.state is TrialState.PRUNED:
             fields["state"] = TrialState.PRUNED
             if "pruned_at" in old.extra:
                 fields["error"] = old.extra.get("prune_reason") or ended.error
                 fields["extra"] = {**old.extra, "steps_after_decision": self._steps_after(old)}
-        elif ended.status == "interrupted":
+        elif ended.state is TrialState.INTERRUPTED:
             fields["state"] = TrialState.INTERRUPTED
         else:
             fields["state"] = TrialState.FAILED

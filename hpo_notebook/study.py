@@ -864,14 +864,15 @@ def _told(number: int, attempt: int, result: Any, state: TrialState | str | None
     st = TrialState(state) if state is not None else None
     now = time.time()
     if not isinstance(result, BaseException) and st not in (TrialState.FAILED, TrialState.PRUNED):
-        return TrialEnded(number, attempt, "ok", result=result, ended_at=now)
+        return TrialEnded(number, attempt, TrialState.COMPLETE, result=result, ended_at=now)
     pruned = isinstance(result, Pruned) or st is TrialState.PRUNED
+    ended = TrialState.PRUNED if pruned else TrialState.FAILED
     if not isinstance(result, BaseException):
-        return TrialEnded(number, attempt, "pruned" if pruned else "failed", ended_at=now)
+        return TrialEnded(number, attempt, ended, ended_at=now)
     return TrialEnded(
         number,
         attempt,
-        "pruned" if pruned else "failed",
+        ended,
         error=f"{type(result).__name__}: {result}",
         traceback="".join(tb_module.format_exception(result)),
         ended_at=now,

@@ -55,3 +55,54 @@ def test_a_pruner_gives_its_decision_points_as_data(pruner, points, wait_now):
 def test_no_pruner_no_policy_and_every_report_by_default():
     assert DecisionPolicy.for_pruner(None) is None
     assert all(EVERY_REPORT.includes(s, None) for s in (-1.0, 0.0, 1e9))
+
+
+def test_a_trial_ends_in_a_final_state():
+    from hpo_notebook.execution.base import TrialEnded
+
+    assert TrialEnded(0, 1, hn.TrialState.PRUNED).state is hn.TrialState.PRUNED
+    with pytest.raises(ValueError, match="RUNNING"):
+        TrialEnded(0, 1, hn.TrialState.RUNNING)
+
+
+def test_the_dask_executor_turns_start_news_into_typed_messages_in_order():
+    import queue
+
+    from hpo_notebook.execution.base import ReportArrived, TrialStarted
+
+    ex = DaskExecutor()
+    ex._messages = queue.Queue()  # what open() sets, without a cluster
+    start = {"kind": "start", "trial": 3, "attempt": 2, "t": 1.5, "worker": "tcp://w:1"}
+    report = {"trial": 3, "attempt": 2, "step": 1, "metrics": {"loss": 0.5}, "t": 1.6}
+    ex._on_report((0.0, start))
+    ex._on_report((0.0, report))
+    assert ex._messages.get_nowait() == TrialStarted(3, 2, "tcp://w:1", 1.5)
+    assert ex._messages.get_nowait() == ReportArrived(report)
+
+
+def test_a_fresh_workers_imports_come_before_the_announced_start(monkeypatch):
+    """A flaky trial_timeout test found it: a restarted worker's first trial imported NumPy
+    and torch (to seed them) after announcing its start, and on a busy machine that took
+    longer than the 2 s timeout of a trial that returns at once."""
+    import distributed
+
+    from hpo_notebook.execution import dask as dask_module
+
+    order: list[str] = []
+
+    class _Worker:
+        address = "tcp://w:1"
+
+        def log_event(self, topic, msg):
+            order.append(msg.get("kind", "report"))
+
+    monkeypatch.setattr(distributed, "get_worker", lambda: _Worker())
+    monkeypatch.setattr(dask_module._ControlTopic, "inbox", lambda *a: dask_module._Inbox())
+    monkeypatch.setattr(dask_module._ControlTopic, "release", lambda *a: None)
+    monkeypatch.setattr(dask_module, "seed_everything", lambda seed: order.append("seed"))
+    monkeypatch.setattr(dask_module, "process_lineage", lambda: order.append("lineage") or {})
+    wire = {"number": 0, "params": {}, "seed": 1, "attempt": 1, "topic": "t", "stop": "s"}
+    wire |= {"control": "c", "policy": None, "checkpoints": None}
+    out = dask_module._run_trial(lambda params, trial: order.append("trial") or 1.0, wire)
+    assert out["state"] is hn.TrialState.COMPLETE and out["result"] == 1.0
+    assert order == ["seed", "lineage", "start", "trial"]

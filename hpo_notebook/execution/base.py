@@ -1,10 +1,12 @@
 """The executor contract: run trial functions somewhere and say when they end.
 
-The study's run loop is the only caller. An executor puts two kinds of messages on the queue
-it is opened with, from whatever thread it likes:
+The study's run loop is the only caller. An executor puts three kinds of messages on the
+queue it is opened with, from whatever thread it likes, in order for each trial:
 
-- :class:`TrialEnded` when a trial function returned, raised, or could not run;
-- :class:`ReportArrived` for every ``trial.report(...)`` made inside a running trial.
+- :class:`TrialStarted` when a trial attempt starts where it runs (twice for one attempt when
+  the cluster ran it again after losing its worker);
+- :class:`ReportArrived` for every ``trial.report(...)`` made inside a running trial;
+- :class:`TrialEnded` when a trial function returned, raised, or could not run.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from hpo_notebook.pruners.base import DecisionPoints
+from hpo_notebook.trial import TrialState
 
 
 @dataclass(frozen=True)
@@ -43,9 +46,10 @@ class TrialEnded:
     Attributes:
         number: trial number.
         attempt: which run of the trial this was.
-        status: ``"ok"``, ``"failed"``, ``"pruned"`` or ``"interrupted"``.
-        result: what the function returned (status ``"ok"``).
-        error: one-line description (other statuses).
+        state: ``COMPLETE`` (the function returned; the study still checks the result),
+            ``FAILED``, ``PRUNED`` or ``INTERRUPTED``.
+        result: what the function returned (``COMPLETE``).
+        error: one-line description (other states).
         traceback: full traceback text of a failure.
         started_at, ended_at: UNIX times measured where the trial ran.
         worker: where it ran (a Dask worker address).
@@ -54,7 +58,7 @@ class TrialEnded:
 
     number: int
     attempt: int
-    status: str
+    state: TrialState
     result: Any = None
     error: str | None = None
     traceback: str | None = None
@@ -63,17 +67,36 @@ class TrialEnded:
     worker: str | None = None
     lineage: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if self.state not in _ENDED:
+            raise ValueError(
+                f"TrialEnded.state must be one of {sorted(_ENDED)}, got {self.state!r}"
+            )
+
+
+_ENDED = frozenset(
+    {TrialState.COMPLETE, TrialState.FAILED, TrialState.PRUNED, TrialState.INTERRUPTED}
+)
+
+
+@dataclass(frozen=True)
+class TrialStarted:
+    """A trial attempt started on ``worker`` at UNIX time ``t``."""
+
+    number: int
+    attempt: int
+    worker: str | None = None
+    t: float | None = None
+
 
 @dataclass(frozen=True)
 class ReportArrived:
-    """An intermediate report ``{"trial", "step", "metrics", "attempt", "t", "worker"}``, or,
-    with ``"kind": "start"``, the news that a trial attempt started on ``"worker"`` (twice for
-    one attempt when Dask re-ran it after losing its worker)."""
+    """An intermediate report ``{"trial", "step", "metrics", "attempt", "t", "worker"}``."""
 
     report: dict[str, Any]
 
 
-Message = TrialEnded | ReportArrived
+Message = TrialStarted | ReportArrived | TrialEnded
 
 
 @dataclass(frozen=True)

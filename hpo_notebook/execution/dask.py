@@ -32,9 +32,15 @@ from typing import Any, ClassVar
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from hpo_notebook.exceptions import ConfigError, HpoError, HpoWarning, Pruned, TrialInterrupted
-from hpo_notebook.execution.base import DecisionPolicy, ReportArrived, TrialEnded, TrialSpec
+from hpo_notebook.execution.base import (
+    DecisionPolicy,
+    ReportArrived,
+    TrialEnded,
+    TrialSpec,
+    TrialStarted,
+)
 from hpo_notebook.lineage import process_lineage
-from hpo_notebook.trial import TrialContext
+from hpo_notebook.trial import TrialContext, TrialState
 
 
 def default_workers() -> int:
@@ -276,7 +282,19 @@ class DaskExecutor:
     def _on_report(self, event: tuple[float, dict[str, Any]]) -> None:
         # Runs on the client's event loop: only enqueue.
         _, msg = event
-        if self._messages is not None:
+        if self._messages is None:
+            return
+        if msg.get("kind") == "start":  # on the reports' topic: in order with them
+            worker = msg.get("worker")
+            self._messages.put(
+                TrialStarted(
+                    int(msg["trial"]),
+                    int(msg["attempt"]),
+                    worker if isinstance(worker, str) else None,
+                    msg.get("t"),
+                )
+            )
+        else:
             self._messages.put(ReportArrived(dict(msg)))
 
     def _on_done(self, fut: Any, spec: TrialSpec) -> None:
@@ -290,7 +308,7 @@ class DaskExecutor:
             msg = TrialEnded(
                 spec.number,
                 spec.attempt,
-                "failed",
+                TrialState.FAILED,
                 error=f"{type(exc).__name__}: {exc}",
                 traceback="".join(traceback.format_exception(exc)),
                 ended_at=time.time(),
@@ -430,7 +448,12 @@ def _run_trial(fn: Callable[..., Any], wire: dict[str, Any]) -> dict[str, Any]:
     from distributed import get_worker
 
     worker = get_worker()
-    # Announce the start: a second start of one attempt means Dask re-ran it elsewhere.
+    # A fresh worker's one-time costs (importing NumPy and torch to seed them, reading package
+    # versions: seconds on a busy machine) come before the start is announced: the trial's
+    # timeout runs from the announcement.
+    seed_everything(wire["seed"])
+    lineage = process_lineage()
+    # A second start of one attempt means Dask re-ran it elsewhere.
     start = {
         "kind": "start",
         "trial": wire["number"],
@@ -449,26 +472,31 @@ def _run_trial(fn: Callable[..., Any], wire: dict[str, Any]) -> dict[str, Any]:
         channel,
         wire.get("checkpoints"),
     )
-    seed_everything(wire["seed"])
     started = time.time()
-    base = {"started_at": started, "worker": worker.address, "lineage": process_lineage()}
+    base = {"started_at": started, "worker": worker.address, "lineage": lineage}
     try:
         result = fn(dict(wire["params"]), ctx)
     except Pruned as exc:
-        return {**base, "status": "pruned", "error": str(exc) or None, "ended_at": time.time()}
+        return {
+            **base,
+            "state": TrialState.PRUNED,
+            "error": str(exc) or None,
+            "ended_at": time.time(),
+        }
     except TrialInterrupted as exc:
-        return {**base, "status": "interrupted", "error": str(exc), "ended_at": time.time()}
+        error = str(exc)
+        return {**base, "state": TrialState.INTERRUPTED, "error": error, "ended_at": time.time()}
     except BaseException as exc:  # SystemExit, KeyboardInterrupt too: never the worker's end
         return {
             **base,
-            "status": "failed",
+            "state": TrialState.FAILED,
             "error": f"{type(exc).__name__}: {exc}",
             "traceback": traceback.format_exc(),
             "ended_at": time.time(),
         }
     finally:
         _ControlTopic.release(wire["control"], wire["number"], wire["attempt"])
-    return {**base, "status": "ok", "result": result, "ended_at": time.time()}
+    return {**base, "state": TrialState.COMPLETE, "result": result, "ended_at": time.time()}
 
 
 def _free_worker(client: Any, worker: str, key: str, prefix: str) -> None:
