@@ -112,10 +112,10 @@ def prebuild() -> str:
         still have refreshed it), ``"not needed"`` (a BoTorch with no fused kernel) or
         ``"not built: <reason>"``.
 
-    Example:
-        >>> from hpo_notebook.optimizers.botorch._kernel import prebuild
-        >>> prebuild()  # doctest: +SKIP
-        'ready'
+    Example (what ``hpo-notebook build-kernel`` prints; a compile takes a minute)::
+
+        $ hpo-notebook build-kernel
+        BoTorch's fused log-EHVI kernel: ready
     """
     try:
         from botorch.acquisition.multi_objective import logei
