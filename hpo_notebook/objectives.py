@@ -1,7 +1,9 @@
 """Objectives and outcome constraints, and the checks on what a trial returns.
 
-This module is the one boundary where "min" objectives are flipped to the maximization
-frame that BoTorch and the hypervolume maths use (:meth:`Objectives.to_max_frame`).
+This module is the one place where "min" objectives are flipped to the maximization frame
+that BoTorch, the Pareto and the hypervolume maths use, and back (:meth:`Objectives.to_max_frame`
+for one result, :meth:`Objectives.to_max_array` and :meth:`Objectives.from_max_array` for
+points and matrices); everything else reads and shows user units.
 
 Example:
     >>> import hpo_notebook as hn
@@ -20,6 +22,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
+
+import numpy as np
 
 from hpo_notebook.exceptions import ConfigError, TrialResultError
 
@@ -173,6 +177,24 @@ class Objectives:
     def to_max_frame(self, metrics: Mapping[str, float]) -> list[float]:
         """Objective values with "min" objectives negated."""
         return [o.sign * float(metrics[n]) for n, o in self.objectives]
+
+    def to_max_array(self, values: Any) -> np.ndarray:
+        """Objective values in user units (a point, or one row per point; columns in
+        objective order) in the maximization frame.
+
+        Example:
+            >>> objs = Objectives.parse({"loss": "min", "acc": "max"})
+            >>> objs.to_max_array([[0.5, 0.9]]).tolist(), objs.from_max_array([-0.5, 0.9]).tolist()
+            ([[-0.5, 0.9]], [0.5, 0.9])
+        """
+        arr = np.asarray(values, dtype=float)
+        if arr.shape[-1:] != (self.n,):
+            raise ValueError(f"expected {self.n} objective columns, got shape {arr.shape}")
+        return arr * np.asarray(self.signs)
+
+    def from_max_array(self, values: Any) -> np.ndarray:
+        """The inverse of :meth:`to_max_array`: maximization frame back to user units."""
+        return self.to_max_array(values)  # negating twice is the identity
 
     def feasible(self, metrics: Mapping[str, float]) -> bool:
         return all(c.satisfied(float(metrics[c.metric])) for c in self.constraints)

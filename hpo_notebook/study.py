@@ -763,7 +763,7 @@ class Study(StudyCore):
     def reference_point(self) -> list[float]:
         """The hypervolume reference point, in each objective's own direction."""
         ref = R.study_reference_point(self.trials, self.objectives)
-        return [s * r for s, r in zip(self.objectives.signs, ref)]
+        return self.objectives.from_max_array(ref).tolist()
 
     def hypervolume(self) -> float:
         """Hypervolume of the feasible completed trials (two or more objectives)."""

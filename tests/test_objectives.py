@@ -344,3 +344,16 @@ def test_metric_names_like_frame_columns_are_allowed(objectives, constraints):
     """Their frame columns are renamed instead (see results.metric_column)."""
     objs = Objectives.parse(objectives, constraints)
     assert set(objs.metric_names) == {*objectives, *(constraints or {})}
+
+
+def test_the_maximization_frame_round_trips_and_checks_its_columns():
+    objs = Objectives.parse({"loss": "min", "acc": "max", "size": "min"})
+    user = np.array([[0.5, 0.9, 3.0], [0.1, 0.2, 7.0]])
+    maxed = objs.to_max_array(user)
+    assert maxed.tolist() == [[-0.5, 0.9, -3.0], [-0.1, 0.2, -7.0]]
+    assert objs.from_max_array(maxed).tolist() == user.tolist()
+    assert objs.to_max_array(user[0]).tolist() == objs.to_max_frame(
+        {"loss": 0.5, "acc": 0.9, "size": 3.0}
+    )
+    with pytest.raises(ValueError, match="expected 3 objective columns"):
+        objs.to_max_array([[1.0, 2.0]])

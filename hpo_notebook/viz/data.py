@@ -196,12 +196,12 @@ def pareto_data(trials: Sequence[Trial], objectives: Objectives) -> ParetoData:
     feasible = np.array([objectives.feasible(t.values or {}) for t in done], dtype=bool)
     front = np.zeros(len(done), dtype=bool)
     if feasible.any():
-        maxed = values[feasible] * np.array(objectives.signs)
+        maxed = objectives.to_max_array(values[feasible])
         front[np.flatnonzero(feasible)[non_dominated_mask(maxed)]] = True
     ref = None
     if objectives.n >= 2 and feasible.any():
         r = R.study_reference_point(trials, objectives)
-        ref = tuple(s * v for s, v in zip(objectives.signs, r))
+        ref = tuple(objectives.from_max_array(r).tolist())
     return ParetoData(
         names,
         tuple(o.direction for _, o in objectives.objectives),

@@ -327,7 +327,7 @@ def anytime(studies: Any, ref_point: Sequence[float] | None = None) -> Figure:
                     f"not {list(objectives.names)}: only studies of one problem compare"
                 )
         if ref_point is not None:
-            ref = [sign * float(r) for sign, r in zip(objectives.signs, ref_point)]
+            ref = objectives.to_max_array(ref_point).tolist()
         elif objectives.n > 1:
             ref = R.study_reference_point([t for _, s in live for t in s.trials], objectives)
         else:

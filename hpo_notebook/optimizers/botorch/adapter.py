@@ -167,11 +167,11 @@ class BoTorchOptimizer:
         t0 = time.perf_counter()
         s = call_seed(seed, history.n_trials)
         m = objectives.n
-        signs = torch.as_tensor(objectives.signs, dtype=C.DTYPE)
 
         def max_frame(values: np.ndarray) -> Any:
-            Y_raw = torch.as_tensor(values, dtype=C.DTYPE)
-            return torch.cat([Y_raw[:, :m] * signs, Y_raw[:, m:]], dim=-1)
+            # objective columns flipped; constraint columns stay in user units
+            Y = np.concatenate([objectives.to_max_array(values[:, :m]), values[:, m:]], axis=1)
+            return torch.as_tensor(Y, dtype=C.DTYPE)
 
         X = torch.as_tensor(history.X[finite], dtype=C.DTYPE)
         Y = max_frame(history.Y[finite])
