@@ -69,9 +69,8 @@ class TrialEnded:
 
     def __post_init__(self) -> None:
         if self.state not in _ENDED:
-            raise ValueError(
-                f"TrialEnded.state must be one of {sorted(_ENDED)}, got {self.state!r}"
-            )
+            allowed = sorted(str(s.value) for s in _ENDED)
+            raise ValueError(f"TrialEnded.state must be one of {allowed}, got {self.state!r}")
 
 
 _ENDED = frozenset(
