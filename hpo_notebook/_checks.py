@@ -3,6 +3,7 @@ what is allowed, before anything runs."""
 
 from __future__ import annotations
 
+import copy
 import inspect
 from collections.abc import Callable
 from typing import Any
@@ -43,6 +44,8 @@ def check_picklable(fn: Any) -> None:
 
 
 def check_pruner(pruner: Any, objectives: Objectives) -> Pruner | None:
+    """A copy of ``pruner`` bound to ``objectives`` (the caller's object is left as it was:
+    one pruner object may serve several studies, each with its own objectives)."""
     if pruner is None:
         return None
     if not isinstance(pruner, Pruner):
@@ -50,6 +53,7 @@ def check_pruner(pruner: Any, objectives: Objectives) -> Pruner | None:
             "pruner must be hn.ASHA(max_steps), hn.MultiObjectiveASHA(max_steps), hn.Median() "
             f"or None, got {pruner!r}"
         )
+    pruner = copy.deepcopy(pruner)
     pruner.bind(objectives)
     return pruner
 
@@ -62,6 +66,13 @@ def pruner_json(pruner: Pruner | None) -> dict[str, Any] | None:
 def check_share(x: Any) -> None:
     if not positive_number(x) or x > 1:
         raise ConfigError(f"max_failure_share must be in (0, 1], got {x!r}")
+
+
+def positive_int(name: str, value: Any) -> int:
+    """``value`` if it is an integer >= 1 (not a bool), else a ConfigError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+    return value
 
 
 def check_n_trials(n: Any) -> int:
@@ -86,9 +97,9 @@ def positive_number(x: Any) -> bool:
 def resolve_optimizer(optimizer: Any, n_initial: int | None) -> Optimizer:
     opt = make_optimizer(optimizer)
     if n_initial is not None:
-        if isinstance(n_initial, bool) or not isinstance(n_initial, int) or n_initial < 1:
-            raise ConfigError(f"n_initial must be an integer >= 1, got {n_initial!r}")
+        positive_int("n_initial", n_initial)
         if hasattr(opt, "n_initial"):
+            opt = copy.copy(opt)  # the caller's optimizer object keeps its own setting
             opt.n_initial = n_initial
     return opt
 

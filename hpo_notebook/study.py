@@ -303,9 +303,7 @@ class Study(StudyCore):
         Returns:
             one :class:`TrialContext` when ``n`` is None, else a list of ``n``.
         """
-        k = 1 if n is None else n
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise ConfigError(f"ask: n must be a positive integer, got {n!r}")
+        k = 1 if n is None else _checks.positive_int("ask: n", n)
         self._require_idle("ask")
         self._require_runnable()
         self._hold("ask")
@@ -468,10 +466,8 @@ class Study(StudyCore):
         self._require_runnable()
         if n_trials is not None:
             _checks.check_n_trials(n_trials)
-        if concurrency is not None and (
-            isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1
-        ):
-            raise ConfigError(f"concurrency must be a positive integer, got {concurrency!r}")
+        if concurrency is not None:
+            _checks.positive_int("concurrency", concurrency)
         if timeout is not None and not _checks.positive_number(timeout):
             raise ConfigError(f"timeout must be a positive number of seconds, got {timeout!r}")
         limit = _checks.check_timeout("trial_timeout", trial_timeout) or self.trial_timeout
@@ -568,8 +564,7 @@ class Study(StudyCore):
 
     def add_trials(self, n: int) -> None:
         """Run ``n`` more trials than planned (while the study runs)."""
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ConfigError(f"add_trials: n must be a positive integer, got {n!r}")
+        _checks.positive_int("add_trials: n", n)
         if self._runner is None or self._runner.done.is_set():
             raise ConfigError("add_trials: the study is not running; call run(n_trials=...)")
         self._runner.add_trials(n)
@@ -577,8 +572,7 @@ class Study(StudyCore):
     def set_concurrency(self, k: int) -> None:
         """Run up to ``k`` trials at once from now on (a local cluster started by the study is
         resized; with your own cluster, make sure it has the workers)."""
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise ConfigError(f"set_concurrency: k must be a positive integer, got {k!r}")
+        _checks.positive_int("set_concurrency: k", k)
         if self._runner is None or self._runner.done.is_set():
             raise ConfigError("set_concurrency: the study is not running")
         self._runner.set_concurrency(k)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import numpy as np
@@ -151,7 +152,7 @@ def test_reference_point_uses_thresholds():
         ({"constraints": {"y": ("<", 1)}}, "constraint 'y'"),
         ({"seed": 1.5}, "seed must be an integer"),
         ({"optimizer": "qUCB"}, "unknown acquisition 'qUCB'"),
-        ({"n_initial": 0}, "n_initial must be an integer >= 1"),
+        ({"n_initial": 0}, "n_initial must be a positive integer"),
         ({"max_failure_share": 1.5}, "max_failure_share must be in"),
         ({"suggest_timeout": -1}, "suggest_timeout must be > 0"),
         ({"storage": 42}, "storage must be a file path"),
@@ -433,3 +434,31 @@ def test_optimizer_state_is_a_copy_and_survives_reopening(tmp_path):
     expected = study.optimizer_state
     study.close()
     assert hn.load_study(path).optimizer_state == expected
+
+
+def test_one_pruner_object_serves_two_studies_with_their_own_objectives():
+    """Before: Study bound the caller's pruner object, so a second study with other
+    objectives re-bound the first study's pruner (here: flipped its direction)."""
+    pruner = hn.ASHA(max_steps=9)
+    space = hn.Space(x=hn.Float(0, 1))
+    low = hn.Study(None, space, {"score": "min"}, optimizer="sobol", seed=0, pruner=pruner)
+    high = hn.Study(None, space, {"score": "max"}, optimizer="sobol", seed=0, pruner=pruner)
+    for study in (low, high):
+        for value in (1.0, 2.0, 3.0):  # three trials reach the first rung (step 1)
+            with contextlib.suppress(hn.Pruned):
+                study.ask().report(1, score=value)
+    last = {}
+    for name, study in (("low", low), ("high", high)):
+        try:
+            study.ask().report(1, score=4.0)  # the worst on "min", the best on "max"
+            last[name] = "goes on"
+        except hn.Pruned:
+            last[name] = "pruned"
+    assert last == {"low": "pruned", "high": "goes on"}
+    assert pruner is not low.pruner and pruner is not high.pruner
+
+
+def test_n_initial_does_not_change_the_callers_optimizer():
+    opt = hn.BoTorchOptimizer("qLogEHVI", n_initial=5)
+    study = hn.Study(None, UNIT_2D, {"f0": "min", "f1": "min"}, optimizer=opt, n_initial=7)
+    assert (study.optimizer.n_initial, opt.n_initial) == (7, 5)
