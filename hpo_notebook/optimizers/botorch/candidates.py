@@ -381,21 +381,6 @@ def sample_weights(m: int, generator: torch.Generator) -> Tensor:
     return e / e.sum()
 
 
-def finite_rows(*tensors: Tensor) -> Tensor:
-    """Mask of rows where every tensor is finite."""
-    mask = torch.ones(tensors[0].shape[0], dtype=torch.bool)
-    for t in tensors:
-        mask &= torch.isfinite(t).all(dim=-1)
-    return mask
-
-
-def is_close_to_any(x: Tensor, others: Tensor, tol: float = 1e-6) -> bool:
-    """True when ``x`` (``d``) is within ``tol`` (max-norm) of a row of ``others``."""
-    if others.numel() == 0:
-        return False
-    return bool(((others - x).abs().max(dim=-1).values <= tol).any())
-
-
 __all__ = [
     "ACQUISITIONS",
     "DimSpec",
