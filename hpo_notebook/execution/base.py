@@ -132,7 +132,7 @@ class Executor(Protocol):
     """Runs trial functions; see the module docstring for the messages it sends."""
 
     def open(
-        self, messages: queue.Queue[Any], study_key: str, policy: DecisionPolicy | None = None
+        self, messages: queue.Queue[Message], study_key: str, policy: DecisionPolicy | None = None
     ) -> None:
         """Connect (starting a cluster if needed); :data:`Message` objects go to ``messages``.
         ``policy``: how trials wait for the pruner's answers (None: no pruner)."""

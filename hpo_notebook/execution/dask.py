@@ -34,6 +34,7 @@ from distributed.diagnostics.plugin import WorkerPlugin
 from hpo_notebook.exceptions import ConfigError, HpoError, HpoWarning, Pruned, TrialInterrupted
 from hpo_notebook.execution.base import (
     DecisionPolicy,
+    Message,
     ReportArrived,
     TrialEnded,
     TrialSpec,
@@ -91,7 +92,7 @@ class DaskExecutor:
         self._client: Any = None
         self._own_client = False
         self._own_cluster: Any = None
-        self._messages: queue.Queue[Any] | None = None
+        self._messages: queue.Queue[Message] | None = None
         self._topic = ""
         self._stop_name = ""
         self._control = ""
@@ -101,7 +102,7 @@ class DaskExecutor:
     # ------------------------------------------------------------------ lifecycle
 
     def open(
-        self, messages: queue.Queue[Any], study_key: str, policy: DecisionPolicy | None = None
+        self, messages: queue.Queue[Message], study_key: str, policy: DecisionPolicy | None = None
     ) -> None:
         from distributed import Client, LocalCluster
 
