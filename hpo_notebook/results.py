@@ -150,13 +150,17 @@ class HypervolumeHistory:
     """A study's hypervolume after each finished trial, kept up to date incrementally.
 
     :meth:`update` takes the study's trials and processes only those that finished since the
-    last call (in order of completion). The reference point is the one of
-    :func:`study_reference_point`; when it is inferred and moves, the history is rebuilt.
+    last call (in order of completion). The reference point is ``ref_point`` (maximization
+    frame) when given (to compare studies on one scale), else the one of
+    :func:`study_reference_point`; when that is inferred and moves, the history is rebuilt.
+    The one place hypervolume histories of trials are computed (the study, its dashboard and
+    ``hn.plots.anytime`` use it), on :class:`~hpo_notebook.pareto.HypervolumeTracker`.
     """
 
-    def __init__(self, objectives: Objectives) -> None:
+    def __init__(self, objectives: Objectives, ref_point: Sequence[float] | None = None) -> None:
         _require_multi(objectives, "hypervolume")
         self.objectives = objectives
+        self._fixed_ref = None if ref_point is None else [float(r) for r in ref_point]
         self.numbers: list[int] = []
         self.ended: list[float] = []
         self._seen: set[int] = set()
@@ -191,7 +195,9 @@ class HypervolumeHistory:
             self.ended.append(float(t.ended_at))  # type: ignore[arg-type]
             start = t.started_at or t.ended_at
             self._t0 = start if self._t0 is None else min(self._t0, start)  # type: ignore[type-var]
-        if not len(self._front):
+        if self._fixed_ref is not None:
+            ref = self._fixed_ref
+        elif not len(self._front):
             ref = None
         else:
             ref = pareto.reference_point(self._front, self.objectives.thresholds_max_frame())

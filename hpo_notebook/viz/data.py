@@ -274,8 +274,6 @@ def anytime_data(
         ref_point: the reference point (maximization frame); give the same one to compare
             studies (default: this study's own).
     """
-    from hpo_notebook.pareto import HypervolumeTracker
-
     done = sorted(
         (t for t in trials if t.state.finished and t.ended_at is not None),
         key=lambda t: (t.ended_at, t.number),
@@ -286,12 +284,7 @@ def anytime_data(
         h = hypervolume_data(done, objectives)
         return AnytimeData(label, steps.astype(float), h.hypervolume, best=True)
     ref = R.study_reference_point(trials, objectives) if ref_point is None else ref_point
-    tracker = HypervolumeTracker(ref)
-    values = []
-    for t in done:
-        ok = t.state is TrialState.COMPLETE and t.values and objectives.feasible(t.values)
-        y = R.objective_matrix([t], objectives)[0] if ok else None
-        values.append(tracker.add(y))
+    values = R.HypervolumeHistory(objectives, ref).update(done).values
     return AnytimeData(label, steps.astype(float), np.array(values, dtype=float))
 
 
