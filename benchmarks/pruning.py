@@ -73,6 +73,11 @@ OURS = {
         "model": "ignore",
     },
     "MO-ASHA, 2 rungs, keep front": {"pruner": "moasha", "rungs": 2, "keep_front": True},
+    "MO-ASHA, keep front, min share 2%": {
+        "pruner": "moasha",
+        "keep_front": True,
+        "min_share": 0.02,
+    },
     "MO-ASHA, 2 rungs, eta 2": {"pruner": "moasha", "rungs": 2, "eta": 2},
     "ASHA": {"pruner": "asha"},
     "Median": {"pruner": "median"},
@@ -215,6 +220,7 @@ def run_ours(workload: Any, method: str, seed: int, n_trials: int, concurrency: 
             eta=cfg.get("eta", 3),
             rungs=cfg.get("rungs"),
             keep_front=cfg.get("keep_front", False),
+            min_share=cfg.get("min_share", 0.0),
         )
     elif cfg.get("pruner") == "asha":
         pruner = hn.ASHA(max_steps=w.max_steps, grace=1, eta=3, metric=objs[0])

@@ -51,13 +51,14 @@ MEAN = {"kept": 0.98, "saved": 0.80}
 
 
 def _moasha(eta: float = 3, grace: float = 1, rungs: int | None = None,
-            keep_front: bool = False) -> Callable[[int], Any]:  # fmt: skip
+            keep_front: bool = False, min_share: float = 0.0) -> Callable[[int], Any]:  # fmt: skip
     import hpo_notebook as hn
 
     def make(max_steps: int) -> Any:
         return hn.MultiObjectiveASHA(
-            max_steps=max_steps, grace=grace, eta=eta, rungs=rungs, keep_front=keep_front
-        )
+            max_steps=max_steps, grace=grace, eta=eta, rungs=rungs, keep_front=keep_front,
+            min_share=min_share,
+        )  # fmt: skip
 
     return make
 
@@ -189,6 +190,8 @@ def rules() -> dict[str, Callable[[int], Any] | None]:
     wide = itertools.product((True,), (6, 9, 1000), (1,), (None,))
     for keep_front, eta, grace, rungs in (*grid, *wide):
         out[_name(eta, grace, rungs, keep_front)] = _moasha(eta, grace, rungs, keep_front)
+    for share in (0.02, 0.04):  # keep_front only for trials that add hypervolume
+        out[_name(3, 1, None, True) + f" min share {share:g}"] = _moasha(3, 1, None, True, share)
     out["ASHA"], out["Median"] = _ours("asha"), _ours("median")
     out["Optuna Hyperband"] = lambda m: _OptunaRule("hyperband", m)
     out["Optuna Median"] = lambda m: _OptunaRule("median", m)

@@ -274,3 +274,41 @@ def test_a_study_stored_before_keep_front_reopens_pruning_as_it_did():
     assert pruner_from_json({**stored, "keep_front": True}).keep_front is True
     with pytest.raises(hn.ConfigError, match="keep_front must be True or False, got 1"):
         hn.MultiObjectiveASHA(9, keep_front=1)
+
+
+def test_min_share_stops_undominated_trials_that_add_little_hypervolume():
+    """``MultiObjectiveASHA(min_share=...)``: keep_front keeps an undominated trial only when
+    it adds that share of the rung front's hypervolume; the front's extremes and the top
+    1/eta go on regardless."""
+    objs = Objectives.parse({"err": "min", "size": "min"})
+    points = [(0.1, 9), (0.5, 1), (0.3, 3), (0.2, 6), (0.9, 9), (0.31, 2.95)]
+    decisions = {}
+    for share in (0.0, 0.2):
+        p = MultiObjectiveASHA(max_steps=9, min_share=share)
+        p.bind(objs)
+        h = ReportHistory(objs)
+        p.prepare(h)
+        out = []
+        for t, (err, size) in enumerate(points):
+            m = {"err": err, "size": size}
+            h.add(t, 1, m)
+            out.append(p.decide(t, 1, m, h).prune)
+        decisions[share] = out
+    assert decisions[0.0] == [False, False, False, False, True, False]  # only the dominated
+    assert decisions[0.2] == [False, False, False, True, True, True]  # and two thin ones
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.0, True, "0.1", None])
+def test_min_share_is_checked(bad):
+    with pytest.raises(hn.ConfigError, match="min_share must be a number in"):
+        MultiObjectiveASHA(max_steps=9, min_share=bad)
+
+
+def test_min_share_round_trips_and_old_files_mean_zero():
+    from hpo_notebook.pruners import pruner_from_json
+
+    p = MultiObjectiveASHA(max_steps=27, min_share=0.02)
+    again = pruner_from_json(p.to_json())
+    assert (again.min_share, again.keep_front) == (0.02, True)
+    old = {k: v for k, v in p.to_json().items() if k != "min_share"}
+    assert pruner_from_json(old).min_share == 0.0

@@ -80,6 +80,29 @@ def dominated(index: int, Y: np.ndarray) -> bool:
     return bool(np.any(np.all(rows >= y, axis=1) & np.any(rows > y, axis=1)))
 
 
+def hypervolume_share(index: int, Y: np.ndarray, margin: float = 0.1) -> float:
+    """The share of the hypervolume of ``Y``'s undominated rows (all maximized) that row
+    ``index`` adds, against a reference point ``margin`` of each column's range below its
+    worst value (the rung's own scale: a pruner knows no other).
+
+    Example:
+        >>> Y = np.array([[1.0, 0.0], [0.0, 1.0], [0.9, 0.9]])
+        >>> round(hypervolume_share(2, Y), 3), round(hypervolume_share(0, Y), 3)  # of 1.02
+        (0.794, 0.01)
+    """
+    from hpo_notebook.pareto import hypervolume, non_dominated_mask
+
+    Y = np.asarray(Y, dtype=float)
+    lo, hi = Y.min(axis=0), Y.max(axis=0)
+    ref = lo - margin * np.maximum(hi - lo, 1e-12)
+    total = hypervolume(Y[non_dominated_mask(Y)], ref)
+    if total <= 0:
+        return 0.0
+    others = np.delete(Y, index, axis=0)
+    rest = hypervolume(others[non_dominated_mask(others)], ref) if len(others) else 0.0
+    return float((total - rest) / total)
+
+
 def crowding_distance(Y: np.ndarray) -> np.ndarray:
     """NSGA-II crowding distance within one front; the extremes of each objective get inf, so
     the ends of the front (e.g. the smallest models) are kept first."""

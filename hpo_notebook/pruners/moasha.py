@@ -53,6 +53,12 @@ class MultiObjectiveASHA(_SuccessiveHalving):
             default since the pruning replay (``benchmarks/pruning_replay.py``): it kept
             >= 0.96 of the unpruned hypervolume on every workload, where ``False`` kept
             0.58-0.82. ``False`` is plain MO-ASHA: more steps saved, more of the front lost.
+        min_share: with ``keep_front``, an undominated trial outside the top ``1/eta`` goes on
+            only if it adds at least this share of the hypervolume of the rung's undominated
+            trials (reference point: 10% of each objective's range beyond the rung's worst
+            value), so the far, nearly empty ends of the front are not trained to the end.
+            0 (default): every undominated trial goes on. Measured in the replay (0.02: 0.95-
+            0.99 kept at 74-81% saved, against 0.96-1.00 at 67-77%), not yet in studies.
     """
 
     def __init__(
@@ -63,19 +69,30 @@ class MultiObjectiveASHA(_SuccessiveHalving):
         metrics: Iterable[str] | None = None,
         rungs: int | None = None,
         keep_front: bool = True,
+        min_share: float = 0.0,
     ) -> None:
         super().__init__(max_steps, grace, eta, rungs)
         if not isinstance(keep_front, bool):
             raise ConfigError(
                 f"MultiObjectiveASHA: keep_front must be True or False, got {keep_front!r}"
             )
+        if (
+            isinstance(min_share, bool)
+            or not isinstance(min_share, (int, float))
+            or not 0 <= min_share < 1
+        ):
+            raise ConfigError(
+                f"MultiObjectiveASHA: min_share must be a number in [0, 1), got {min_share!r}"
+            )
         self.metrics = list(metrics) if metrics is not None else None
         self.keep_front = keep_front
+        self.min_share = float(min_share)
 
     def __repr__(self) -> str:
         return (
             f"MultiObjectiveASHA(max_steps={self.max_steps}, grace={self.grace}, "
-            f"eta={self.eta}, keep_front={self.keep_front})"
+            f"eta={self.eta}, keep_front={self.keep_front}"
+            + (f", min_share={self.min_share:g})" if self.min_share else ")")
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -87,12 +104,15 @@ class MultiObjectiveASHA(_SuccessiveHalving):
             "metrics": self.metrics,
             "rungs": self.n_rungs,
             "keep_front": self.keep_front,
+            "min_share": self.min_share,
         }
 
     def bind(self, objectives: Objectives) -> None:
         self._signed = resolve_metrics(objectives, None, self.metrics)
 
     def _goes_on(self, index: int, Y: Any) -> bool:
-        if self.keep_front and not _rungs.dominated(index, Y):
+        if _rungs.promotable_multi(index, Y, self.eta):
             return True
-        return _rungs.promotable_multi(index, Y, self.eta)
+        if not self.keep_front or _rungs.dominated(index, Y):
+            return False
+        return self.min_share == 0 or _rungs.hypervolume_share(index, Y) >= self.min_share
