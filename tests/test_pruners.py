@@ -282,18 +282,13 @@ def test_min_share_stops_undominated_trials_that_add_little_hypervolume():
     1/eta go on regardless."""
     objs = Objectives.parse({"err": "min", "size": "min"})
     points = [(0.1, 9), (0.5, 1), (0.3, 3), (0.2, 6), (0.9, 9), (0.31, 2.95)]
-    decisions = {}
-    for share in (0.0, 0.2):
-        p = MultiObjectiveASHA(max_steps=9, min_share=share)
-        p.bind(objs)
-        h = ReportHistory(objs)
-        p.prepare(h)
-        out = []
-        for t, (err, size) in enumerate(points):
-            m = {"err": err, "size": size}
-            h.add(t, 1, m)
-            out.append(p.decide(t, 1, m, h).prune)
-        decisions[share] = out
+    stream = [(t, 1, {"err": err, "size": size}) for t, (err, size) in enumerate(points)]
+    decisions = {
+        share: [
+            pruned for _, _, pruned in feed(MultiObjectiveASHA(9, min_share=share), objs, stream)
+        ]
+        for share in (0.0, 0.2)
+    }
     assert decisions[0.0] == [False, False, False, False, True, False]  # only the dominated
     assert decisions[0.2] == [False, False, False, True, True, True]  # and two thin ones
 
