@@ -111,8 +111,11 @@ class MultiObjectiveASHA(_SuccessiveHalving):
         self._signed = resolve_metrics(objectives, None, self.metrics)
 
     def _goes_on(self, index: int, Y: Any) -> bool:
-        if _rungs.promotable_multi(index, Y, self.eta):
+        # the one-pass domination check first: with keep_front (the default) it decides most
+        # promotions without sorting the rung into fronts
+        undominated = self.keep_front and not _rungs.dominated(index, Y)
+        if undominated and (
+            self.min_share == 0 or _rungs.hypervolume_share(index, Y) >= self.min_share
+        ):
             return True
-        if not self.keep_front or _rungs.dominated(index, Y):
-            return False
-        return self.min_share == 0 or _rungs.hypervolume_share(index, Y) >= self.min_share
+        return _rungs.promotable_multi(index, Y, self.eta)
