@@ -15,7 +15,6 @@ from __future__ import annotations
 import atexit
 import queue
 import threading
-import time
 import uuid
 import weakref
 from concurrent.futures import Future
@@ -105,6 +104,7 @@ class Runner:
         self.n_trials = n_trials
         self.concurrency = concurrency
         self.executor = executor
+        self.clock = executor.clock
         #: how trials meet the pruner's answers (fixed for the run, as the pruner is)
         self.policy = DecisionPolicy.for_pruner(study.pruner)
         self.timeout = timeout
@@ -222,9 +222,10 @@ class Runner:
             for t in study.trials
             if t.state in (TrialState.RUNNING, TrialState.INTERRUPTED)
         ]
-        deadline = None if self.timeout is None else time.monotonic() + self.timeout
+        clock = self.clock
+        deadline = None if self.timeout is None else clock.monotonic() + self.timeout
         while not self._stopping:
-            now = time.monotonic()
+            now = clock.monotonic()
             if deadline is not None and now >= deadline:
                 self.stop("timeout")
                 break
@@ -239,7 +240,7 @@ class Runner:
                 late_at = self._request.waiting_since + (study.suggest_timeout or float("inf"))
                 waits.append(late_at - now)
             try:
-                msg = self.messages.get(timeout=max(0.0, min(waits)) if waits else None)
+                msg = clock.wait(self.messages, max(0.0, min(waits)) if waits else None)
             except queue.Empty:
                 continue
             self._handle(msg)
@@ -257,7 +258,9 @@ class Runner:
             )
             self.executor.stop_trial(number, attempt, reason, self._where.pop(number, None))
             t = self.study._finish(
-                TrialEnded(number, attempt, TrialState.FAILED, error=reason, ended_at=time.time())
+                TrialEnded(
+                    number, attempt, TrialState.FAILED, error=reason, ended_at=self.clock.time()
+                )
             )
             self.finished += 1
             self._check_failures(t)
@@ -292,24 +295,26 @@ class Runner:
         study = self.study
         if self._request is not None:
             if waiting and self._request.waiting_since is None:
-                self._request.waiting_since = time.monotonic()
+                self._request.waiting_since = self.clock.monotonic()
             return
         if not study._uses_model():
             if waiting:  # cheap: no thread hand-off
                 self._ready.extend(study._propose(n))
                 self._fill_slots()
             return
+        # its real compute time counts on the clock (a simulated cluster's workers wait for it)
+        work = self.clock.work()
         fut = study._suggest_async(n)
-        req = _Request(fut, n, time.monotonic() if waiting else None)
+        req = _Request(fut, n, self.clock.monotonic() if waiting else None)
         self._request = req
-        fut.add_done_callback(lambda f, r=req: self.messages.put(_ProposalsReady(r)))
+        fut.add_done_callback(lambda f, r=req: work.done(self.messages, _ProposalsReady(r)))
 
     def _fill_late(self) -> None:
         """A worker waited ``suggest_timeout`` for the model: give it quasi-random points."""
         req, limit = self._request, self.study.suggest_timeout
         if req is None or req.waiting_since is None or limit is None:
             return
-        if time.monotonic() - req.waiting_since < limit:
+        if self.clock.monotonic() - req.waiting_since < limit:
             return
         self._request = None  # its result, when it comes, is dropped
         with self._control:
@@ -368,7 +373,7 @@ class Runner:
             if msg.worker is not None:
                 self._where[msg.number] = msg.worker
             if self.trial_timeout is not None:
-                self._deadlines[msg.number] = time.monotonic() + self.trial_timeout
+                self._deadlines[msg.number] = self.clock.monotonic() + self.trial_timeout
 
     def _on_reports(self, batch: list[dict[str, Any]]) -> None:
         # Reports of an abandoned attempt are dropped; those of the current one are kept even
@@ -420,10 +425,11 @@ class Runner:
             return
         if self.running:
             self.executor.stop_trials()
-            deadline = time.monotonic() + STOP_GRACE_S
-            while self.running and time.monotonic() < deadline:
+            clock = self.clock
+            deadline = clock.monotonic() + STOP_GRACE_S
+            while self.running and clock.monotonic() < deadline:
                 try:
-                    msg = self.messages.get(timeout=max(0.0, deadline - time.monotonic()))
+                    msg = clock.wait(self.messages, max(0.0, deadline - clock.monotonic()))
                 except queue.Empty:
                     break
                 self._handle(msg)
@@ -437,7 +443,7 @@ class Runner:
                             attempt,
                             TrialState.INTERRUPTED,
                             error="the study stopped before the trial finished",
-                            ended_at=time.time(),
+                            ended_at=self.clock.time(),
                         )
                     )
         while True:  # keep the reports that arrived before the stop

@@ -25,6 +25,7 @@ from hpo_notebook import checkpoints
 from hpo_notebook import results as R
 from hpo_notebook._history import HistoryIndex
 from hpo_notebook.checkpoints import Checkpoints
+from hpo_notebook.clock import Clock
 from hpo_notebook.exceptions import HpoError, HpoWarning, PruningGambleWarning, TrialResultError
 from hpo_notebook.execution.base import TrialEnded
 from hpo_notebook.objectives import Objectives
@@ -70,6 +71,7 @@ class StudyCore:
     _checkpoint_root: str | None
     _hv_history: R.HypervolumeHistory | None
     _gambles_warned: set[tuple[float, str]]
+    _clock: Clock
 
     @property
     def name(self) -> str:
@@ -174,7 +176,7 @@ class StudyCore:
 
     def _create_trials(self, proposals: Sequence[Proposal]) -> list[Trial]:
         """Save new trials as RUNNING (first attempt) before they are handed to anyone."""
-        now = time.time()
+        now = self._clock.time()
         with self._lock:
             start = len(self._trials)
             new = []
@@ -298,7 +300,7 @@ class StudyCore:
                 old,
                 state=TrialState.RUNNING,
                 attempt=old.attempt + 1,
-                started_at=time.time(),
+                started_at=self._clock.time(),
                 ended_at=None,
                 error=None,
                 traceback=None,
@@ -328,7 +330,7 @@ class StudyCore:
         with self._lock:
             old = self._trials[ended.number]
         fields: dict[str, Any] = {
-            "ended_at": ended.ended_at or time.time(),
+            "ended_at": ended.ended_at or self._clock.time(),
             "started_at": ended.started_at or old.started_at,
             "worker": ended.worker or old.worker,
             "lineage": {**old.lineage, **ended.lineage} if ended.lineage else old.lineage,
@@ -452,7 +454,7 @@ class StudyCore:
                 **t.extra,
                 "pruned_at": report["step"],
                 "prune_reason": d.reason,
-                "decision_latency_s": None if sent is None else max(0.0, time.time() - sent),
+                "decision_latency_s": None if sent is None else max(0.0, self._clock.time() - sent),
             }
             self._save(dataclasses.replace(t, extra=extra))
         return d
@@ -477,6 +479,12 @@ class _LocalChannel:
 
     def stopping(self) -> bool:
         return False
+
+    def time(self) -> float:
+        return time.time()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
 
 
 #: How pruned trials inform the model (``Study(pruned_in_model=...)``).

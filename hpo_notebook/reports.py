@@ -35,6 +35,9 @@ class ReportHistory:
         self._steps: dict[int, list[float]] = {}
         self._metrics: dict[int, list[Mapping[str, float]]] = {}
         self._rungs: dict[float, dict[int, Mapping[str, float]]] = {}
+        # per rung: the trials in the order they reached it, and how often one was dropped
+        self._arrivals: dict[float, list[int]] = {}
+        self._drops: dict[float, int] = {}
 
     def track_rungs(self, steps: Iterable[float]) -> None:
         """Record, from now on and for the past, each trial's first report at or after these
@@ -48,6 +51,8 @@ class ReportHistory:
                 if i < len(st):
                     table[t] = self._metrics[t][i]
             self._rungs[s] = table
+            self._arrivals[s] = list(table)
+            self._drops[s] = 0
 
     def add(self, trial: int, step: float, metrics: Mapping[str, float]) -> None:
         """Append a report; a report for a step already seen (a re-run) replaces it."""
@@ -62,6 +67,7 @@ class ReportHistory:
         for s, table in self._rungs.items():
             if trial not in table and step >= s:
                 table[trial] = metrics
+                self._arrivals[s].append(trial)
 
     def drop_after(self, trial: int, step: float | None) -> None:
         """Forget a trial's reports after ``step`` (all of them if None): it starts again."""
@@ -72,6 +78,8 @@ class ReportHistory:
         for s, table in self._rungs.items():
             if trial in table and (step is None or s > step):
                 del table[trial]
+                self._arrivals[s].remove(trial)
+                self._drops[s] += 1
 
     def trials(self) -> list[int]:
         """The trials with at least one report, in the order of their first report."""
@@ -90,6 +98,16 @@ class ReportHistory:
     def at_rung(self, step: float) -> dict[int, Mapping[str, float]]:
         """Each trial's first report at or after the tracked rung ``step``."""
         return self._rungs[step]
+
+    def rung_arrivals(self, step: float) -> tuple[int, list[int]]:
+        """The trials at the tracked rung ``step`` in the order they reached it, and how many
+        have left it since tracking began (a re-run trial drops its later reports): while
+        that count stays the same, the list only grows at its end, so a pruner can keep an
+        index of a rung up to date incrementally.
+
+        Do not modify the list.
+        """
+        return self._drops[step], self._arrivals[step]
 
     def values_at(self, step: float, metric: str) -> dict[int, float]:
         """Each trial's latest value of ``metric`` at or before ``step``."""

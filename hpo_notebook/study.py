@@ -30,13 +30,14 @@ from hpo_notebook import results as R
 from hpo_notebook._history import HistoryIndex
 from hpo_notebook._study_core import PRUNED_IN_MODEL, StudyCore, _LocalChannel, trial_seed
 from hpo_notebook.checkpoints import Checkpoints
+from hpo_notebook.clock import WALL, Clock
 from hpo_notebook.exceptions import (
     ConfigError,
     HpoError,
     Pruned,
     StorageError,
 )
-from hpo_notebook.execution.base import TrialEnded
+from hpo_notebook.execution.base import Executor, TrialEnded
 from hpo_notebook.lineage import study_lineage
 from hpo_notebook.objectives import Objective, Objectives
 from hpo_notebook.optimizers import Optimizer
@@ -164,6 +165,7 @@ class Study(StudyCore):
         self._suggest_pool: Any = None
         self._index: HistoryIndex | None = None
         self._report_history: ReportHistory | None = None
+        self._clock: Clock = WALL  # the clock of the executor of the latest run
         _record = self._create_or_load(name or "study", seed, n_initial, load_if_exists, lineage)
         self._record = _record
         _record.uid  # noqa: B018 - a tampered id is refused now, before anything runs
@@ -227,6 +229,12 @@ class Study(StudyCore):
         return self._store.create_study(name, settings, study_lineage(self.fn, seed, lineage))
 
     # ------------------------------------------------------------------ properties
+
+    @property
+    def clock(self) -> Clock:
+        """The clock this study records time with: the wall clock, or, from a run on
+        ``hn.SimulatedCluster`` on, that cluster's virtual clock (``clock.time()``)."""
+        return self._clock
 
     @property
     def storage_path(self) -> str | None:
@@ -410,7 +418,8 @@ class Study(StudyCore):
             concurrency: trials at once (default: every worker thread of the cluster, or the
                 number of CPU cores, at most 8, for the local cluster).
             cluster: None (start a local Dask cluster on 127.0.0.1 and close it afterwards), a
-                ``distributed.Client``, a scheduler address, or a cluster object.
+                ``distributed.Client``, a scheduler address, a cluster object, or
+                ``hn.SimulatedCluster(...)`` (trials run in this process on a virtual clock).
             resources: Dask resources each trial needs, e.g. ``{"GPU": 1}``.
             timeout: stop starting trials after this many seconds; running ones are
                 interrupted (and re-run on resume).
@@ -456,6 +465,7 @@ class Study(StudyCore):
         """
         from hpo_notebook._runner import Runner
         from hpo_notebook.execution.dask import DaskExecutor
+        from hpo_notebook.execution.simulated import SimulatedCluster, SimulatedExecutor
 
         self._require_idle("start")
         if self.fn is None:
@@ -471,8 +481,11 @@ class Study(StudyCore):
         if timeout is not None and not _checks.positive_number(timeout):
             raise ConfigError(f"timeout must be a positive number of seconds, got {timeout!r}")
         limit = _checks.check_timeout("trial_timeout", trial_timeout) or self.trial_timeout
-        _checks.check_picklable(self.fn)
-        executor = DaskExecutor(cluster, n_workers=concurrency, resources=resources)
+        if isinstance(cluster, SimulatedCluster):
+            executor: Executor = SimulatedExecutor(cluster, resources)
+        else:
+            _checks.check_picklable(self.fn)
+            executor = DaskExecutor(cluster, n_workers=concurrency, resources=resources)
         self._hold("run")
         try:
             n = self._resolve_n_trials(n_trials)
@@ -482,6 +495,7 @@ class Study(StudyCore):
             finished = sum(t.state.finished for t in self.trials)
             self._store.set_target(self._record.id, finished + n)
             self._runner = Runner(self, n, concurrency, executor, timeout, limit)
+            self._clock = executor.clock
         except BaseException:
             self._let_go()
             raise

@@ -125,6 +125,14 @@ class ReportChannel(Protocol):
         """Whether the study is stopping (may cost a round trip: called on a timer)."""
         ...
 
+    def time(self) -> float:
+        """Now, in UNIX seconds of the study's clock (virtual on a simulated cluster)."""
+        ...
+
+    def sleep(self, seconds: float) -> None:
+        """Let ``seconds`` pass on the study's clock."""
+        ...
+
 
 class TrialContext:
     """The handle a trial function receives as its second argument.
@@ -158,7 +166,7 @@ class TrialContext:
         self._checkpoint_root = checkpoint_root
         #: The step saved with the checkpoint :meth:`load_checkpoint` returned (else None).
         self.checkpoint_step: float | None = None
-        self._last_stop_check = time.monotonic()  # first check one interval in
+        self._last_stop_check = self._now()  # first check one interval in
         self._last_step: float | None = None
         # the latest reports, saved with each checkpoint (see checkpoints.save)
         self._recent: collections.deque[dict[str, Any]] = collections.deque(maxlen=100)
@@ -195,7 +203,7 @@ class TrialContext:
         if self._channel is None:
             return
         msg = {"trial": self.number, "step": step, "metrics": clean, "attempt": self.attempt,
-               "t": time.time()}  # fmt: skip
+               "t": self._channel.time()}  # fmt: skip
         self._recent.append(msg)
         self._channel.send(msg)
         reason = self._channel.verdict(step, previous)
@@ -248,6 +256,35 @@ class TrialContext:
             )
         return self._checkpoint_root
 
+    def sleep(self, seconds: float) -> None:
+        """Let ``seconds`` pass: a real sleep on a Dask cluster, an advance of the virtual
+        clock on ``hn.SimulatedCluster`` (so a simulated trial says how long a step takes).
+
+        Example:
+            >>> def train(params, trial):
+            ...     for epoch in range(1, 11):
+            ...         trial.sleep(60.0)  # one epoch takes a minute
+            ...         trial.report(epoch, loss=params["lr"] / epoch)
+            ...     return {"loss": params["lr"] / 10}
+
+        Raises:
+            ValueError: ``seconds`` is negative or not a finite number.
+        """
+        if (
+            isinstance(seconds, bool)
+            or not isinstance(seconds, numbers.Real)
+            or not math.isfinite(seconds)
+            or seconds < 0
+        ):
+            raise ValueError(f"trial.sleep: seconds must be a finite number >= 0, got {seconds!r}")
+        if self._channel is None:
+            time.sleep(float(seconds))
+        else:
+            self._channel.sleep(float(seconds))
+
+    def _now(self) -> float:
+        return time.monotonic() if self._channel is None else self._channel.time()
+
     def should_prune(self) -> bool:
         """Whether the pruner has decided to stop this trial (for code that prefers to check
         and clean up rather than let ``report`` raise ``hn.Pruned``)."""
@@ -256,7 +293,7 @@ class TrialContext:
     def _check_stop(self) -> None:
         if self._channel is None:
             return
-        now = time.monotonic()
+        now = self._now()
         if now - self._last_stop_check < self.stop_check_interval:
             return
         self._last_stop_check = now

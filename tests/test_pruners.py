@@ -307,3 +307,38 @@ def test_min_share_round_trips_and_old_files_mean_zero():
     assert (again.min_share, again.keep_front) == (0.02, True)
     old = {k: v for k, v in p.to_json().items() if k != "min_share"}
     assert pruner_from_json(old).min_share == 0.0
+
+
+def test_asha_incremental_rung_index_matches_the_full_ranking():
+    """ASHA keeps each rung's values sorted as trials arrive; with arrivals, re-runs that drop
+    reports, non-finite values and a new report log, it decides as the full ranking does."""
+    import random
+
+    from hpo_notebook.pruners.base import vectors
+
+    objs = Objectives.parse({"loss": "min", "acc": "max"})
+    rng = random.Random(7)
+    for metric in ("loss", "acc"):
+        asha = ASHA(max_steps=27, grace=1, eta=3, metric=metric)
+        asha.bind(objs)
+        for _ in range(2):  # a second report log (a reopened study) starts a new index
+            h = ReportHistory(objs)
+            asha.prepare(h)
+            checked = 0
+            for trial in range(150):
+                if trial > 10 and rng.random() < 0.1:  # a re-run drops an earlier trial's reports
+                    h.drop_after(rng.randrange(trial), rng.choice([None, 1, 3]))
+                for step in (1, 2, 3, 5, 9):
+                    value = rng.choice([rng.random(), rng.random(), float("nan")])
+                    h.add(trial, step, {"loss": value, "acc": 1 - value})
+                    for rung in asha.rungs:
+                        if step >= rung and trial in h.at_rung(rung):
+                            if not math.isfinite(h.at_rung(rung)[trial][metric]):
+                                continue
+                            fast = asha._judge_rung(rung, trial, h)
+                            ids, Y = vectors(h.at_rung(rung), asha._signed)
+                            col = Y[:, 0].tolist()
+                            full = (_rungs.promotable(col[ids.index(trial)], col, 3), len(ids))
+                            assert fast == full, (metric, trial, step, rung)
+                            checked += 1
+            assert checked > 500

@@ -12,12 +12,18 @@ queue it is opened with, from whatever thread it likes, in order for each trial:
 from __future__ import annotations
 
 import queue
+import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
+from hpo_notebook.exceptions import ConfigError, Pruned, TrialInterrupted
 from hpo_notebook.pruners.base import DecisionPoints
 from hpo_notebook.trial import TrialState
+
+if TYPE_CHECKING:
+    from hpo_notebook.clock import Clock
+    from hpo_notebook.trial import TrialContext
 
 
 @dataclass(frozen=True)
@@ -131,6 +137,11 @@ class DecisionPolicy:
 class Executor(Protocol):
     """Runs trial functions; see the module docstring for the messages it sends."""
 
+    @property
+    def clock(self) -> Clock:
+        """The clock trials run on (wall time, or a simulated cluster's virtual time)."""
+        ...
+
     def open(
         self, messages: queue.Queue[Message], study_key: str, policy: DecisionPolicy | None = None
     ) -> None:
@@ -182,3 +193,55 @@ class Executor(Protocol):
     def dashboard_link(self) -> str | None:
         """Where the cluster's own dashboard is, if it has one."""
         ...
+
+
+class TrialAbandoned(BaseException):
+    """Raised inside a trial its executor gave up on, to unwind it; the trial's end is not
+    reported (the study already recorded it). Trial code should let it pass."""
+
+
+def call_trial(
+    fn: Callable[..., Any], ctx: TrialContext, now: Callable[[], float]
+) -> dict[str, Any]:
+    """Run ``fn(params, ctx)`` and describe how it ended: the fields of a :class:`TrialEnded`
+    but its number and attempt (``state``, ``result`` or ``error``/``traceback``, ``ended_at``
+    read from ``now``). Whatever the function raises is caught and described, so the
+    traceback text survives a trip between processes; only :class:`TrialAbandoned` passes.
+    """
+    try:
+        result = fn(dict(ctx.params), ctx)
+    except TrialAbandoned:
+        raise
+    except Pruned as exc:
+        return {"state": TrialState.PRUNED, "error": str(exc) or None, "ended_at": now()}
+    except TrialInterrupted as exc:
+        return {"state": TrialState.INTERRUPTED, "error": str(exc), "ended_at": now()}
+    except BaseException as exc:  # SystemExit, KeyboardInterrupt too: never the worker's end
+        return {
+            "state": TrialState.FAILED,
+            "error": f"{type(exc).__name__}: {exc}",
+            "traceback": traceback.format_exc(),
+            "ended_at": now(),
+        }
+    return {"state": TrialState.COMPLETE, "result": result, "ended_at": now()}
+
+
+def check_resources(resources: Mapping[str, float] | None) -> dict[str, float] | None:
+    """``resources`` as a plain dict (None when empty), or a ConfigError naming what is wrong.
+
+    Example:
+        >>> check_resources({"GPU": 1})
+        {'GPU': 1}
+    """
+    if resources is not None and (
+        not isinstance(resources, Mapping)
+        or not all(isinstance(k, str) and _positive(v) for k, v in resources.items())
+    ):
+        raise ConfigError(
+            f"resources must map names to positive amounts, e.g. {{'GPU': 1}}; got {resources!r}"
+        )
+    return dict(resources) if resources else None
+
+
+def _positive(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0

@@ -31,7 +31,8 @@ from typing import Any, ClassVar
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from hpo_notebook.exceptions import ConfigError, HpoError, HpoWarning, Pruned, TrialInterrupted
+from hpo_notebook.clock import WALL, Clock
+from hpo_notebook.exceptions import ConfigError, HpoError, HpoWarning
 from hpo_notebook.execution.base import (
     DecisionPolicy,
     Message,
@@ -39,6 +40,8 @@ from hpo_notebook.execution.base import (
     TrialEnded,
     TrialSpec,
     TrialStarted,
+    call_trial,
+    check_resources,
 )
 from hpo_notebook.lineage import process_lineage
 from hpo_notebook.trial import TrialContext, TrialState
@@ -78,17 +81,9 @@ class DaskExecutor:
                 f"scheduler address such as 'tcp://10.0.0.1:8786', or a cluster object; got "
                 f"{type(cluster).__name__}"
             )
-        if resources is not None and (
-            not isinstance(resources, Mapping)
-            or not all(isinstance(k, str) and _positive(v) for k, v in resources.items())
-        ):
-            raise ConfigError(
-                f"resources must map names to positive amounts, e.g. {{'GPU': 1}}; got "
-                f"{resources!r}"
-            )
         self._cluster_arg = cluster
         self._n_workers = n_workers or default_workers()
-        self.resources = dict(resources) if resources else None
+        self.resources = check_resources(resources)
         self._client: Any = None
         self._own_client = False
         self._own_cluster: Any = None
@@ -162,6 +157,10 @@ class DaskExecutor:
                     self._own_cluster.close()
             self._client = None
             self._own_cluster = None
+
+    @property
+    def clock(self) -> Clock:
+        return WALL
 
     @property
     def client(self) -> Any:
@@ -436,6 +435,12 @@ class _WorkerChannel:
             self._awaited = step
         return self.inbox.prune
 
+    def time(self) -> float:
+        return time.time()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
     def stopping(self) -> bool:
         if self._stop_event is None:
             from distributed import Event
@@ -476,28 +481,9 @@ def _run_trial(fn: Callable[..., Any], wire: dict[str, Any]) -> dict[str, Any]:
     started = time.time()
     base = {"started_at": started, "worker": worker.address, "lineage": lineage}
     try:
-        result = fn(dict(wire["params"]), ctx)
-    except Pruned as exc:
-        return {
-            **base,
-            "state": TrialState.PRUNED,
-            "error": str(exc) or None,
-            "ended_at": time.time(),
-        }
-    except TrialInterrupted as exc:
-        error = str(exc)
-        return {**base, "state": TrialState.INTERRUPTED, "error": error, "ended_at": time.time()}
-    except BaseException as exc:  # SystemExit, KeyboardInterrupt too: never the worker's end
-        return {
-            **base,
-            "state": TrialState.FAILED,
-            "error": f"{type(exc).__name__}: {exc}",
-            "traceback": traceback.format_exc(),
-            "ended_at": time.time(),
-        }
+        return {**base, **call_trial(fn, ctx, time.time)}
     finally:
         _ControlTopic.release(wire["control"], wire["number"], wire["attempt"])
-    return {**base, "state": TrialState.COMPLETE, "result": result, "ended_at": time.time()}
 
 
 def _free_worker(client: Any, worker: str, key: str, prefix: str) -> None:
@@ -559,10 +545,6 @@ def _is_client(x: Any) -> bool:
     except ImportError:  # pragma: no cover - dask is a dependency
         return False
     return isinstance(x, Client)
-
-
-def _positive(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0
 
 
 @contextlib.contextmanager

@@ -1,0 +1,285 @@
+"""The study loop on ``hn.SimulatedCluster``: virtual time, concurrency, pruning, failures,
+timeouts, controls and resume, asserted exactly (a simulation is deterministic)."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+
+import pytest
+
+import hpo_notebook as hn
+from hpo_notebook.optimizers import Suggestion
+from hpo_notebook.optimizers.random import sobol_proposals
+
+T0 = 1_000_000.0  # the virtual clock's start
+X = hn.Space(x=hn.Float(0.0, 1.0))
+
+
+def epochs(n: int, seconds: float):
+    """A trial of ``n`` epochs of ``seconds`` virtual seconds each; loss ``x / epoch``."""
+
+    def fn(params, trial):
+        for epoch in range(1, n + 1):
+            trial.sleep(seconds)
+            trial.report(epoch, loss=params["x"] / epoch)
+        return {"loss": params["x"] / n}
+
+    return fn
+
+
+def study_of(fn, **kw) -> hn.Study:
+    kw.setdefault("optimizer", "sobol")
+    kw.setdefault("seed", 0)
+    return hn.Study(fn, kw.pop("space", X), {"loss": "min"}, **kw)
+
+
+def run(study: hn.Study, n: int, workers: int = 4, **kw) -> hn.Study:
+    kw.setdefault("cluster", hn.SimulatedCluster(workers, start=T0))
+    return study.run(n, progress=False, show=False, **kw)
+
+
+def test_trials_run_concurrently_on_virtual_time():
+    study = run(study_of(epochs(3, 100.0)), 8, workers=4)
+    frame = study.trials_frame()
+    assert (frame["state"] == "COMPLETE").all() and len(frame) == 8
+    assert frame["duration_s"].tolist() == [300.0] * 8
+    # two waves of four: the clock ends at 600 virtual seconds, whatever the real time was
+    assert sorted(t.started_at - T0 for t in study.trials) == [0.0] * 4 + [300.0] * 4
+    assert study.clock.time() == T0 + 600.0
+    assert {t.worker for t in study.trials} == {f"sim://worker-{i}" for i in range(4)}
+    curves = study.curves()
+    assert len(curves) == 24
+    first = study.trial(0).started_at
+    assert (curves[curves["trial"] == 0]["t"] - first).tolist() == [100.0, 200.0, 300.0]
+
+
+def test_a_simulation_is_deterministic():
+    def frame():
+        study = run(study_of(epochs(4, 10.0), pruner=hn.ASHA(4, eta=2), seed=3), 30, workers=3)
+        return [(t.params, t.state, t.started_at, t.ended_at) for t in study.trials]
+
+    assert frame() == frame()
+
+
+class SlowSobol:
+    """A model stand-in: each proposal takes ``seconds`` of real compute (more on its first
+    call, which loads SciPy's Sobol engine)."""
+
+    name = "slow-sobol"
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds, self.calls, self.real_s = seconds, [], []
+
+    def suggest(self, space, objectives, history, n, seed, state):
+        t0 = time.perf_counter()
+        self.calls.append((history.n_trials, len(history.X_pending)))
+        time.sleep(self.seconds)
+        out = Suggestion(sobol_proposals(space, history.n_trials, n, seed), state)
+        self.real_s.append(time.perf_counter() - t0)
+        return out
+
+
+def test_proposal_compute_is_charged_to_the_virtual_clock():
+    # trials take no virtual time: every virtual second is spent waiting for proposals
+    def instant(params, trial):
+        return {"loss": params["x"]}
+
+    opt = SlowSobol(0.2)
+    study = run(study_of(instant, optimizer=opt), 6, workers=2)
+    assert study.counts()["COMPLETE"] == 6
+    waited = study.clock.time() - T0
+    # one proposal at a time, each on the critical path: the clock advanced by their real
+    # compute time (and the driver's share of handing them over, under a second)
+    assert len(opt.real_s) >= 3
+    assert sum(opt.real_s) <= waited < sum(opt.real_s) + 1.0
+    starts = sorted(t.started_at - T0 for t in study.trials)
+    assert starts[0] >= opt.real_s[0]  # nobody starts before the first proposal is computed
+
+
+def test_running_trials_are_pending_points_of_later_proposals():
+    opt = SlowSobol(0.01)
+    run(study_of(epochs(2, 50.0), optimizer=opt), 8, workers=4)
+    # later rounds are computed while other trials run, and see them as pending
+    assert max(p for _, p in opt.calls) >= 1
+
+
+def test_asha_decides_before_the_next_step_and_saves_compute():
+    study = run(study_of(epochs(9, 10.0), pruner=hn.ASHA(9, grace=1, eta=3)), 60, workers=8)
+    pruned = [t for t in study.trials if t.state is hn.TrialState.PRUNED]
+    assert len(pruned) >= 30
+    for t in pruned:  # the trial waited for each rung decision: no step ran after it
+        steps = study.curves(t.number)["step"].tolist()
+        assert steps[-1] == t.extra["pruned_at"]
+        assert t.duration == 10.0 * steps[-1]
+    assert study.counts()["COMPLETE"] + len(pruned) == 60
+
+
+def test_a_pruner_that_answers_every_report_costs_at_most_one_step():
+    study = run(study_of(epochs(6, 10.0), pruner=hn.Median(warmup=1, min_trials=3)), 30, workers=4)
+    pruned = [t for t in study.trials if t.state is hn.TrialState.PRUNED]
+    assert pruned
+    for t in pruned:
+        last = study.curves(t.number)["step"].max()
+        assert last - t.extra["pruned_at"] <= 1
+
+
+def test_failures_are_contained_and_counted():
+    def fails_when_large(params, trial):
+        trial.sleep(5.0)
+        if params["x"] > 0.5:
+            raise ValueError("x too large")
+        return {"loss": params["x"]}
+
+    study = run(study_of(fails_when_large, max_failure_share=0.9), 12, workers=3)
+    failed = [t for t in study.trials if t.state is hn.TrialState.FAILED]
+    done = [t for t in study.trials if t.state is hn.TrialState.COMPLETE]
+    assert len(failed) + len(done) == 12 and failed and done
+    assert all(t.params["x"] > 0.5 and "x too large" in t.traceback for t in failed)
+
+    def always(params, trial):
+        raise RuntimeError("bad dataset path")
+
+    study = study_of(always)
+    with pytest.raises(hn.StudyFailedError, match="bad dataset path"):
+        run(study, 30, workers=2)
+    # stopped at the third failure: the ones already running end too, nothing new starts
+    assert study.counts()["FAILED"] == 4 and len(study.trials) == 4
+
+
+def test_system_exit_in_a_trial_fails_that_trial_only():
+    def exits(params, trial):
+        if params["x"] > 0.5:
+            raise SystemExit(3)
+        return {"loss": params["x"]}
+
+    study = run(study_of(exits, max_failure_share=1.0), 8, workers=2)
+    failed = [t for t in study.trials if t.state is hn.TrialState.FAILED]
+    assert failed and all("SystemExit" in t.error for t in failed)
+    assert study.counts()["COMPLETE"] + len(failed) == 8
+
+
+def test_trial_timeout_frees_the_worker_at_the_virtual_deadline():
+    def some_hang(params, trial):
+        trial.sleep(1000.0 if params["x"] > 0.5 else 10.0)
+        return {"loss": params["x"]}
+
+    study = run(study_of(some_hang, max_failure_share=1.0), 10, workers=2, trial_timeout=50.0)
+    hung = [t for t in study.trials if t.params["x"] > 0.5]
+    assert hung and all(t.state is hn.TrialState.FAILED for t in hung)
+    assert all("trial_timeout=50" in t.error and t.duration == 50.0 for t in hung)
+    assert all(t.state is hn.TrialState.COMPLETE for t in study.trials if t.params["x"] <= 0.5)
+    # the hung trials' workers took new trials at once: far less than one 1000 s sleep
+    assert study.clock.time() - T0 < 1000.0
+
+
+def test_run_timeout_is_virtual_and_interrupts_running_trials():
+    study = study_of(epochs(5, 100.0))
+    cluster = hn.SimulatedCluster(2, start=T0)
+    t0 = time.perf_counter()
+    run(study, 100, cluster=cluster, timeout=1250.0)
+    assert time.perf_counter() - t0 < 30  # hours of virtual time, seconds of real time
+    counts = study.counts()
+    # 2 workers x 2 full trials of 500 s by 1000 s; the next two are interrupted at 1250 s
+    assert counts["COMPLETE"] == 4 and counts["INTERRUPTED"] == 2 and counts["RUNNING"] == 0
+    interrupted = [t for t in study.trials if t.state is hn.TrialState.INTERRUPTED]
+    params = {t.number: t.params for t in interrupted}
+    # resume on the same cluster: the interrupted trials run again first, same parameters
+    run(study, None, cluster=cluster)
+    assert study.counts()["COMPLETE"] == 100
+    for number, p in params.items():
+        t = study.trial(number)
+        assert t.params == p and t.attempt == 2 and t.state is hn.TrialState.COMPLETE
+        assert study.curves(number)["step"].tolist() == [1, 2, 3, 4, 5]
+    assert study.clock.time() > T0 + 1250.0  # the clock went on from where it stopped
+
+
+def test_pause_resume_stop_from_the_event_stream_and_another_thread():
+    study = study_of(epochs(2, 10.0))
+    finished = []
+    paused = threading.Event()
+
+    def on(event):
+        if event["type"] == "trial" and event["trial"].state.finished:
+            finished.append(event["trial"].number)
+            if len(finished) == 3:
+                study.pause()
+                paused.set()
+
+    study.subscribe(on)
+    study.start(50, cluster=hn.SimulatedCluster(2, start=T0), progress=False, show=False)
+    assert paused.wait(30)
+    # paused: the running trial ends, nothing new starts, the study waits for us
+    assert study.wait(timeout=0.5) is False
+    assert len(study.trials) == 4 and study.counts()["COMPLETE"] == 4
+    clock = study.clock.time()
+    study.resume()
+    study.stop()
+    assert study.wait(timeout=30)
+    counts = study.counts()
+    assert counts["RUNNING"] == 0 and counts["COMPLETE"] + counts["INTERRUPTED"] == len(
+        study.trials
+    )
+    assert len(study.trials) < 50 and study.clock.time() >= clock
+
+
+def test_add_trials_and_set_concurrency_while_running():
+    study = study_of(epochs(1, 10.0))
+    done = []
+
+    def on(event):
+        if event["type"] == "trial" and event["trial"].state.finished:
+            done.append(event["trial"])
+            if len(done) == 2:
+                study.add_trials(4)
+                study.set_concurrency(1)
+
+    study.subscribe(on)
+    run(study, 6, workers=3)
+    assert study.counts()["COMPLETE"] == 10
+    # after the change, one trial at a time: no two of the later trials overlap
+    later = sorted((t.started_at, t.ended_at) for t in study.trials[5:])
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(later))
+
+
+def test_resources_choose_the_workers_that_offer_them():
+    cluster = hn.SimulatedCluster(3, resources={"GPU": 1}, start=T0)
+    study = run(study_of(epochs(1, 10.0)), 6, cluster=cluster, resources={"GPU": 1})
+    assert study.counts()["COMPLETE"] == 6 and study.clock.time() == T0 + 20.0
+    with pytest.raises(hn.ConfigError, match=r"no simulated worker offers resources \{'GPU': 2\}"):
+        run(study_of(epochs(1, 10.0)), 2, cluster=cluster, resources={"GPU": 2})
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"n_workers": 0}, "n_workers must be a positive integer, got 0"),
+        ({"n_workers": 2.5}, "n_workers must be a positive integer, got 2.5"),
+        ({"resources": {"GPU": -1}}, "resources must map names to positive amounts"),
+        ({"start": float("nan")}, "start must be a UNIX time"),
+    ],
+)
+def test_bad_cluster_arguments_are_refused(kwargs, message):
+    with pytest.raises(hn.ConfigError, match=message):
+        hn.SimulatedCluster(**kwargs)
+
+
+def test_trial_sleep_refuses_bad_durations():
+    def bad(params, trial):
+        trial.sleep(-1.0)
+
+    study = run(study_of(bad, max_failure_share=1.0), 1)
+    t = study.trial(0)
+    assert t.state is hn.TrialState.FAILED
+    assert "trial.sleep: seconds must be a finite number >= 0, got -1.0" in t.error
+
+
+def test_a_persisted_simulation_reopens_with_its_virtual_times(tmp_path):
+    path = str(tmp_path / "sim.db")
+    study = study_of(epochs(2, 30.0), storage=path, name="a/b c")
+    run(study, 4, workers=2)
+    study.close()
+    again = hn.load_study(path, epochs(2, 30.0), name="a/b c")
+    assert again.trials_frame()["duration_s"].tolist() == [60.0] * 4
+    assert len(again.curves()) == 8
