@@ -83,6 +83,49 @@ class _Request:
     waiting_since: float | None  # when a free worker started waiting for them
 
 
+@dataclass(frozen=True)
+class RunProgress:
+    """Where a study's latest ``run``/``start`` stands (see :meth:`Study.progress`).
+
+    Attributes:
+        status: ``"running"``, ``"paused"``, ``"stopping"`` or ``"idle"`` (it ended).
+        target: trials this run is to finish.
+        finished: trials it has finished (complete, failed or pruned).
+        running: trials running now.
+        capacity: trials it may run at once.
+        started_at: when it started, and ``now``, on the study's clock (virtual on a
+            simulated cluster).
+    """
+
+    status: str
+    target: int
+    finished: int
+    running: int
+    capacity: int
+    started_at: float
+    now: float
+
+    @property
+    def elapsed_s(self) -> float:
+        """Seconds since the run started, on the study's clock."""
+        return max(0.0, self.now - self.started_at)
+
+    @property
+    def eta_s(self) -> float | None:
+        """Seconds left at the pace so far (None before the first trial finished, or after
+        the run ended)."""
+        if self.status == "idle" or not self.finished:
+            return None
+        return self.elapsed_s / self.finished * max(0, self.target - self.finished)
+
+    @property
+    def utilization(self) -> float | None:
+        """Share of the trial slots in use (None after the run ended)."""
+        if self.status == "idle" or not self.capacity:
+            return None
+        return self.running / self.capacity
+
+
 class _ProposalsReady:
     def __init__(self, request: _Request) -> None:
         self.request = request
@@ -105,6 +148,7 @@ class Runner:
         self.concurrency = concurrency
         self.executor = executor
         self.clock = executor.clock
+        self.started_at = self.clock.time()
         #: how trials meet the pruner's answers (fixed for the run, as the pruner is)
         self.policy = DecisionPolicy.for_pruner(study.pruner)
         self.timeout = timeout
@@ -140,7 +184,20 @@ class Runner:
 
     def start(self) -> None:
         _LIVE.add(self)
+        self.started_at = self.clock.time()
         self._thread.start()
+
+    def progress(self) -> RunProgress:
+        """A snapshot of where this run stands."""
+        return RunProgress(
+            "idle" if self.done.is_set() else self.status,
+            self.n_trials,
+            self.finished,
+            len(self.running),
+            self.capacity,
+            self.started_at,
+            self.clock.time(),
+        )
 
     def join(self) -> None:
         self._thread.join()
@@ -257,12 +314,12 @@ class Runner:
                 "and was stopped"
             )
             self.executor.stop_trial(number, attempt, reason, self._where.pop(number, None))
+            self.finished += 1
             t = self.study._finish(
                 TrialEnded(
                     number, attempt, TrialState.FAILED, error=reason, ended_at=self.clock.time()
                 )
             )
-            self.finished += 1
             self._check_failures(t)
 
     def _to_start(self) -> int:
@@ -399,9 +456,10 @@ class Runner:
         del self.running[msg.number]
         self._deadlines.pop(msg.number, None)
         self._where.pop(msg.number, None)
+        # counted before the study publishes the end: a progress snapshot taken by a
+        # listener then agrees with the trial states (the study keeps the state's kind)
+        self.finished += msg.state.finished
         t = self.study._finish(msg)
-        if t.state.finished:
-            self.finished += 1
         if t.state is TrialState.FAILED:
             self._check_failures(t)
 

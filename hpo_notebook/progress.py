@@ -55,7 +55,8 @@ class TextProgress:
         done = sum(c[s] for s in ("COMPLETE", "FAILED", "PRUNED")) - self._finished_at_start
         width = 24
         filled = min(width, round(width * done / self.total))
-        elapsed = int(time.monotonic() - self.t0)
+        progress = self.study.progress()
+        elapsed = int(progress.elapsed_s if progress is not None else time.monotonic() - self.t0)
         parts = [
             f"[{'#' * filled}{'.' * (width - filled)}] {done}/{self.total}",
             f"complete {c['COMPLETE']} failed {c['FAILED']} running {c['RUNNING']}",

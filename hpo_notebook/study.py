@@ -52,7 +52,7 @@ from hpo_notebook.trial import Trial, TrialContext, TrialState
 if TYPE_CHECKING:
     import pandas as pd
 
-    from hpo_notebook._runner import Runner
+    from hpo_notebook._runner import Runner, RunProgress
 
 TrialFn = Callable[[dict[str, Any], TrialContext], Any]
 Listener = Callable[[dict[str, Any]], None]
@@ -677,6 +677,19 @@ class Study(StudyCore):
 
         fig = plots.pareto(self) if self.objectives.n > 1 else plots.hypervolume(self)
         return plots.to_png(fig)
+
+    def progress(self) -> RunProgress | None:
+        """Where the latest ``run``/``start`` of this object stands (None before the first):
+        target, finished and running trials, elapsed time and ETA on the study's clock.
+
+        Example:
+            >>> import hpo_notebook as hn
+            >>> study = hn.Study(None, {"x": hn.Float(0, 1)}, {"loss": "min"})
+            >>> study.progress() is None
+            True
+        """
+        r = self._runner
+        return None if r is None else r.progress()
 
     @property
     def dask_dashboard(self) -> str | None:

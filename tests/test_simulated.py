@@ -283,3 +283,30 @@ def test_a_persisted_simulation_reopens_with_its_virtual_times(tmp_path):
     again = hn.load_study(path, epochs(2, 30.0), name="a/b c")
     assert again.trials_frame()["duration_s"].tolist() == [60.0] * 4
     assert len(again.curves()) == 8
+
+
+def test_progress_elapsed_and_eta_are_on_the_virtual_clock():
+    study = study_of(epochs(2, 50.0))
+    seen = []
+
+    def on(event):
+        if event["type"] == "trial" and event["trial"].state.finished:
+            seen.append(study.progress())
+
+    study.subscribe(on)
+    run(study, 8, workers=2)
+    # a snapshot taken as a trial's end is published already counts it
+    assert [p.finished for p in seen] == list(range(1, 9))
+    fourth = seen[3]  # the second wave of two trials ended at 200 s; one slot is free
+    assert fourth.elapsed_s == 200.0 and fourth.eta_s == pytest.approx(200.0 / 4 * 4)
+    assert (fourth.running, fourth.utilization, fourth.target) == (1, 0.5, 8)
+    end = study.progress()
+    assert (end.status, end.finished, end.elapsed_s, end.eta_s) == ("idle", 8, 400.0, None)
+
+
+def test_the_dashboard_header_shows_virtual_time():
+    from hpo_notebook.widgets.dashboard import summarize
+
+    study = run(study_of(epochs(3, 1200.0)), 4, workers=4)
+    summary = summarize(study, study.trials, started=0.0)
+    assert summary.elapsed_s == 3600.0 and summary.counts["COMPLETE"] == 4

@@ -75,7 +75,7 @@ class Dashboard:
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._closed = False
-        self._started = time.time()
+        self._started = study.clock.time()
         self._pngs: dict[str, bytes] = {}
         self.last_error: str | None = None
         #: Set after every pass of the render thread (tests and benchmarks wait on it).
@@ -447,16 +447,11 @@ def summarize(study: Any, trials: list[Any], started: float) -> D.Summary:
     counts = {s: 0 for s in _STATES}
     for t in trials:
         counts[t.state.value] += 1
-    runner = getattr(study, "_runner", None)
-    live = runner is not None and not runner.done.is_set()
-    elapsed = time.time() - started
-    eta = None
-    if live and runner.finished:
-        remaining = runner.n_trials - runner.finished
-        eta = elapsed / runner.finished * remaining
-    utilization = None
-    if live and runner.capacity:
-        utilization = len(runner.running) / runner.capacity
+    progress = study.progress()
+    if progress is None:  # no run yet: time since the dashboard opened
+        elapsed, eta, utilization = study.clock.time() - started, None, None
+    else:
+        elapsed, eta, utilization = progress.elapsed_s, progress.eta_s, progress.utilization
     score_label, score = ("hypervolume", None) if study.objectives.n > 1 else ("best", None)
     try:
         if study.objectives.n > 1:
