@@ -79,6 +79,8 @@ class HistoryIndex:
         self._pending: dict[int, list[float]] = {}
         self._units: dict[int, list[float]] = {}
         self.n_trials = 0
+        # the driver asks several times per change (is a model due? then the proposal)
+        self._built: History | None = None
 
     def update(self, trial: Trial, curve: Sequence[tuple[float, Mapping[str, float]]] = ()) -> None:
         """Take a trial's new snapshot into account.
@@ -89,6 +91,7 @@ class HistoryIndex:
                 one that has every metric stands in for the result it never returned.
         """
         n = trial.number
+        self._built = None
         self.n_trials = max(self.n_trials, n + 1)
         x = self._unit(trial)
         self._pending.pop(n, None)
@@ -106,12 +109,15 @@ class HistoryIndex:
                     break
 
     def history(self) -> History:
-        """The optimizer's input: completed then pruned rows, pending points by number."""
-        X = np.vstack([self._done.X, self._pruned.X])
-        Y = np.vstack([self._done.Y, self._pruned.Y])
-        pending = [self._pending[n] for n in sorted(self._pending)]
-        Xp = np.array(pending, dtype=float).reshape(-1, self.space.dim)
-        return History(X, Y, Xp, self.n_trials)
+        """The optimizer's input: completed then pruned rows, pending points by number (the
+        same object until the next update; optimizers do not modify their input)."""
+        if self._built is None:
+            X = np.vstack([self._done.X, self._pruned.X])
+            Y = np.vstack([self._done.Y, self._pruned.Y])
+            pending = [self._pending[n] for n in sorted(self._pending)]
+            Xp = np.array(pending, dtype=float).reshape(-1, self.space.dim)
+            self._built = History(X, Y, Xp, self.n_trials)
+        return self._built
 
     def _unit(self, trial: Trial) -> list[float]:
         u = self._units.get(trial.number)

@@ -1,0 +1,392 @@
+"""Scale: studies of thousands of trials on ``hn.SimulatedCluster`` (virtual time).
+
+a. **Driver cost.** 10,000 trials on 64 simulated workers, up to 10 reports each (learning
+   curves of 10 epochs of 30-90 virtual seconds), ``hn.ASHA(10)``, quasi-random proposals,
+   stored in a SQLite file. The trial functions do no work, so the real time of the run is
+   what the study costs: the driver (store included) and the simulation's hand-overs.
+   Reported: real seconds per trial (all threads) and the driver thread's CPU per trial, the
+   process's peak memory growth, the study file's size, and whether every trial and every
+   report was accounted for (the trial function counts its own reports). A second pass under
+   ``cProfile`` (on the driver thread only) says where the driver's time goes.
+b. **Utilization with a model.** 1,000 trials of 60 virtual seconds (six reports) on 16
+   workers with the default qLogNEHVI on BraninCurrin. Proposal compute is charged to the
+   virtual clock, so a worker that waits for a proposal is idle in virtual time. Reported:
+   busy slot-time over available slot-time (overall, and until the last trial started),
+   virtual makespan against the ideal ``trials / workers * 60 s``, and real time.
+c. **Speedup.** Virtual time to finish N trials (no pruner; trials of 30-90 virtual seconds,
+   drawn from each trial's seed) with 1, 4, 16, 64, 256 and 512 workers, against the linear
+   ideal (the 1-worker time divided by the workers), with quasi-random proposals and with
+   qLogNEHVI.
+
+Run::
+
+    python -m benchmarks.scale                 # all three parts at the issue's sizes
+    python -m benchmarks.scale --parts a c --speedup-optimizers sobol
+
+Results go to ``docs/results/scale.json`` (one entry per part, merged with earlier runs) and
+``docs/results/scale.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import pstats
+import random
+import resource
+import sys
+import tempfile
+import threading
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).resolve().parent.parent / "docs" / "results"
+T0 = 1_700_000_000.0  # where the virtual clocks start
+
+
+class Counter:
+    """Reports made by the trial functions (they run in this process on a simulated cluster)."""
+
+    def __init__(self) -> None:
+        self.reports = 0
+
+
+def curve_trial(counter: Counter) -> Any:
+    """10 epochs of 30-90 virtual seconds each (drawn from the trial's seed); a loss curve
+    that falls to a bowl in (x, y), with noise."""
+
+    def fn(params: dict[str, Any], trial: Any) -> dict[str, float]:
+        rng = random.Random(trial.seed)
+        final = (params["x"] - 0.3) ** 2 + (params["y"] - 0.6) ** 2
+        loss = final
+        for epoch in range(1, 11):
+            trial.sleep(rng.uniform(30.0, 90.0))
+            loss = final + 1.0 / epoch + rng.gauss(0.0, 0.02)
+            counter.reports += 1
+            trial.report(epoch, loss=loss)
+        return {"loss": loss}
+
+    return fn
+
+
+def two_objective_trial(params: dict[str, Any], trial: Any) -> dict[str, float]:
+    """BraninCurrin; 60 virtual seconds, reporting every 10."""
+    from hpo_notebook.testing.problems import branin_currin_values
+
+    f0, f1 = branin_currin_values(params["x0"], params["x1"])
+    for step in range(1, 7):
+        trial.sleep(10.0)
+        trial.report(step, f0=f0 * (1 + 1 / step), f1=f1 * (1 + 1 / step))
+    return {"f0": f0, "f1": f1}
+
+
+def seeded_length_trial(params: dict[str, Any], trial: Any) -> dict[str, float]:
+    """One report after 30-90 virtual seconds (drawn from the trial's seed)."""
+    from hpo_notebook.testing.problems import branin_currin_values
+
+    trial.sleep(random.Random(trial.seed).uniform(30.0, 90.0))
+    f0, f1 = branin_currin_values(params["x0"], params["x1"])
+    trial.report(1, f0=f0, f1=f1)
+    return {"f0": f0, "f1": f1}
+
+
+def _peak_rss_mb() -> float:
+    # ru_maxrss is in KiB on Linux
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _driver_cpu(study: Any) -> dict[str, float]:
+    """The driver thread's CPU time from its first event to its last (events are published on
+    the driver thread)."""
+    marks: dict[str, float] = {}
+
+    def on(event: dict[str, Any]) -> None:
+        now = time.thread_time()
+        marks.setdefault("first", now)
+        marks["last"] = now
+
+    study.subscribe(on)
+    return marks
+
+
+def _profiled(study: Any) -> cProfile.Profile:
+    """A profiler that runs on the driver thread only, from its first event to the end."""
+    prof = cProfile.Profile()
+    state = {"on": False}
+
+    def on(event: dict[str, Any]) -> None:
+        if not state["on"]:
+            state["on"] = True
+            prof.enable()
+        elif event["type"] == "status" and event["status"] == "idle":
+            prof.disable()
+
+    study.subscribe(on)
+    return prof
+
+
+def _breakdown(prof: cProfile.Profile, top: int = 14) -> list[dict[str, Any]]:
+    """The functions of this package where the driver spends its time (cumulative)."""
+    stats = pstats.Stats(prof, stream=io.StringIO())
+    total = max(1e-9, sum(v[2] for v in stats.stats.values()))  # type: ignore[attr-defined]
+    rows = []
+    for (file, line, name), (_, ncalls, tt, ct, _) in stats.stats.items():  # type: ignore[attr-defined]
+        if "hpo_notebook" not in file and "sqlite3" not in name:
+            continue
+        where = file.split("hpo_notebook/")[-1] if "hpo_notebook" in file else file
+        rows.append(
+            {
+                "function": f"{where}:{line}:{name}",
+                "calls": ncalls,
+                "own_share": round(tt / total, 3),
+                "cumulative_share": round(ct / total, 3),
+            }
+        )
+    rows.sort(key=lambda r: -r["cumulative_share"])
+    return rows[:top]
+
+
+def driver_cost(n: int, workers: int, profile: bool = False) -> dict[str, Any]:
+    import hpo_notebook as hn
+
+    if n > 100:  # load what a first run loads (SciPy's Sobol engine, pandas) before measuring
+        driver_cost(100, workers)
+
+    space = {"x": hn.Float(0.0, 1.0), "y": hn.Float(0.0, 1.0)}
+    counter = Counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = f"{tmp}/scale.db"
+        study = hn.Study(
+            curve_trial(counter),
+            space,
+            {"loss": "min"},
+            storage=path,
+            optimizer="sobol",
+            pruner=hn.ASHA(10, grace=1, eta=3),
+            seed=0,
+        )
+        cpu = _driver_cpu(study)
+        prof = _profiled(study) if profile else None
+        rss0 = _peak_rss_mb()
+        t0 = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pruning-gamble warnings on this toy curve
+            study.run(n, cluster=hn.SimulatedCluster(workers, start=T0), progress=False, show=False)
+        real = time.perf_counter() - t0
+        counts = study.counts()
+        stored_reports = len(study.curves())
+        size = sum(p.stat().st_size for p in Path(tmp).glob("scale.db*"))
+        virtual = study.clock.time() - T0
+        out = {
+            "trials": n,
+            "workers": workers,
+            "real_s": round(real, 2),
+            "real_ms_per_trial": round(1000 * real / n, 3),
+            "driver_cpu_ms_per_trial": round(1000 * (cpu["last"] - cpu["first"]) / n, 3),
+            "peak_rss_growth_mb": round(_peak_rss_mb() - rss0, 1),
+            "peak_rss_mb": round(_peak_rss_mb(), 1),
+            "file_mb": round(size / 2**20, 2),
+            "counts": counts,
+            "reports_made": counter.reports,
+            "reports_stored": stored_reports,
+            "all_accounted": (
+                len(study.trials) == n
+                and counts["RUNNING"] == 0
+                and counts["COMPLETE"] + counts["PRUNED"] + counts["FAILED"] == n
+                and stored_reports == counter.reports
+            ),
+            "virtual_hours": round(virtual / 3600, 2),
+        }
+        study.close()
+    if prof is not None:
+        out["profile"] = _breakdown(prof)
+    return out
+
+
+def _busy(trials: list[Any]) -> list[tuple[float, float]]:
+    return [(t.started_at, t.ended_at) for t in trials if t.started_at and t.ended_at]
+
+
+def utilization(n: int, workers: int, optimizer: str = "qLogNEHVI", seed: int = 0) -> dict:
+    import hpo_notebook as hn
+
+    space = {"x0": hn.Float(0.0, 1.0), "x1": hn.Float(0.0, 1.0)}
+    study = hn.Study(
+        two_objective_trial, space, {"f0": "min", "f1": "min"}, optimizer=optimizer, seed=seed
+    )
+    t0 = time.perf_counter()
+    study.run(n, cluster=hn.SimulatedCluster(workers, start=T0), progress=False, show=False)
+    real = time.perf_counter() - t0
+    spans = _busy(study.trials)
+    end = max(e for _, e in spans)
+    last_start = max(s for s, _ in spans)
+    busy = sum(e - s for s, e in spans)
+    steady = sum(min(e, last_start) - s for s, e in spans if s < last_start)
+    kinds: dict[str, int] = {}
+    for t in study.trials:
+        kinds[t.proposal.get("kind", "?")] = kinds.get(t.proposal.get("kind", "?"), 0) + 1
+    return {
+        "trials": n,
+        "workers": workers,
+        "optimizer": optimizer,
+        "virtual_makespan_s": round(end - T0, 1),
+        "ideal_makespan_s": round(n / workers * 60.0, 1),
+        "utilization": round(busy / (workers * (end - T0)), 3),
+        "utilization_steady": round(steady / (workers * (last_start - T0)), 3),
+        "proposal_kinds": kinds,
+        "complete": study.counts()["COMPLETE"],
+        "real_s": round(real, 1),
+    }
+
+
+def speedup(n: int, workers: list[int], optimizer: str, seed: int = 0) -> dict[str, Any]:
+    import hpo_notebook as hn
+
+    space = {"x0": hn.Float(0.0, 1.0), "x1": hn.Float(0.0, 1.0)}
+    rows = []
+    for w in workers:
+        study = hn.Study(
+            seeded_length_trial, space, {"f0": "min", "f1": "min"}, optimizer=optimizer, seed=seed
+        )
+        t0 = time.perf_counter()
+        study.run(n, cluster=hn.SimulatedCluster(w, start=T0), progress=False, show=False)
+        rows.append(
+            {
+                "workers": w,
+                "virtual_s": round(study.clock.time() - T0, 1),
+                "complete": study.counts()["COMPLETE"],
+                "real_s": round(time.perf_counter() - t0, 1),
+            }
+        )
+        print(f"  speedup {optimizer} {w} workers: {rows[-1]}", flush=True)
+    one = next((r["virtual_s"] for r in rows if r["workers"] == 1), None)
+    for r in rows:
+        if one is not None:
+            r["speedup"] = round(one / r["virtual_s"], 2)
+            r["ideal"] = r["workers"]
+            r["efficiency"] = round(one / r["virtual_s"] / r["workers"], 3)
+    return {"trials": n, "optimizer": optimizer, "rows": rows}
+
+
+# ---------------------------------------------------------------------- output
+
+
+def _load() -> dict[str, Any]:
+    path = RESULTS / "scale.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def render(results: dict[str, Any]) -> str:
+    lines = ["# Scale (simulated cluster)", ""]
+    meta = results.get("meta", {})
+    if meta:
+        lines += [f"Machine: {meta.get('machine', '?')}. Command: `{meta.get('command', '')}`", ""]
+    a = results.get("driver_cost")
+    if a:
+        lines += [
+            f"## a. Driver cost: {a['trials']:,} trials, {a['workers']} workers, ASHA, Sobol",
+            "",
+            "| measure | value |",
+            "|---|---|",
+            f"| real time | {a['real_s']} s ({a['real_ms_per_trial']} ms per trial, all threads) |",
+            f"| driver thread CPU | {a['driver_cpu_ms_per_trial']} ms per trial |",
+            f"| virtual time simulated | {a['virtual_hours']} h |",
+            f"| peak memory | {a['peak_rss_mb']} MB ({a['peak_rss_growth_mb']} MB growth in the run) |",
+            f"| study file | {a['file_mb']} MB |",
+            f"| states | {a['counts']} |",
+            f"| reports made / stored | {a['reports_made']:,} / {a['reports_stored']:,} |",
+            f"| every trial and report accounted for | {a['all_accounted']} |",
+            "",
+        ]
+        if a.get("profile"):
+            lines += [
+                "Where the driver thread's time goes (cProfile on that thread, a separate pass;"
+                " shares of its profiled time, cumulative includes callees):",
+                "",
+                "| function | calls | own | cumulative |",
+                "|---|---|---|---|",
+            ]
+            for r in a["profile"]:
+                lines.append(
+                    f"| `{r['function']}` | {r['calls']:,} | {r['own_share']:.1%} | "
+                    f"{r['cumulative_share']:.1%} |"
+                )
+            lines.append("")
+    b = results.get("utilization")
+    if b:
+        lines += [
+            f"## b. Utilization: {b['trials']:,} trials of 60 s, {b['workers']} workers, "
+            f"{b['optimizer']}",
+            "",
+            "| measure | value |",
+            "|---|---|",
+            f"| utilization (virtual time, proposals charged) | {b['utilization']:.1%} |",
+            f"| until the last trial started | {b['utilization_steady']:.1%} |",
+            f"| virtual makespan / ideal | {b['virtual_makespan_s']:,} s / "
+            f"{b['ideal_makespan_s']:,} s |",
+            f"| proposals by kind | {b['proposal_kinds']} |",
+            f"| real time | {b['real_s']} s |",
+            "",
+        ]
+    for key, c in sorted(results.get("speedup", {}).items()):
+        lines += [
+            f"## c. Speedup: {c['trials']:,} trials, {c['optimizer']}",
+            "",
+            "| workers | virtual time (s) | speedup | linear ideal | efficiency | real time (s) |",
+            "|---|---|---|---|---|---|",
+        ]
+        for r in c["rows"]:
+            lines.append(
+                f"| {r['workers']} | {r['virtual_s']:,} | {r.get('speedup', '')} | "
+                f"{r.get('ideal', '')} | {r.get('efficiency', '')} | {r['real_s']} |"
+            )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--parts", nargs="+", default=["a", "b", "c"], choices=["a", "b", "c"])
+    ap.add_argument("--trials-a", type=int, default=10_000)
+    ap.add_argument("--workers-a", type=int, default=64)
+    ap.add_argument("--no-profile", action="store_true", help="skip part a's profiled pass")
+    ap.add_argument("--trials-b", type=int, default=1_000)
+    ap.add_argument("--workers-b", type=int, default=16)
+    ap.add_argument("--trials-c", type=int, default=2_000)
+    ap.add_argument("--workers-c", type=int, nargs="+", default=[1, 4, 16, 64, 256, 512])
+    ap.add_argument("--speedup-optimizers", nargs="+", default=["sobol", "qLogNEHVI"])
+    ap.add_argument("--out", type=Path, default=RESULTS)
+    args = ap.parse_args(argv)
+    results = _load() if args.out == RESULTS else {}
+    results["meta"] = {
+        "machine": "2 cores, no GPU (the team's shared box)",
+        "command": "python -m benchmarks.scale " + " ".join(argv or sys.argv[1:]),
+        "when": time.strftime("%Y-%m-%d"),
+    }
+    if "a" in args.parts:
+        a = driver_cost(args.trials_a, args.workers_a)
+        if not args.no_profile:
+            a["profile"] = driver_cost(args.trials_a, args.workers_a, profile=True)["profile"]
+        results["driver_cost"] = a
+        print("a:", json.dumps({k: v for k, v in a.items() if k != "profile"}), flush=True)
+    if "b" in args.parts:
+        results["utilization"] = utilization(args.trials_b, args.workers_b)
+        print("b:", json.dumps(results["utilization"]), flush=True)
+    if "c" in args.parts:
+        results.setdefault("speedup", {})
+        for opt in args.speedup_optimizers:
+            results["speedup"][opt] = speedup(args.trials_c, args.workers_c, opt)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "scale.json").write_text(json.dumps(results, indent=1) + "\n")
+    (args.out / "scale.md").write_text(render(results) + "\n")
+    print(render(results))
+    return results
+
+
+if __name__ == "__main__":
+    threading.current_thread().name = "hpo-scale"
+    main()
