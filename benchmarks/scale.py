@@ -295,7 +295,8 @@ def render(results: dict[str, Any]) -> str:
             f"| real time | {a['real_s']} s ({a['real_ms_per_trial']} ms per trial, all threads) |",
             f"| driver thread CPU | {a['driver_cpu_ms_per_trial']} ms per trial |",
             f"| virtual time simulated | {a['virtual_hours']} h |",
-            f"| peak memory | {a['peak_rss_mb']} MB ({a['peak_rss_growth_mb']} MB growth in the run) |",
+            f"| peak memory | {a['peak_rss_mb']} MB "
+            f"({a['peak_rss_growth_mb']} MB growth in the run) |",
             f"| study file | {a['file_mb']} MB |",
             f"| states | {a['counts']} |",
             f"| reports made / stored | {a['reports_made']:,} / {a['reports_stored']:,} |",
@@ -332,7 +333,7 @@ def render(results: dict[str, Any]) -> str:
             f"| real time | {b['real_s']} s |",
             "",
         ]
-    for key, c in sorted(results.get("speedup", {}).items()):
+    for _, c in sorted(results.get("speedup", {}).items()):
         lines += [
             f"## c. Speedup: {c['trials']:,} trials, {c['optimizer']}",
             "",
