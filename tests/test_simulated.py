@@ -310,3 +310,142 @@ def test_the_dashboard_header_shows_virtual_time():
     study = run(study_of(epochs(3, 1200.0)), 4, workers=4)
     summary = summarize(study, study.trials, started=0.0)
     assert summary.elapsed_s == 3600.0 and summary.counts["COMPLETE"] == 4
+
+
+# ---------------------------------------------------------------------- loop behaviour
+# (these ran on a LocalCluster before; what they test is the driver loop, not Dask)
+
+
+def test_running_trials_are_never_proposed_again():
+    """On a small discrete space, a new trial never repeats one that is still running."""
+    space = hn.Space(a=hn.Int(0, 3), b=hn.Choice(["p", "q"]))
+    running: dict[int, dict] = {}
+    clashes = []
+
+    def on(event):
+        if event["type"] != "trial":
+            return
+        t = event["trial"]
+        if t.state is hn.TrialState.RUNNING and t.attempt == 1:
+            if any(p == t.params for p in running.values()):
+                clashes.append(t.params)
+            running[t.number] = t.params
+        elif t.state.finished:
+            running.pop(t.number, None)
+
+    def fn(params, trial):
+        trial.sleep(10.0 + params["a"])
+        return {"loss": params["a"] + (0.5 if params["b"] == "q" else 0.0)}
+
+    study = study_of(fn, space=space)
+    study.subscribe(on)
+    run(study, 8, workers=4)
+    assert clashes == [] and study.counts()["COMPLETE"] == 8 and running == {}
+
+
+def test_a_bad_result_fails_that_trial_only():
+    def half_bad(params, trial):
+        return {"loss": float("nan")} if params["x"] < 0.3 else {"loss": params["x"]}
+
+    study = run(study_of(half_bad, max_failure_share=1.0), 8, workers=2)
+    for t in study.trials:
+        if t.params["x"] < 0.3:
+            assert t.state is hn.TrialState.FAILED and "'loss' must be a finite number" in t.error
+        else:
+            assert t.state is hn.TrialState.COMPLETE
+
+
+def test_prune_by_hand_stops_the_trial_at_its_next_report():
+    study = study_of(epochs(10, 10.0))
+
+    def on(event):
+        mine = event["type"] == "reports" and any(r["trial"] == 0 for r in event["reports"])
+        if mine and study.trial(0).state is hn.TrialState.RUNNING:
+            study.prune(0, reason="looks bad")
+
+    study.subscribe(on)
+    run(study, 3, workers=1)
+    t0 = study.trial(0)
+    assert t0.state is hn.TrialState.PRUNED and t0.error == "looks bad"
+    # decided at its first report; without a pruner's policy the trial learns at the next
+    assert t0.extra["pruned_at"] == 1 and t0.extra["steps_after_decision"] <= 1
+    assert [t.state for t in study.trials[1:]] == [hn.TrialState.COMPLETE] * 2
+    with pytest.raises(hn.ConfigError, match="not running"):
+        study.add_trials(1)
+
+
+def test_run_async_awaits_and_cancels_cleanly():
+    import asyncio
+
+    study = study_of(epochs(2, 10.0))
+    cluster = hn.SimulatedCluster(2, start=T0)
+    held, released = threading.Event(), threading.Event()
+
+    def hold_at_the_third_completion(event):
+        # the driver waits here (in real time) until the cancelled cell has asked to stop
+        if event["type"] == "status" and event["status"] == "stopping":
+            released.set()
+        elif (
+            event["type"] == "trial"
+            and event["trial"].state is hn.TrialState.COMPLETE
+            and study.counts()["COMPLETE"] == 3
+        ):
+            held.set()
+            assert released.wait(30)
+
+    async def main():
+        await study.run_async(n_trials=2, cluster=cluster, progress=False, show=False)
+        assert study.counts()["COMPLETE"] == 2  # awaited to the end
+        study.subscribe(hold_at_the_third_completion)
+        task = asyncio.ensure_future(
+            study.run_async(n_trials=200, cluster=cluster, progress=False, show=False)
+        )
+        assert await asyncio.get_running_loop().run_in_executor(None, held.wait, 30)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    counts = study.counts()
+    assert study.status == "idle" and counts["RUNNING"] == 0
+    # the other running trial was interrupted; nothing started after the cancel
+    assert (counts["COMPLETE"], counts["INTERRUPTED"], len(study.trials)) == (3, 1, 4)
+
+
+def test_a_stuck_optimizer_warm_up_never_holds_up_proposals():
+    """A warm-up that hangs (BoTorch waiting on a build lock left by a killed compile) must
+    not take the proposal thread: every trial still gets a real, in-time proposal."""
+    from hpo_notebook.optimizers.random import SobolSearch
+
+    class StuckWarmUp(SobolSearch):
+        def __init__(self) -> None:
+            self.release = threading.Event()
+
+        def warm_up(self) -> None:
+            self.release.wait(120)
+
+        def uses_model(self, space, history) -> bool:  # proposals go to the proposal pool
+            return True
+
+    opt = StuckWarmUp()
+    study = study_of(epochs(1, 10.0), optimizer=opt, suggest_timeout=5.0)
+    try:
+        run(study, 6, workers=2)
+    finally:
+        opt.release.set()
+    assert study.counts()["COMPLETE"] == 6
+    assert {t.proposal["kind"] for t in study.trials} == {"sobol"}
+
+
+def test_a_run_sets_its_own_trial_timeout_and_bad_values_fail_before_any_trial():
+    def long(params, trial):
+        trial.sleep(100.0)
+        return {"loss": params["x"]}
+
+    study = study_of(long, max_failure_share=1.0)
+    with pytest.raises(hn.ConfigError, match="trial_timeout must be a positive number"):
+        run(study, 1, trial_timeout=-1)
+    assert study.trials == []
+    run(study, 1, workers=1, trial_timeout=10.0)
+    assert study.trials[0].state is hn.TrialState.FAILED
+    assert "trial_timeout=10s" in study.trials[0].error and study.trials[0].duration == 10.0
