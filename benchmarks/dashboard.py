@@ -52,12 +52,12 @@ def _feed(study: Any, n_trials: int, n_reports: int, checkpoints: set[int], dash
                     }
                 )
             t0 = time.perf_counter()
-            study._add_reports(batch)
+            study._ledger.add_reports(batch)
             per_report.append((time.perf_counter() - t0) / len(batch))
         for t in trials:
             study.tell(t, {"loss": (t.params["x"] - 0.3) ** 2, "size": 1 + 9 * t.params["y"]})
         t0 = time.perf_counter()
-        study._hv()
+        study._ledger.hypervolume_history()
         hv_update.append(time.perf_counter() - t0)
         done += 4
         if dash is not None and done in checkpoints:

@@ -275,8 +275,9 @@ def speedup(n: int, workers: list[int], optimizer: str, seed: int = 0) -> dict[s
 # ---------------------------------------------------------------------- output
 
 
-def _load() -> dict[str, Any]:
-    path = RESULTS / "scale.json"
+def _load(out: Path) -> dict[str, Any]:
+    """Earlier results in ``out`` (a run of some parts keeps the others)."""
+    path = out / "scale.json"
     return json.loads(path.read_text()) if path.exists() else {}
 
 
@@ -362,7 +363,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--speedup-optimizers", nargs="+", default=["sobol", "qLogNEHVI"])
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
-    results = _load() if args.out == RESULTS else {}
+    results = _load(args.out)
     results["meta"] = {
         "machine": "2 cores, no GPU (the team's shared box)",
         "command": "python -m benchmarks.scale " + " ".join(argv or sys.argv[1:]),

@@ -1,4 +1,12 @@
-"""The Study: ask/tell at the core, with ``run``/``start`` as a loop over it on Dask.
+"""The Study: the one object users hold, a facade over three parts.
+
+- the :class:`~hpo_notebook.ledger.TrialLedger`: trials, reports and events, saved in the
+  study's store before anything acts on them;
+- the :class:`~hpo_notebook.proposer.Proposer`: the optimizer and its state, proposals;
+- the :class:`~hpo_notebook.driver.Driver` of a ``run``/``start``: the loop that keeps an
+  executor's workers busy (Dask, or a simulated cluster).
+
+``ask``/``tell`` use the ledger and the proposer directly.
 
 Example:
     >>> import hpo_notebook as hn
@@ -12,13 +20,10 @@ Example:
 
 from __future__ import annotations
 
-import collections
 import contextlib
-import copy
 import dataclasses
 import os
 import secrets
-import threading
 import time
 import traceback as tb_module
 import uuid
@@ -27,10 +32,8 @@ from typing import TYPE_CHECKING, Any, overload
 
 from hpo_notebook import _checks
 from hpo_notebook import results as R
-from hpo_notebook._history import HistoryIndex
-from hpo_notebook._study_core import PRUNED_IN_MODEL, StudyCore, _LocalChannel, trial_seed
 from hpo_notebook.checkpoints import Checkpoints
-from hpo_notebook.clock import WALL, Clock
+from hpo_notebook.clock import Clock
 from hpo_notebook.exceptions import (
     ConfigError,
     HpoError,
@@ -38,12 +41,16 @@ from hpo_notebook.exceptions import (
     StorageError,
 )
 from hpo_notebook.execution.base import Executor, TrialEnded
+from hpo_notebook.ledger import PRUNED_IN_MODEL, TrialLedger, _LocalChannel, trial_seed
 from hpo_notebook.lineage import study_lineage
 from hpo_notebook.objectives import Objective, Objectives
 from hpo_notebook.optimizers import Optimizer
+from hpo_notebook.proposer import Proposer
 from hpo_notebook.pruners import pruner_from_json
 from hpo_notebook.pruners.base import Pruner
 from hpo_notebook.reports import ReportHistory
+from hpo_notebook.run_options import RunOptions
+from hpo_notebook.settings import StudySettings
 from hpo_notebook.space import Space
 from hpo_notebook.store import SQLiteStore, StudyRecord, open_store
 from hpo_notebook.store.lock import DriverLock
@@ -52,13 +59,13 @@ from hpo_notebook.trial import Trial, TrialContext, TrialState
 if TYPE_CHECKING:
     import pandas as pd
 
-    from hpo_notebook._runner import Runner, RunProgress
+    from hpo_notebook.driver import Driver, RunProgress
 
 TrialFn = Callable[[dict[str, Any], TrialContext], Any]
 Listener = Callable[[dict[str, Any]], None]
 
 
-class Study(StudyCore):
+class Study:
     """A hyperparameter study: a function, a space, objectives, and everything tried so far.
 
     Args:
@@ -144,10 +151,7 @@ class Study(StudyCore):
             raise ConfigError(
                 f"pruned_in_model must be one of {PRUNED_IN_MODEL}, got {pruned_in_model!r}"
             )
-        self.pruned_in_model = pruned_in_model
-        self.max_failure_share = float(max_failure_share)
-        self.suggest_timeout = suggest_timeout
-        self.trial_timeout = _checks.check_timeout("trial_timeout", trial_timeout)
+        trial_timeout = _checks.check_timeout("trial_timeout", trial_timeout)
         self._store = open_store(storage)
         self._driver_lock = (
             DriverLock(self._store.path)
@@ -156,53 +160,75 @@ class Study(StudyCore):
         )
         self._asked: set[int] = set()  # asked for in this process and not told yet
         self._unusable: str | None = None  # why this study can be read but not run
-        self._lock = threading.RLock()
-        self._listeners: list[Listener] = []
-        self._runner: Runner | None = None
+        self._driver: Driver | None = None
         self._dashboard: Any = None
-        self._hv_history: R.HypervolumeHistory | None = None
-        self._gambles_warned: set[tuple[float, str]] = set()
-        self._suggest_pool: Any = None
-        self._index: HistoryIndex | None = None
-        self._report_history: ReportHistory | None = None
-        self._clock: Clock = WALL  # the clock of the executor of the latest run
-        _record = self._create_or_load(name or "study", seed, n_initial, load_if_exists, lineage)
-        self._record = _record
-        _record.uid  # noqa: B018 - a tampered id is refused now, before anything runs
-        self.seed: int = int(_record.settings["seed"])
-        self._optimizer_state = _record.optimizer_state
-        self._trials: dict[int, Trial] = {t.number: t for t in self._store.trials(_record.id)}
-        self._state_counts = collections.Counter(t.state for t in self._trials.values())
-        stored = _record.settings.get("checkpoints")
+        given = StudySettings(
+            self.space,
+            self.objectives,
+            self.optimizer.name,
+            # given to the Study or to the optimizer object: either way a reopened study keeps it
+            n_initial if n_initial is not None else getattr(self.optimizer, "n_initial", None),
+            -1,  # set below: the given seed, a new one, or the stored one
+            float(max_failure_share),
+            suggest_timeout,
+            self._checkpoint_policy,
+            pruned_in_model,
+            _checks.pruner_json(self.pruner),
+            trial_timeout,
+        )
+        record = self._create_or_load(name or "study", seed, given, load_if_exists, lineage)
+        record.uid  # noqa: B018 - a tampered id is refused now, before anything runs
+        stored = record.settings.get("checkpoints")
         if stored and checkpoints is None:  # reopened: the folder it had
             self._checkpoint_policy = _stored_checkpoints(stored, self._store.path)
-        self._checkpoint_root: str | None = None
+        #: the settings of this study object (frozen)
+        self.settings = dataclasses.replace(
+            given, seed=int(record.settings["seed"]), checkpoints=self._checkpoint_policy
+        )
+        self._ledger = TrialLedger(
+            self._store,
+            record,
+            self.space,
+            self.objectives,
+            self.seed,
+            self.pruner,
+            pruned_in_model,
+            self._checkpoint_policy,
+        )
+        self._proposer = Proposer(self._ledger, self.optimizer, record.optimizer_state)
 
     # ------------------------------------------------------------------ construction
 
-    def _settings(self, seed: int, n_initial: int | None) -> dict[str, Any]:
-        return {
-            "space": self.space.to_json(),
-            **self.objectives.to_json(),
-            "optimizer": self.optimizer.name,
-            # given to the Study or to the optimizer object: either way a reopened study keeps it
-            "n_initial": n_initial
-            if n_initial is not None
-            else getattr(self.optimizer, "n_initial", None),
-            "seed": seed,
-            "max_failure_share": self.max_failure_share,
-            "suggest_timeout": self.suggest_timeout,
-            "checkpoints": dataclasses.asdict(self._checkpoint_policy),
-            "pruned_in_model": self.pruned_in_model,
-            "pruner": _checks.pruner_json(self.pruner),
-            "trial_timeout": self.trial_timeout,
-        }
+    @property
+    def seed(self) -> int:
+        """The study seed (given, or drawn at creation and stored)."""
+        return self.settings.seed
+
+    @property
+    def pruned_in_model(self) -> str:
+        """How pruned trials inform the model (see the class docstring)."""
+        return self.settings.pruned_in_model
+
+    @property
+    def max_failure_share(self) -> float:
+        """The share of failed trials that stops a run."""
+        return self.settings.max_failure_share
+
+    @property
+    def suggest_timeout(self) -> float | None:
+        """Seconds a free worker waits for a model proposal."""
+        return self.settings.suggest_timeout
+
+    @property
+    def trial_timeout(self) -> float | None:
+        """Seconds a trial may run (None: no limit)."""
+        return self.settings.trial_timeout
 
     def _create_or_load(
         self,
         name: str,
         seed: int | None,
-        n_initial: int | None,
+        given: StudySettings,
         load_if_exists: bool,
         lineage: dict[str, Any] | None,
     ) -> StudyRecord:
@@ -214,7 +240,7 @@ class Study(StudyCore):
                     "choose another name="
                 )
             rec = self._store.get_study(name)
-            mine = self._settings(rec.settings["seed"], n_initial)
+            mine = dataclasses.replace(given, seed=rec.settings["seed"]).to_json()
             for key in ("space", "objectives", "constraints"):
                 if rec.settings.get(key) != mine[key]:
                     raise StorageError(
@@ -225,16 +251,31 @@ class Study(StudyCore):
         seed = seed if seed is not None else secrets.randbelow(2**31)
         # its checkpoints are marked with this id: a study made again under the same name and
         # file never mistakes the old study's checkpoints for its own
-        settings = {"uid": uuid.uuid4().hex, **self._settings(seed, n_initial)}
+        settings = {"uid": uuid.uuid4().hex, **dataclasses.replace(given, seed=seed).to_json()}
         return self._store.create_study(name, settings, study_lineage(self.fn, seed, lineage))
 
     # ------------------------------------------------------------------ properties
 
     @property
+    def name(self) -> str:
+        """The study's name in its file (``Study(name=...)``, default ``"study"``)."""
+        return self._ledger.name
+
+    @property
+    def trials(self) -> list[Trial]:
+        """Snapshots of every trial, by number."""
+        return self._ledger.trials
+
+    @property
+    def checkpoint_dir(self) -> str:
+        """The folder of this study's trial checkpoints (``<dir>/<study uid>``)."""
+        return self._ledger.checkpoint_dir
+
+    @property
     def clock(self) -> Clock:
         """The clock this study records time with: the wall clock, or, from a run on
         ``hn.SimulatedCluster`` on, that cluster's virtual clock (``clock.time()``)."""
-        return self._clock
+        return self._ledger.clock
 
     @property
     def storage_path(self) -> str | None:
@@ -244,7 +285,7 @@ class Study(StudyCore):
     @property
     def lineage(self) -> dict[str, Any]:
         """Versions, host, git commit, code fingerprint and seed recorded at creation."""
-        return dict(self._record.lineage)
+        return dict(self._ledger.record.lineage)
 
     def trial(self, number: int) -> Trial:
         """The current snapshot of trial ``number``.
@@ -252,26 +293,25 @@ class Study(StudyCore):
         Raises:
             KeyError: the study has no such trial.
         """
-        with self._lock:
-            if number not in self._trials:
-                raise KeyError(f"no trial {number}; the study has {len(self._trials)} trials")
-            return self._trials[number]
+        t = self._ledger.trial(number)
+        if t is None:
+            raise KeyError(f"no trial {number}; the study has {len(self.trials)} trials")
+        return t
 
     def counts(self) -> dict[str, int]:
         """Number of trials in each state."""
-        with self._lock:
-            return {s.value: self._state_counts[s] for s in TrialState}
+        return self._ledger.counts()
 
     @property
     def status(self) -> str:
         """``"idle"``, ``"running"``, ``"paused"`` or ``"stopping"``."""
-        r = self._runner
+        r = self._driver
         return "idle" if r is None or r.done.is_set() else r.status
 
     def __repr__(self) -> str:
         c = self.counts()
         return (
-            f"<Study {self.name!r}: {len(self._trials)} trials "
+            f"<Study {self.name!r}: {sum(c.values())} trials "
             f"({c['COMPLETE']} complete, {c['RUNNING']} running, {c['FAILED']} failed), "
             f"objectives {dict((n, o.direction) for n, o in self.objectives.objectives)}, "
             f"{self.status}>"
@@ -286,15 +326,7 @@ class Study(StudyCore):
         ``"reports"`` (``"reports"``: a list of report dicts) or ``"status"``. Listeners run on
         the driver thread: keep them quick and never block.
         """
-        with self._lock:
-            self._listeners.append(listener)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                if listener in self._listeners:
-                    self._listeners.remove(listener)
-
-        return unsubscribe
+        return self._ledger.subscribe(listener)
 
     # ------------------------------------------------------------------ ask / tell
 
@@ -316,7 +348,7 @@ class Study(StudyCore):
         self._require_runnable()
         self._hold("ask")
         try:
-            trials = self._create_trials(self._propose(k))
+            trials = self._ledger.create(self._proposer.propose(k))
         except BaseException:
             self._let_go()
             raise
@@ -327,7 +359,7 @@ class Study(StudyCore):
                 t.params,
                 t.seed or 0,
                 t.attempt,
-                _LocalChannel(self),
+                _LocalChannel(self._ledger),
                 self.checkpoint_dir,
             )
             for t in trials
@@ -357,13 +389,12 @@ class Study(StudyCore):
         if number not in self._asked and self.status == "idle":
             self._hold("tell")  # a trial asked for by an earlier process
         try:
-            with self._lock:
-                current = self._trials.get(number)
+            current = self._ledger.trial(number)
             if current is None:
                 raise ConfigError(f"tell: no trial {number} in study {self.name!r}")
             if current.state is not TrialState.RUNNING:
                 raise ConfigError(f"tell: trial {number} is already {current.state.value}")
-            self._finish(_told(number, current.attempt, result, state))
+            self._ledger.finish(_told(number, current.attempt, result, state))
             self._asked.discard(number)
         finally:
             self._let_go()
@@ -376,7 +407,7 @@ class Study(StudyCore):
             return
         lock.acquire(what)
         try:
-            self._reload()
+            self._proposer.restore(self._ledger.reload().optimizer_state)
         except BaseException:
             lock.release()
             raise
@@ -385,7 +416,7 @@ class Study(StudyCore):
         """Give the file up once nothing of this object's is in flight (``runner_ending``: the
         driver thread calls this as its last act, before the study becomes idle, so that a
         new ``start`` cannot slip in between)."""
-        r = self._runner
+        r = self._driver
         running = not runner_ending and r is not None and not r.done.is_set()
         if self._driver_lock is not None and not self._asked and not running:
             self._driver_lock.release()
@@ -437,8 +468,10 @@ class Study(StudyCore):
             KeyboardInterrupt: after stopping cleanly on Ctrl-C / the kernel's stop button;
                 the study is saved and the cluster left usable.
         """
-        self.start(
-            n_trials, concurrency, cluster, resources, timeout, progress, show, trial_timeout
+        self._start(
+            RunOptions(
+                n_trials, concurrency, cluster, resources, timeout, progress, show, trial_timeout
+            )
         )
         try:
             self.wait()
@@ -463,7 +496,14 @@ class Study(StudyCore):
 
         Use :meth:`wait`, :meth:`pause`, :meth:`resume` and :meth:`stop` to control it.
         """
-        from hpo_notebook._runner import Runner
+        return self._start(
+            RunOptions(
+                n_trials, concurrency, cluster, resources, timeout, progress, show, trial_timeout
+            )
+        )
+
+    def _start(self, opts: RunOptions) -> Study:
+        from hpo_notebook.driver import Driver
         from hpo_notebook.execution.dask import DaskExecutor
         from hpo_notebook.execution.simulated import SimulatedCluster, SimulatedExecutor
 
@@ -474,50 +514,53 @@ class Study(StudyCore):
                 "with hn.load_study(path, fn)"
             )
         self._require_runnable()
-        if n_trials is not None:
-            _checks.check_n_trials(n_trials)
-        if concurrency is not None:
-            _checks.positive_int("concurrency", concurrency)
-        if timeout is not None and not _checks.positive_number(timeout):
-            raise ConfigError(f"timeout must be a positive number of seconds, got {timeout!r}")
-        limit = _checks.check_timeout("trial_timeout", trial_timeout) or self.trial_timeout
-        if isinstance(cluster, SimulatedCluster):
-            executor: Executor = SimulatedExecutor(cluster, resources)
+        if isinstance(opts.cluster, SimulatedCluster):
+            executor: Executor = SimulatedExecutor(opts.cluster, opts.resources)
         else:
             _checks.check_picklable(self.fn)
-            executor = DaskExecutor(cluster, n_workers=concurrency, resources=resources)
+            executor = DaskExecutor(opts.cluster, opts.concurrency, opts.resources)
         self._hold("run")
         try:
-            n = self._resolve_n_trials(n_trials)
+            n = self._resolve_n_trials(opts.n_trials)
             if n == 0:  # nothing to run: no cluster to start
                 self._let_go()
                 return self
-            finished = sum(t.state.finished for t in self.trials)
-            self._store.set_target(self._record.id, finished + n)
-            self._runner = Runner(self, n, concurrency, executor, timeout, limit)
-            self._clock = executor.clock
+            self._ledger.set_target(self._ledger.n_finished() + n)
+            self._ledger.clock = executor.clock
+            self._driver = Driver(
+                self._ledger,
+                self._proposer,
+                self.fn,
+                executor,
+                n,
+                opts.concurrency,
+                opts.timeout,
+                opts.trial_timeout or self.trial_timeout,
+                self.suggest_timeout,
+                self.max_failure_share,
+                on_exit=lambda: self._let_go(runner_ending=True),
+            )
         except BaseException:
             self._let_go()
             raise
         from hpo_notebook.widgets._env import in_notebook
 
-        if show if show is not None else in_notebook():
+        if opts.show if opts.show is not None else in_notebook():
             self._show_live()
-        elif progress or (progress is None and _checks.stderr_is_tty()):
+        elif opts.progress or (opts.progress is None and _checks.stderr_is_tty()):
             from hpo_notebook.progress import TextProgress
 
             TextProgress(self, total=n).attach()
-        self._warm_up()
-        self._runner.start()
+        self._proposer.warm_up()
+        self._driver.start()
         return self
 
     def _resolve_n_trials(self, n_trials: int | None) -> int:
         if n_trials is None:
-            rec = self._store.get_study(self.name)
-            if rec.target is None:
+            target = self._ledger.target()
+            if target is None:
                 raise ConfigError("n_trials is required: how many trials should run?")
-            finished = sum(t.state.finished for t in self.trials)
-            return max(0, rec.target - finished)
+            return max(0, target - self._ledger.n_finished())
         return _checks.check_n_trials(n_trials)
 
     def wait(self, timeout: float | None = None, raise_errors: bool = True) -> bool:
@@ -527,7 +570,7 @@ class Study(StudyCore):
             StudyFailedError: too many trials failed (only when ``raise_errors``; so is any
                 other error that stopped the driver).
         """
-        r = self._runner
+        r = self._driver
         if r is None:
             return True
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -560,10 +603,12 @@ class Study(StudyCore):
         """
         import asyncio
 
-        self.start(
-            n_trials, concurrency, cluster, resources, timeout, progress, show, trial_timeout
+        self._start(
+            RunOptions(
+                n_trials, concurrency, cluster, resources, timeout, progress, show, trial_timeout
+            )
         )
-        r = self._runner
+        r = self._driver
         try:
             while r is not None and not r.done.is_set():
                 await asyncio.sleep(0.1)
@@ -579,42 +624,42 @@ class Study(StudyCore):
     def add_trials(self, n: int) -> None:
         """Run ``n`` more trials than planned (while the study runs)."""
         _checks.positive_int("add_trials: n", n)
-        if self._runner is None or self._runner.done.is_set():
+        if self._driver is None or self._driver.done.is_set():
             raise ConfigError("add_trials: the study is not running; call run(n_trials=...)")
-        self._runner.add_trials(n)
+        self._driver.add_trials(n)
 
     def set_concurrency(self, k: int) -> None:
         """Run up to ``k`` trials at once from now on (a local cluster started by the study is
         resized; with your own cluster, make sure it has the workers)."""
         _checks.positive_int("set_concurrency: k", k)
-        if self._runner is None or self._runner.done.is_set():
+        if self._driver is None or self._driver.done.is_set():
             raise ConfigError("set_concurrency: the study is not running")
-        self._runner.set_concurrency(k)
+        self._driver.set_concurrency(k)
 
     def prune(self, number: int, reason: str = "stopped by hand") -> None:
         """Stop a running trial at its next report; it ends PRUNED with ``reason``."""
         t = self.trial(number)
         if t.state is not TrialState.RUNNING:
             raise ConfigError(f"prune: trial {number} is {t.state.value}, not RUNNING")
-        if self._runner is None or self._runner.done.is_set():
+        if self._driver is None or self._driver.done.is_set():
             raise ConfigError("prune: the study is not running (use tell(trial, hn.Pruned()))")
-        self._runner.prune(number, reason)
+        self._driver.prune(number, reason)
 
     def pause(self) -> None:
         """Start no new trials; running ones go on. :meth:`resume` continues."""
-        if self._runner is not None:
-            self._runner.pause()
+        if self._driver is not None:
+            self._driver.pause()
 
     def resume(self) -> None:
         """Continue after :meth:`pause`."""
-        if self._runner is not None:
-            self._runner.resume()
+        if self._driver is not None:
+            self._driver.resume()
 
     def stop(self) -> None:
         """Stop the study: no new trials; running ones are asked to stop at their next report
         and marked INTERRUPTED if they do not finish within a second (re-run on resume)."""
-        if self._runner is not None:
-            self._runner.stop()
+        if self._driver is not None:
+            self._driver.stop()
 
     def _require_idle(self, what: str) -> None:
         if self.status != "idle":
@@ -622,11 +667,10 @@ class Study(StudyCore):
 
     def close(self) -> None:
         """Stop anything running and close the study file."""
-        if self._runner is not None and not self._runner.done.is_set():
+        if self._driver is not None and not self._driver.done.is_set():
             self.stop()
             self.wait(raise_errors=False)
-        if self._suggest_pool is not None:
-            self._suggest_pool.shutdown(wait=False, cancel_futures=True)
+        self._proposer.close()
         self._asked.clear()
         if self._driver_lock is not None:
             self._driver_lock.release()
@@ -688,13 +732,13 @@ class Study(StudyCore):
             >>> study.progress() is None
             True
         """
-        r = self._runner
+        r = self._driver
         return None if r is None else r.progress()
 
     @property
     def dask_dashboard(self) -> str | None:
         """Link to the Dask dashboard of the running study's cluster, if any."""
-        r = self._runner
+        r = self._driver
         return r.executor.dashboard_link if r is not None else None
 
     # ------------------------------------------------------------------ results
@@ -705,7 +749,7 @@ class Study(StudyCore):
 
     def curves(self, trial: int | None = None) -> pd.DataFrame:
         """One row per intermediate report: trial, step, attempt, time and metrics."""
-        return R.curves_frame(self._store.reports(self._record.id, trial))
+        return R.curves_frame(self._ledger.stored_reports(trial))
 
     def reports(self) -> ReportHistory:
         """The report log: every intermediate report, per trial in step order (built from the
@@ -723,13 +767,13 @@ class Study(StudyCore):
             >>> study.reports().curve(trial.number)
             [(1, {'loss': 0.5}), (2, {'loss': 0.3})]
         """
-        return self._reports_index()
+        return self._ledger.reports()
 
     @property
     def optimizer_state(self) -> dict[str, Any] | None:
         """A copy of what the optimizer last stored (a BoTorch study: the GP's lengthscales
         per objective, read by ``hn.plots.importance``); None before its first model."""
-        return copy.deepcopy(self._optimizer_state)
+        return self._proposer.state
 
     def rank_correlations(self, steps: Sequence[float] | None = None) -> pd.DataFrame:
         """Is the early metric a good guide? Per step and metric, the Spearman rank
@@ -767,7 +811,7 @@ class Study(StudyCore):
         rows = [
             {"step": c.step, "metric": c.metric, "trials": c.n, "spearman": c.spearman,
              "gamble": c.gamble}
-            for c in self._rank_correlations(steps)
+            for c in self._ledger.rank_correlations(steps)
         ]  # fmt: skip
         return pd.DataFrame(rows, columns=["step", "metric", "trials", "spearman", "gamble"])
 
@@ -788,20 +832,14 @@ class Study(StudyCore):
 
     def hypervolume(self) -> float:
         """Hypervolume of the feasible completed trials (two or more objectives)."""
-        return self._hv().value
+        return self._ledger.hypervolume_history().value
 
     def hypervolume_history(self, by: str = "trials") -> pd.DataFrame:
         """Hypervolume after each finished trial (columns ``n_trials``, ``elapsed_s``,
         ``hypervolume``, ``trial``), updated incrementally as trials finish."""
         if by not in ("trials", "time"):
             raise ConfigError(f"hypervolume_history: by must be 'trials' or 'time', got {by!r}")
-        return self._hv().frame()
-
-    def _hv(self) -> R.HypervolumeHistory:
-        with self._lock:
-            if self._hv_history is None:
-                self._hv_history = R.HypervolumeHistory(self.objectives)
-            return self._hv_history.update(self.trials)
+        return self._ledger.hypervolume_history().frame()
 
     def best(self) -> Trial:
         """The best feasible trial of a single-objective study."""

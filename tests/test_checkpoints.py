@@ -24,7 +24,7 @@ def test_save_load_round_trip_and_meta(tmp_path):
     assert t.load_checkpoint() == {"step": 3, "weights": [3.0]}
     assert t.checkpoint_step == 3
     root = study.checkpoint_dir
-    assert root == str(tmp_path / study._record.uid)
+    assert root == str(tmp_path / study._ledger.record.uid)
     d = C.trial_dir(root, 0)
     meta = json.loads((d / "meta.json").read_text())
     files = sorted(p.name for p in d.iterdir())
@@ -46,7 +46,7 @@ def test_weights_only_refuses_arbitrary_objects(tmp_path):
 
 
 def _uid(study):
-    return study._record.uid
+    return study._ledger.record.uid
 
 
 def test_default_folder_is_beside_the_study_file_named_by_the_study_id(tmp_path):
@@ -256,12 +256,14 @@ def test_reports_lost_with_a_killed_driver_come_back_from_the_checkpoint(tmp_pat
     for step in (1, 2, 3):
         t.report(step, loss=1.0 / step)
         t.save_checkpoint({"w": step})
-    study._store.delete_reports(study._record.id, t.number, after_step=1)  # 2, 3 never arrived
+    study._store.delete_reports(
+        study._ledger.record.id, t.number, after_step=1
+    )  # 2, 3 never arrived
     assert study.curves(t.number)["step"].tolist() == [1]
     study.close()
 
     again = hn.load_study(path)
-    again._start_attempt(t.number)  # what a resumed run does first
+    again._ledger.start_attempt(t.number)  # what a resumed run does first
     curve = again.curves(t.number)
     assert curve["step"].tolist() == [1, 2, 3]
     assert curve["loss"].tolist() == [1.0, 0.5, 1.0 / 3]

@@ -32,7 +32,7 @@ def _run(pruned_in_model: str, n: int, n_initial: int = 4) -> hn.Study:
 
 def test_the_history_carries_each_curve_at_the_rungs_and_where_it_stopped():
     study = _run("fidelity", 8, n_initial=8)  # quasi-random points: no model yet
-    h = study._history()
+    h = study._ledger.history()
     trials = {t.number: t for t in study.trials}
     done = [n for n, t in trials.items() if t.state is hn.TrialState.COMPLETE]
     pruned = [n for n, t in trials.items() if t.state is hn.TrialState.PRUNED]
@@ -57,7 +57,7 @@ def test_the_history_carries_each_curve_at_the_rungs_and_where_it_stopped():
 
 
 def test_other_modes_bring_no_curves():
-    h = _run("last", 8, n_initial=8)._history()
+    h = _run("last", 8, n_initial=8)._ledger.history()
     assert not h.has_curves and h.X_partial is None
 
 

@@ -14,7 +14,7 @@ from hpo_notebook.execution.dask import DaskExecutor
 from hpo_notebook.objectives import Objectives
 from hpo_notebook.pruners.base import EVERY_REPORT, DecisionPoints
 
-RUNNER = Path(hn.__file__).parent / "_runner.py"
+RUNNER = Path(hn.__file__).parent / "driver.py"
 
 
 def _protocol_members(proto: type) -> set[str]:

@@ -86,9 +86,9 @@ def test_a_study_continued_from_its_file_has_the_history_it_had(tmp_path):
             study.tell(t, hn.Pruned("behind"))
         elif i != 4:
             study.tell(t, {"a": float(i), "b": float(-i)})
-    live = study._history()
+    live = study._ledger.history()
     study.close()
-    again = hn.load_study(path)._history()
+    again = hn.load_study(path)._ledger.history()
     for name in ("X", "Y", "X_pending", "n_trials"):
         np.testing.assert_array_equal(getattr(live, name), getattr(again, name))
     assert live.X.shape == (5, 2) and live.X_pending.shape == (1, 2)

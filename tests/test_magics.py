@@ -68,7 +68,7 @@ def define(shell, db, cell=CELL, trials=2):
         f"--optimizer sobol --name exp\n{cell}",
     )
     study = shell.user_ns["exp"]
-    study._store.set_target(study._record.id, trials)  # as --trials does when a study runs
+    study._ledger.set_target(trials)  # as --trials does when a study runs
     study.close()
 
 

@@ -269,7 +269,7 @@ def test_ask_tell_pruning_is_synchronous_and_pruned_trials_inform_the_model(tmp_
     t = study.trial(b.number)
     assert t.state is hn.TrialState.PRUNED and t.extra["pruned_at"] == 1
     assert t.error == "not in the top 1 of 2 trials on loss at rung step 1"
-    h = study._history()
+    h = study._ledger.history()
     assert h.Y.tolist() == [[0.9]] and len(h.X_pending) == 1  # last value, a still pending
     study.close()
     again = hn.load_study(path)
@@ -286,7 +286,7 @@ def test_ask_tell_pruning_is_synchronous_and_pruned_trials_inform_the_model(tmp_
     with pytest.raises(hn.Pruned):
         y.report(1, loss=0.9)
     ignore.tell(y, hn.Pruned("stopped"))
-    assert ignore._history().Y.shape == (0, 1)
+    assert ignore._ledger.history().Y.shape == (0, 1)
 
 
 def test_n_initial_given_to_the_optimizer_survives_reopening(tmp_path):

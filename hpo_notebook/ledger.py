@@ -1,22 +1,23 @@
-"""The study's bookkeeping behind ask/tell: proposals, trial records, reports, pruning
-decisions and checkpoints. :class:`~hpo_notebook.study.Study` builds on it; every change is
-saved to the store before anything acts on it.
+"""The trial ledger: a study's trials, their attempts and reports, kept in its store.
 
-This is a base class for code organisation only: it relies on the attributes that
-``Study.__init__`` sets (``_store``, ``_record``, ``_trials``, ``_lock``, ``space``,
-``objectives``, ``optimizer``, ``pruner``, ...).
+Every change is saved to the store before anything acts on it, and then published to the
+study's listeners as an event. The ledger also keeps what is derived from its records and
+read often: the report log (:class:`~hpo_notebook.reports.ReportHistory`, read by the pruner
+and the views), what the optimizer sees (:class:`~hpo_notebook._history.HistoryIndex`), the
+hypervolume history, and each trial's checkpoints.
+
+The study's driver loop, ``ask``/``tell`` and the views all go through its public methods;
+:class:`~hpo_notebook.study.Study` is a facade over it, the proposer and the driver.
 """
 
 from __future__ import annotations
 
 import collections
 import dataclasses
-import logging
 import threading
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -25,12 +26,11 @@ from hpo_notebook import checkpoints
 from hpo_notebook import results as R
 from hpo_notebook._history import HistoryIndex
 from hpo_notebook.checkpoints import Checkpoints
-from hpo_notebook.clock import Clock
-from hpo_notebook.exceptions import HpoError, HpoWarning, PruningGambleWarning, TrialResultError
+from hpo_notebook.clock import WALL, Clock
+from hpo_notebook.exceptions import HpoWarning, PruningGambleWarning, TrialResultError
 from hpo_notebook.execution.base import TrialEnded
 from hpo_notebook.objectives import Objectives
-from hpo_notebook.optimizers import History, Optimizer, Proposal
-from hpo_notebook.optimizers.random import known_params, sobol_proposals
+from hpo_notebook.optimizers import History, Proposal
 from hpo_notebook.pruners._rungs import multi_objective_order, rung_steps
 from hpo_notebook.pruners.base import Decision, Pruner
 from hpo_notebook.pruners.rank_correlation import MIN_TRIALS, RankCorrelation, rank_correlations
@@ -47,36 +47,54 @@ def trial_seed(study_seed: int, number: int) -> int:
     return int(np.random.SeedSequence([study_seed, number, 0x7417]).generate_state(1)[0] >> 1)
 
 
-class StudyCore:
-    """Internals shared by every way of running trials (ask/tell and the Dask loop)."""
+class TrialLedger:
+    """The trials and reports of one study (see the module docstring).
 
-    space: Space
-    objectives: Objectives
-    optimizer: Optimizer
-    pruner: Pruner | None
-    pruned_in_model: str
-    suggest_timeout: float | None
-    seed: int
-    _store: SQLiteStore
-    _record: StudyRecord
-    _trials: dict[int, Trial]
-    _lock: threading.RLock
-    _listeners: list[Listener]
-    _optimizer_state: dict[str, Any] | None
-    _suggest_pool: ThreadPoolExecutor | None
-    _index: HistoryIndex | None
-    _state_counts: collections.Counter[TrialState]
-    _report_history: ReportHistory | None
-    _checkpoint_policy: Checkpoints
-    _checkpoint_root: str | None
-    _hv_history: R.HypervolumeHistory | None
-    _gambles_warned: set[tuple[float, str]]
-    _clock: Clock
+    Args:
+        store: where the study lives (its records are read from it now).
+        record: the study's record in ``store``.
+        space, objectives: the study's.
+        seed: the study seed (trial seeds derive from it).
+        pruner: the study's pruner (it indexes the report log), or None.
+        pruned_in_model: how pruned trials inform the model (``Study(pruned_in_model=...)``).
+        checkpoint_policy: where checkpoints go and which are kept.
+    """
+
+    def __init__(
+        self,
+        store: SQLiteStore,
+        record: StudyRecord,
+        space: Space,
+        objectives: Objectives,
+        seed: int,
+        pruner: Pruner | None,
+        pruned_in_model: str,
+        checkpoint_policy: Checkpoints,
+    ) -> None:
+        self.store = store
+        self.record = record
+        self.space = space
+        self.objectives = objectives
+        self.seed = seed
+        self.pruner = pruner
+        self.pruned_in_model = pruned_in_model
+        self.checkpoint_policy = checkpoint_policy
+        #: the clock of the executor of the latest run (times the ledger records)
+        self.clock: Clock = WALL
+        self._lock = threading.RLock()
+        self._listeners: list[Listener] = []
+        self._trials: dict[int, Trial] = {t.number: t for t in store.trials(record.id)}
+        self._state_counts = collections.Counter(t.state for t in self._trials.values())
+        self._index: HistoryIndex | None = None
+        self._report_history: ReportHistory | None = None
+        self._hv_history: R.HypervolumeHistory | None = None
+        self._gambles_warned: set[tuple[float, str]] = set()
+        self._checkpoint_root: str | None = None
 
     @property
     def name(self) -> str:
         """The study's name in its file (``Study(name=...)``, default ``"study"``)."""
-        return self._record.name
+        return self.record.name
 
     @property
     def trials(self) -> list[Trial]:
@@ -84,7 +102,35 @@ class StudyCore:
         with self._lock:  # the dict is in number order: trials are created in that order
             return list(self._trials.values())
 
-    def _publish(self, event: dict[str, Any]) -> None:
+    def trial(self, number: int) -> Trial | None:
+        """The snapshot of trial ``number`` (None: no such trial)."""
+        with self._lock:
+            return self._trials.get(number)
+
+    def counts(self) -> dict[str, int]:
+        """How many trials are in each state."""
+        with self._lock:
+            return {s.value: self._state_counts[s] for s in TrialState}
+
+    def n_finished(self) -> int:
+        """Trials that finished (complete, failed or pruned)."""
+        with self._lock:
+            return sum(self._state_counts[s] for s in TrialState if s.finished)
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener(event)`` for every change from now on; returns the unsubscribe."""
+        with self._lock:
+            self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def publish(self, event: dict[str, Any]) -> None:
+        """Hand ``event`` to every listener (a listener that raises is warned about)."""
         for listener in list(self._listeners):
             try:
                 listener(event)
@@ -93,7 +139,7 @@ class StudyCore:
                     f"hpo_notebook: a study listener raised {exc!r}", HpoWarning, stacklevel=2
                 )
 
-    def _history(self) -> History:
+    def history(self) -> History:
         """What the optimizer may know now (built incrementally, see ``_history.py``)."""
         with self._lock:
             if self._index is None:
@@ -105,78 +151,47 @@ class StudyCore:
             if self.pruned_in_model != "fidelity":
                 return h
             trials = list(self._trials.values())
-        return _with_curves(h, trials, self._reports_index(), self.space, self.objectives,
+        return _with_curves(h, trials, self.reports(), self.space, self.objectives,
                             self.pruner)  # fmt: skip
 
     def _curve_if_pruned(self, t: Trial) -> list[tuple[float, Any]]:
         """A pruned trial's reports, from which the model takes its last values."""
         if t.state is not TrialState.PRUNED or self.pruned_in_model != "last":
             return []
-        return self._reports_index().curve(t.number)
+        return self.reports().curve(t.number)
 
-    def _attempt_of(self, number: int) -> int | None:
+    def set_target(self, n: int) -> None:
+        """Save how many finished trials the latest run aims at (``run(n_trials=None)``
+        continues to it)."""
+        self.store.set_target(self.record.id, n)
+
+    def target(self) -> int | None:
+        """The saved target (None before the first run)."""
+        return self.store.get_study(self.name).target
+
+    def set_optimizer_state(self, state: dict[str, Any] | None) -> None:
+        """Save the optimizer's state (a resumed study proposes with it)."""
+        self.store.set_optimizer_state(self.record.id, state)
+
+    def stored_reports(self, trial: int | None = None) -> list[dict[str, Any]]:
+        """The reports as stored (of one trial, or all), with their attempt and time."""
+        return self.store.reports(self.record.id, trial)
+
+    def hypervolume_history(self) -> R.HypervolumeHistory:
+        """The hypervolume after each finished trial, extended as trials finish."""
+        with self._lock:
+            if self._hv_history is None:
+                self._hv_history = R.HypervolumeHistory(self.objectives)
+            return self._hv_history.update(list(self._trials.values()))
+
+    def attempt_of(self, number: int) -> int | None:
         """The current attempt of trial ``number`` (None: no such trial)."""
         t = self._trials.get(number)
         return None if t is None else t.attempt
 
-    def _suggest(self, n: int, history: History) -> list[Proposal]:
-        """Call the optimizer and save the state it returns."""
-        suggestion = self.optimizer.suggest(
-            self.space, self.objectives, history, n, self.seed, self._optimizer_state
-        )
-        if len(suggestion.proposals) != n:
-            raise HpoError(
-                f"optimizer {self.optimizer.name!r} returned {len(suggestion.proposals)} "
-                f"proposals, {n} were asked for"
-            )
-        if suggestion.state != self._optimizer_state:
-            self._optimizer_state = suggestion.state
-            self._store.set_optimizer_state(self._record.id, suggestion.state)
-        return suggestion.proposals
-
-    def _pool(self) -> ThreadPoolExecutor:
-        if self._suggest_pool is None:
-            self._suggest_pool = ThreadPoolExecutor(1, thread_name_prefix="hpo-suggest")
-        return self._suggest_pool
-
-    def _warm_up(self) -> None:
-        """Let the optimizer load its libraries in the background while the first trials run."""
-        warm_up = getattr(self.optimizer, "warm_up", None)
-        if warm_up is not None:
-            # Its own daemon thread, not the proposal pool: a first-use compile can take a
-            # minute (or wait on another process's build lock), and neither proposals nor
-            # the interpreter's exit should wait for it.
-            threading.Thread(
-                target=_quietly, args=(warm_up,), name="hpo-warm-up", daemon=True
-            ).start()
-
-    def _suggest_async(self, n: int) -> Future[list[Proposal]]:
-        """Start computing ``n`` proposals from the current history in the background."""
-        self._pool()
-        history = self._history()
-        fut = self._suggest_pool.submit(self._suggest, n, history)
-        fut.n_trials = history.n_trials  # type: ignore[attr-defined]
-        return fut
-
-    def _uses_model(self) -> bool:
-        """Whether the next proposal needs real work (then it runs off the driver thread)."""
-        uses_model = getattr(self.optimizer, "uses_model", None)
-        return True if uses_model is None else bool(uses_model(self.space, self._history()))
-
-    def _late_proposals(self, n: int, waited: float) -> list[Proposal]:
-        """Quasi-random stand-ins for proposals the model did not deliver in time."""
-        h = self._history()
-        note = f"the model was not ready within suggest_timeout={waited:g}s"
-        avoid = known_params(self.space, h)
-        return sobol_proposals(self.space, h.n_trials, n, self.seed, "sobol-late", note, avoid)
-
-    def _propose(self, n: int) -> list[Proposal]:
-        """``n`` proposals from the optimizer, computed here and now."""
-        return self._suggest(n, self._history())
-
-    def _create_trials(self, proposals: Sequence[Proposal]) -> list[Trial]:
+    def create(self, proposals: Sequence[Proposal]) -> list[Trial]:
         """Save new trials as RUNNING (first attempt) before they are handed to anyone."""
-        now = self._clock.time()
+        now = self.clock.time()
         with self._lock:
             start = len(self._trials)
             new = []
@@ -194,38 +209,39 @@ class StudyCore:
                         attempt=1,
                     )
                 )
-            self._store.add_trials(self._record.id, new)
+            self.store.add_trials(self.record.id, new)
             self._trials.update({t.number: t for t in new})
             self._state_counts[TrialState.RUNNING] += len(new)
             if self._index is not None:
                 for t in new:
                     self._index.update(t)
         for t in new:
-            self._publish({"type": "trial", "trial": t})
+            self.publish({"type": "trial", "trial": t})
         return new
 
     @property
     def checkpoint_dir(self) -> str:
         """The folder of this study's trial checkpoints (``<dir>/<study uid>``)."""
         if self._checkpoint_root is None:
-            policy = self._checkpoint_policy.resolved(self._store.path)
-            self._checkpoint_policy = policy
-            self._checkpoint_root = policy.study_root(self._record.uid)
+            policy = self.checkpoint_policy.resolved(self.store.path)
+            self.checkpoint_policy = policy
+            self._checkpoint_root = policy.study_root(self.record.uid)
         return self._checkpoint_root
 
-    def _reload(self) -> None:
-        """Catch up with the store (another process may have driven the study meanwhile)."""
-        rec = self._store.get_study(self.name)
-        trials = {t.number: t for t in self._store.trials(rec.id)}
+    def reload(self) -> StudyRecord:
+        """Catch up with the store (another process may have driven the study meanwhile);
+        returns the study's record as stored now."""
+        rec = self.store.get_study(self.name)
+        trials = {t.number: t for t in self.store.trials(rec.id)}
         with self._lock:
-            self._record = rec
-            self._optimizer_state = rec.optimizer_state
+            self.record = rec
             if trials != self._trials:
                 self._trials = trials
                 self._state_counts = collections.Counter(t.state for t in trials.values())
                 self._index = None
                 self._report_history = None
                 self._hv_history = None
+        return rec
 
     def _keep_curve_to_checkpoint(self, number: int) -> float | None:
         """A trial starts again: drop its reports after its checkpoint (all without one), and
@@ -233,11 +249,11 @@ class StudyCore:
         the driver died)."""
         root = self.checkpoint_dir
         step = checkpoints.checkpoint_step(root, number)
-        self._store.delete_reports(self._record.id, number, after_step=step)
+        self.store.delete_reports(self.record.id, number, after_step=step)
         if self._report_history is not None:
             self._report_history.drop_after(number, step)
         if step is not None:
-            have = {float(r["step"]) for r in self._store.reports(self._record.id, number)}
+            have = {float(r["step"]) for r in self.store.reports(self.record.id, number)}
             lost = [
                 r
                 for r in checkpoints.checkpoint_reports(root, number)
@@ -246,13 +262,13 @@ class StudyCore:
                 and float(r["step"]) not in have
             ]
             if lost:
-                self._store.add_reports(self._record.id, lost)
+                self.store.add_reports(self.record.id, lost)
                 if self._report_history is not None:
                     for r in lost:
                         self._report_history.add(number, r["step"], r["metrics"])
         return step
 
-    def _restarted(self, number: int, attempt: int) -> None:
+    def restarted(self, number: int, attempt: int) -> None:
         """Dask re-ran a trial attempt after losing its worker."""
         with self._lock:
             t = self._trials.get(number)
@@ -282,17 +298,17 @@ class StudyCore:
         present = list(mine)
         running = [n for n in present if not mine[n].state.finished]
         feas = R.feasible([mine[n] for n in present], self.objectives)
-        keep = self._checkpoint_policy.keep_best
+        keep = self.checkpoint_policy.keep_best
         order = multi_objective_order(R.objective_matrix(feas, self.objectives), top=keep)
         ranked = [feas[i].number for i in order]
         sizes = {n: checkpoints.size(root, n) for n in present}
-        doomed = checkpoints.to_delete(self._checkpoint_policy, present, running, ranked, sizes)
+        doomed = checkpoints.to_delete(self.checkpoint_policy, present, running, ranked, sizes)
         for n in doomed:
             checkpoints.delete(root, n)
         for n in set(present) - set(running) - set(doomed):
             checkpoints.remove_temporaries(root, n)  # left by a save killed mid-write
 
-    def _start_attempt(self, number: int) -> Trial:
+    def start_attempt(self, number: int) -> Trial:
         """Mark a trial RUNNING for a new attempt (persisted before it is submitted)."""
         with self._lock:
             old = self._trials[number]
@@ -300,7 +316,7 @@ class StudyCore:
                 old,
                 state=TrialState.RUNNING,
                 attempt=old.attempt + 1,
-                started_at=self._clock.time(),
+                started_at=self.clock.time(),
                 ended_at=None,
                 error=None,
                 traceback=None,
@@ -314,23 +330,23 @@ class StudyCore:
 
     def _save(self, t: Trial) -> None:
         with self._lock:
-            self._store.update_trial(self._record.id, t)
+            self.store.update_trial(self.record.id, t)
             old = self._trials[t.number]
             self._trials[t.number] = t
             self._state_counts[old.state] -= 1
             self._state_counts[t.state] += 1
             if self._index is not None:
                 self._index.update(t, self._curve_if_pruned(t))
-        self._publish({"type": "trial", "trial": t})
+        self.publish({"type": "trial", "trial": t})
 
     # ------------------------------------------------------------------ core: finish
 
-    def _finish(self, ended: TrialEnded) -> Trial:
+    def finish(self, ended: TrialEnded) -> Trial:
         """Record how a trial ended (persisted before anything acts on it)."""
         with self._lock:
             old = self._trials[ended.number]
         fields: dict[str, Any] = {
-            "ended_at": ended.ended_at or self._clock.time(),
+            "ended_at": ended.ended_at or self.clock.time(),
             "started_at": ended.started_at or old.started_at,
             "worker": ended.worker or old.worker,
             "lineage": {**old.lineage, **ended.lineage} if ended.lineage else old.lineage,
@@ -362,13 +378,13 @@ class StudyCore:
 
     # ------------------------------------------------------------------ is pruning a gamble?
 
-    def _rank_correlations(self, steps: Sequence[float] | None = None) -> list[RankCorrelation]:
+    def rank_correlations(self, steps: Sequence[float] | None = None) -> list[RankCorrelation]:
         """The early metric against the final one at ``steps`` (default: where the pruner
         decides), over the completed trials."""
         with self._lock:
             done = {t.number: t.values for t in self._trials.values()
                     if t.state is TrialState.COMPLETE and t.values}  # fmt: skip
-        h = self._reports_index()
+        h = self.reports()
         curves = {n: h.curve(n) for n in done}
         if steps is None:
             steps = _decision_steps(self.pruner, curves)
@@ -380,41 +396,41 @@ class StudyCore:
         n = self._state_counts[TrialState.COMPLETE]
         if n < MIN_TRIALS or (n > 50 and n % 10):
             return
-        for c in self._rank_correlations():
+        for c in self.rank_correlations():
             key = (c.step, c.metric)
             if c.gamble and key not in self._gambles_warned:
                 self._gambles_warned.add(key)
                 warnings.warn(f"hpo_notebook: {c.message()}", PruningGambleWarning, stacklevel=2)
-                self._publish({"type": "pruning_gamble", "correlation": c})
+                self.publish({"type": "pruning_gamble", "correlation": c})
 
     def _steps_after(self, t: Trial) -> int:
         """Reports a pruned trial made after the decision to stop it."""
         at = t.extra["pruned_at"]
-        return sum(1 for step, _ in self._reports_index().curve(t.number) if step > at)
+        return sum(1 for step, _ in self.reports().curve(t.number) if step > at)
 
-    def _add_reports(self, reports: Sequence[dict[str, Any]]) -> None:
+    def add_reports(self, reports: Sequence[dict[str, Any]]) -> None:
         if not reports:
             return
         # under the lock: a report log being built on another thread (a view's first read)
         # then holds every report, stored before or after
         with self._lock:
-            self._store.add_reports(self._record.id, reports)
+            self.store.add_reports(self.record.id, reports)
             if self.pruner is not None or self._report_history is not None:
-                h = self._reports_index()
+                h = self.reports()
                 for r in reports:
                     h.add(int(r["trial"]), r["step"], r["metrics"])
                 for number in {int(r["trial"]) for r in reports}:
                     t = self._trials.get(number)  # reports after a trial was pruned
                     if t is not None and t.state is TrialState.PRUNED and self._index is not None:
                         self._index.update(t, self._curve_if_pruned(t))
-        self._publish({"type": "reports", "reports": list(reports)})
+        self.publish({"type": "reports", "reports": list(reports)})
 
-    def _reports_index(self) -> ReportHistory:
+    def reports(self) -> ReportHistory:
         """Every stored report, indexed (built once, then kept up to date)."""
         with self._lock:
             if self._report_history is None:
                 h = ReportHistory(self.objectives)
-                reports = self._store.reports(self._record.id)
+                reports = self.store.reports(self.record.id)
                 key = lambda r: (r.get("t") or 0.0, r["trial"], r["step"])  # noqa: E731
                 for r in sorted(reports, key=key):
                     h.add(int(r["trial"]), r["step"], r["metrics"])
@@ -423,19 +439,19 @@ class StudyCore:
                 self._report_history = h
             return self._report_history
 
-    def _mark_pruned(self, number: int, reason: str, step: float | None = None) -> float:
+    def mark_pruned(self, number: int, reason: str, step: float | None = None) -> float:
         """Record a decision to stop a running trial (by the pruner or by hand)."""
         with self._lock:
             t = self._trials[number]
             if step is None:
-                curve = self._reports_index().curve(number)
+                curve = self.reports().curve(number)
                 step = curve[-1][0] if curve else 0
             if "pruned_at" not in t.extra:
                 extra = {**t.extra, "pruned_at": step, "prune_reason": reason}
                 self._save(dataclasses.replace(t, extra=extra))
         return step
 
-    def _judge(self, report: dict[str, Any]) -> Decision | None:
+    def judge(self, report: dict[str, Any]) -> Decision | None:
         """The decision on a report of a running trial: the pruner's, or the standing decision
         to stop it (made earlier, by the pruner or by hand); None when nothing decides."""
         number = int(report["trial"])
@@ -447,14 +463,14 @@ class StudyCore:
             return Decision(True, t.extra.get("prune_reason", ""))
         if self.pruner is None:
             return None
-        d = self.pruner.decide(number, report["step"], report["metrics"], self._reports_index())
+        d = self.pruner.decide(number, report["step"], report["metrics"], self.reports())
         if d.prune:
             sent = report.get("t")
             extra = {
                 **t.extra,
                 "pruned_at": report["step"],
                 "prune_reason": d.reason,
-                "decision_latency_s": None if sent is None else max(0.0, self._clock.time() - sent),
+                "decision_latency_s": None if sent is None else max(0.0, self.clock.time() - sent),
             }
             self._save(dataclasses.replace(t, extra=extra))
         return d
@@ -464,13 +480,13 @@ class _LocalChannel:
     """The report channel of a trial run by hand (``ask``/``tell``): reports are stored and
     judged at once, so ``trial.report`` raises ``hn.Pruned`` right away."""
 
-    def __init__(self, study: StudyCore) -> None:
-        self.study = study
+    def __init__(self, ledger: TrialLedger) -> None:
+        self.ledger = ledger
         self.reason: str | None = None
 
     def send(self, report: dict[str, Any]) -> None:
-        self.study._add_reports([report])
-        d = self.study._judge(report)
+        self.ledger.add_reports([report])
+        d = self.ledger.judge(report)
         if d is not None and d.prune:
             self.reason = d.reason
 
@@ -563,10 +579,3 @@ def _ranked_metrics(pruner: Pruner | None, objectives: Objectives) -> list[str]:
     if pruner is not None and not hasattr(pruner, "metrics"):
         return [one if one is not None else objectives.names[0]]
     return list(several) if several is not None else list(objectives.names)
-
-
-def _quietly(fn: Callable[[], Any]) -> None:
-    try:
-        fn()
-    except Exception:  # a failed warm-up only means the first proposal pays for the imports
-        logging.getLogger(__name__).debug("optimizer warm-up failed", exc_info=True)

@@ -1,13 +1,16 @@
-"""The driver loop behind ``Study.run`` / ``Study.start``: a thread looping over ask/tell.
+"""The driver loop behind ``Study.run`` / ``Study.start``: a thread that keeps the workers
+busy with trials.
 
 The loop blocks on one queue that carries trial ends, reports, finished proposals and control
 commands, and reacts to each at once; it never waits for the optimizer. Model proposals are
-computed on the study's proposal thread (with the running trials pending) and arrive as
-messages; while every worker is busy the next one is computed ahead of time, and a worker
-that has waited ``suggest_timeout`` seconds gets a quasi-random point instead. So reports are
-judged by the pruner within milliseconds even while a proposal takes a second.
+computed on the proposer's thread (with the running trials pending) and arrive as messages;
+while every worker is busy the next one is computed ahead of time, and a worker that has
+waited ``suggest_timeout`` seconds gets a quasi-random point instead. So reports are judged by
+the pruner within milliseconds even while a proposal takes a second.
 
-Everything the loop changes goes through the study, which saves it before the loop acts on it.
+The driver uses only the executor contract and the public methods of the ledger (which saves
+every change before the driver acts on it) and the proposer. Time comes from the executor's
+clock, so the same loop runs on a simulated cluster in virtual time.
 """
 
 from __future__ import annotations
@@ -33,8 +36,9 @@ from hpo_notebook.execution.base import (
 from hpo_notebook.trial import Trial, TrialState
 
 if TYPE_CHECKING:
+    from hpo_notebook.ledger import TrialLedger
     from hpo_notebook.optimizers import Proposal
-    from hpo_notebook.study import Study
+    from hpo_notebook.proposer import Proposer
 
 #: Seconds running trials get to return after a stop before they are marked INTERRUPTED.
 STOP_GRACE_S = 1.0
@@ -42,7 +46,7 @@ STOP_GRACE_S = 1.0
 MIN_FAILURES = 3
 
 
-_LIVE: weakref.WeakSet[Runner] = weakref.WeakSet()
+_LIVE: weakref.WeakSet[Driver] = weakref.WeakSet()
 
 
 def _stop_all() -> None:
@@ -131,26 +135,49 @@ class _ProposalsReady:
         self.request = request
 
 
-class Runner:
-    """Runs ``n_trials`` trials of ``study`` on ``executor`` in a background thread."""
+class Driver:
+    """Runs ``n_trials`` trials of ``fn`` on ``executor`` in a background thread.
+
+    Args:
+        ledger, proposer: the study's.
+        fn: the trial function.
+        executor: where trials run (opened by the driver, closed when it ends).
+        n_trials: trials to finish.
+        concurrency: trials at once (None: the executor's capacity).
+        timeout: stop after this many seconds of the executor's clock.
+        trial_timeout: seconds each trial may run.
+        suggest_timeout: seconds a free worker waits for a model proposal.
+        max_failure_share: the share of failed trials that stops the run.
+        on_exit: called on the driver thread as its last act before it reports "idle".
+    """
 
     def __init__(
         self,
-        study: Study,
-        n_trials: int,
-        concurrency: int | None,
+        ledger: TrialLedger,
+        proposer: Proposer,
+        fn: Any,
         executor: Executor,
-        timeout: float | None,
+        n_trials: int,
+        concurrency: int | None = None,
+        timeout: float | None = None,
         trial_timeout: float | None = None,
+        suggest_timeout: float | None = None,
+        max_failure_share: float = 0.5,
+        on_exit: Any = None,
     ) -> None:
-        self.study = study
+        self.ledger = ledger
+        self.proposer = proposer
+        self.fn = fn
+        self.suggest_timeout = suggest_timeout
+        self.max_failure_share = max_failure_share
+        self._on_exit = on_exit
         self.n_trials = n_trials
         self.concurrency = concurrency
         self.executor = executor
         self.clock = executor.clock
         self.started_at = self.clock.time()
         #: how trials meet the pruner's answers (fixed for the run, as the pruner is)
-        self.policy = DecisionPolicy.for_pruner(study.pruner)
+        self.policy = DecisionPolicy.for_pruner(ledger.pruner)
         self.timeout = timeout
         self.trial_timeout = trial_timeout
         self.messages: queue.Queue[Any] = queue.Queue()
@@ -171,7 +198,7 @@ class Runner:
         self._deadlines: dict[int, float] = {}
         self._where: dict[int, str] = {}
         self._thread = threading.Thread(
-            target=self._main, name=f"hpo-driver-{study.name}", daemon=True
+            target=self._main, name=f"hpo-driver-{ledger.name}", daemon=True
         )
 
     # ------------------------------------------------------------------ control
@@ -224,10 +251,7 @@ class Runner:
 
     def _add(self, n: int) -> None:
         self.n_trials += n
-        finished = sum(t.state.finished for t in self.study.trials)
-        self.study._store.set_target(
-            self.study._record.id, finished + self._to_start() + len(self.running)
-        )
+        self.ledger.set_target(self.ledger.n_finished() + self._to_start() + len(self.running))
 
     def set_concurrency(self, k: int) -> None:
         """Run up to ``k`` trials at once from now on (running ones are not stopped)."""
@@ -245,20 +269,20 @@ class Runner:
         attempt = self.running.get(number)
         if attempt is None:
             return
-        step = self.study._mark_pruned(number, reason)
+        step = self.ledger.mark_pruned(number, reason)
         self.executor.send_decision(number, attempt, step, reason)
 
     def _wake(self) -> None:
         self.messages.put(_Wake())
-        self.study._publish({"type": "status", "status": self.status})
+        self.ledger.publish({"type": "status", "status": self.status})
 
     # ------------------------------------------------------------------ loop
 
     def _main(self) -> None:
         try:
-            key = f"{self.study.name}-{uuid.uuid4().hex[:12]}"
+            key = f"{self.ledger.name}-{uuid.uuid4().hex[:12]}"
             self.executor.open(self.messages, key, self.policy)
-            self.study._publish({"type": "status", "status": "running"})
+            self.ledger.publish({"type": "status", "status": "running"})
             self._loop()
         except BaseException as exc:  # reported by Study.wait(); never lost
             self.error = exc
@@ -267,16 +291,16 @@ class Runner:
                 self._shutdown()
             except BaseException as exc:
                 self.error = self.error or exc
-            self.study._let_go(runner_ending=True)
+            if self._on_exit is not None:
+                self._on_exit()
             self.done.set()
-            self.study._publish({"type": "status", "status": "idle"})
+            self.ledger.publish({"type": "status", "status": "idle"})
 
     def _loop(self) -> None:
-        study = self.study
         self.capacity = self.concurrency or self.executor.capacity()
         self._requeue = [
             t.number
-            for t in study.trials
+            for t in self.ledger.trials
             if t.state in (TrialState.RUNNING, TrialState.INTERRUPTED)
         ]
         clock = self.clock
@@ -294,7 +318,7 @@ class Runner:
             if self._deadlines:
                 waits.append(min(self._deadlines.values()) - now)
             if self._request is not None and self._request.waiting_since is not None:
-                late_at = self._request.waiting_since + (study.suggest_timeout or float("inf"))
+                late_at = self._request.waiting_since + (self.suggest_timeout or float("inf"))
                 waits.append(late_at - now)
             try:
                 msg = clock.wait(self.messages, max(0.0, min(waits)) if waits else None)
@@ -315,7 +339,7 @@ class Runner:
             )
             self.executor.stop_trial(number, attempt, reason, self._where.pop(number, None))
             self.finished += 1
-            t = self.study._finish(
+            t = self.ledger.finish(
                 TrialEnded(
                     number, attempt, TrialState.FAILED, error=reason, ended_at=self.clock.time()
                 )
@@ -327,18 +351,18 @@ class Runner:
 
     def _fill_slots(self) -> None:
         """Start what can start now; ask for proposals (or compute them ahead) otherwise."""
-        study = self.study
+        ledger = self.ledger
         with self._control:
             if self._paused or self._stopping:
                 return
             free = min(self.capacity - len(self.running), self._to_start())
             if free > 0 and self._requeue:
                 numbers, self._requeue = self._requeue[:free], self._requeue[free:]
-                self._submit([study._start_attempt(n) for n in numbers])
+                self._submit([ledger.start_attempt(n) for n in numbers])
                 free -= len(numbers)
             if free > 0 and self._ready:
                 take, self._ready = self._ready[:free], self._ready[free:]
-                self._submit(study._create_trials(take))
+                self._submit(ledger.create(take))
                 free -= len(take)
         if free > 0:
             self._ask(free, waiting=True)
@@ -349,26 +373,26 @@ class Runner:
         self._fill_late()
 
     def _ask(self, n: int, waiting: bool) -> None:
-        study = self.study
+        proposer = self.proposer
         if self._request is not None:
             if waiting and self._request.waiting_since is None:
                 self._request.waiting_since = self.clock.monotonic()
             return
-        if not study._uses_model():
+        if not proposer.uses_model():
             if waiting:  # cheap: no thread hand-off
-                self._ready.extend(study._propose(n))
+                self._ready.extend(proposer.propose(n))
                 self._fill_slots()
             return
         # its real compute time counts on the clock (a simulated cluster's workers wait for it)
         work = self.clock.work()
-        fut = study._suggest_async(n)
+        fut = proposer.propose_async(n)
         req = _Request(fut, n, self.clock.monotonic() if waiting else None)
         self._request = req
         fut.add_done_callback(lambda f, r=req: work.done(self.messages, _ProposalsReady(r)))
 
     def _fill_late(self) -> None:
         """A worker waited ``suggest_timeout`` for the model: give it quasi-random points."""
-        req, limit = self._request, self.study.suggest_timeout
+        req, limit = self._request, self.suggest_timeout
         if req is None or req.waiting_since is None or limit is None:
             return
         if self.clock.monotonic() - req.waiting_since < limit:
@@ -379,15 +403,15 @@ class Runner:
                 return
             free = min(self.capacity - len(self.running), self._to_start())
             if free > 0:
-                self._submit(self.study._create_trials(self.study._late_proposals(free, limit)))
+                self._submit(self.ledger.create(self.proposer.late(free, limit)))
 
     def _submit(self, trials: list[Any]) -> None:
         for t in trials:
             self.running[t.number] = t.attempt
             spec = TrialSpec(
-                t.number, dict(t.params), t.seed or 0, t.attempt, self.study.checkpoint_dir
+                t.number, dict(t.params), t.seed or 0, t.attempt, self.ledger.checkpoint_dir
             )
-            self.executor.submit(self.study.fn, spec)  # type: ignore[arg-type]
+            self.executor.submit(self.fn, spec)  # type: ignore[arg-type]
 
     def _handle(self, msg: Any) -> None:
         if isinstance(msg, TrialEnded):
@@ -425,7 +449,7 @@ class Runner:
         key = (msg.number, msg.attempt)
         self._starts[key] = self._starts.get(key, 0) + 1
         if self._starts[key] > 1:  # the cluster ran it again after losing its worker
-            self.study._restarted(*key)
+            self.ledger.restarted(*key)
         if self.running.get(msg.number) == msg.attempt:
             if msg.worker is not None:
                 self._where[msg.number] = msg.worker
@@ -435,18 +459,18 @@ class Runner:
     def _on_reports(self, batch: list[dict[str, Any]]) -> None:
         # Reports of an abandoned attempt are dropped; those of the current one are kept even
         # if they arrive after its end (but only running trials are judged).
-        attempt_of = self.study._attempt_of
+        attempt_of = self.ledger.attempt_of
         live = [r for r in batch if attempt_of(int(r.get("trial", -1))) == r.get("attempt")]
-        self.study._add_reports(live)
+        self.ledger.add_reports(live)
         policy = self.policy
         for r in live:
             number, attempt = int(r["trial"]), int(r["attempt"])
             if self.running.get(number) != attempt:
                 continue
-            d = self.study._judge(r)
+            d = self.ledger.judge(r)
             if d is None:
                 continue
-            previous = self.study._reports_index().previous_step(number, r["step"])
+            previous = self.ledger.reports().previous_step(number, r["step"])
             if d.prune or (policy is not None and policy.points.includes(r["step"], previous)):
                 self.executor.send_decision(number, attempt, r["step"], d.reason or None)
 
@@ -459,18 +483,18 @@ class Runner:
         # counted before the study publishes the end: a progress snapshot taken by a
         # listener then agrees with the trial states (the study keeps the state's kind)
         self.finished += msg.state.finished
-        t = self.study._finish(msg)
+        t = self.ledger.finish(msg)
         if t.state is TrialState.FAILED:
             self._check_failures(t)
 
     def _check_failures(self, last: Trial) -> None:
-        counts = self.study.counts()
+        counts = self.ledger.counts()
         failed = counts["FAILED"]
         ended = failed + counts["COMPLETE"] + counts["PRUNED"]
-        share = self.study.max_failure_share
+        share = self.max_failure_share
         if failed >= MIN_FAILURES and failed / max(1, ended) > share:
             self.error = StudyFailedError(
-                f"study {self.study.name!r} stopped: {failed} of {ended} finished trials "
+                f"study {self.ledger.name!r} stopped: {failed} of {ended} finished trials "
                 f"failed (more than max_failure_share={share:g}). Last error, trial "
                 f"{last.number}: {last.error}\n{last.traceback or ''}"
             )
@@ -495,7 +519,7 @@ class Runner:
                 self.executor.abandon(dict(self.running))
                 for number in list(self.running):
                     attempt = self.running.pop(number)
-                    self.study._finish(
+                    self.ledger.finish(
                         TrialEnded(
                             number,
                             attempt,

@@ -1,0 +1,118 @@
+"""The proposer: where a study's next trials come from.
+
+It asks the optimizer for proposals given what the ledger says the optimizer may know
+(completed and pruned trials in the optimizer's frame, running trials as pending points),
+keeps the optimizer's state and saves it with the study, computes model proposals on a
+thread of its own so the driver never waits for them, and stands in with quasi-random points
+when a model proposal is late. It loads the optimizer's libraries in the background when a
+run starts.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from hpo_notebook.exceptions import HpoError
+from hpo_notebook.ledger import TrialLedger
+from hpo_notebook.optimizers import History, Optimizer, Proposal
+from hpo_notebook.optimizers.random import known_params, sobol_proposals
+
+
+class Proposer:
+    """Proposals for one study (see the module docstring).
+
+    Args:
+        ledger: the study's trials (the optimizer's input is read from it, its state saved
+            to it).
+        optimizer: the study's optimizer.
+        state: the optimizer state stored with the study (None before its first model).
+    """
+
+    def __init__(
+        self, ledger: TrialLedger, optimizer: Optimizer, state: dict[str, Any] | None
+    ) -> None:
+        self.ledger = ledger
+        self.optimizer = optimizer
+        self._state = state
+        self._pool: ThreadPoolExecutor | None = None
+
+    @property
+    def state(self) -> dict[str, Any] | None:
+        """A copy of the optimizer's latest state."""
+        return copy.deepcopy(self._state)
+
+    def restore(self, state: dict[str, Any] | None) -> None:
+        """Take the state stored with the study (another process may have moved it on)."""
+        self._state = state
+
+    def uses_model(self) -> bool:
+        """Whether the next proposal needs real work (then it runs off the driver thread)."""
+        uses_model = getattr(self.optimizer, "uses_model", None)
+        if uses_model is None:
+            return True
+        return bool(uses_model(self.ledger.space, self.ledger.history()))
+
+    def propose(self, n: int) -> list[Proposal]:
+        """``n`` proposals from the optimizer, computed here and now."""
+        return self._suggest(n, self.ledger.history())
+
+    def propose_async(self, n: int) -> Future[list[Proposal]]:
+        """Start computing ``n`` proposals from the current history in the background."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="hpo-suggest")
+        history = self.ledger.history()
+        fut = self._pool.submit(self._suggest, n, history)
+        fut.n_trials = history.n_trials  # type: ignore[attr-defined]
+        return fut
+
+    def late(self, n: int, waited: float) -> list[Proposal]:
+        """Quasi-random stand-ins for proposals the model did not deliver in ``waited`` s."""
+        ledger = self.ledger
+        h = ledger.history()
+        note = f"the model was not ready within suggest_timeout={waited:g}s"
+        avoid = known_params(ledger.space, h)
+        return sobol_proposals(ledger.space, h.n_trials, n, ledger.seed, "sobol-late", note, avoid)
+
+    def warm_up(self) -> None:
+        """Let the optimizer load its libraries in the background while the first trials run."""
+        warm_up = getattr(self.optimizer, "warm_up", None)
+        if warm_up is not None:
+            # Its own daemon thread, not the proposal pool: a first-use compile can take a
+            # minute (or wait on another process's build lock), and neither proposals nor
+            # the interpreter's exit should wait for it.
+            threading.Thread(
+                target=_quietly, args=(warm_up,), name="hpo-warm-up", daemon=True
+            ).start()
+
+    def close(self) -> None:
+        """Drop proposals still being computed."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _suggest(self, n: int, history: History) -> list[Proposal]:
+        """Call the optimizer and save the state it returns."""
+        ledger = self.ledger
+        suggestion = self.optimizer.suggest(
+            ledger.space, ledger.objectives, history, n, ledger.seed, self._state
+        )
+        if len(suggestion.proposals) != n:
+            raise HpoError(
+                f"optimizer {self.optimizer.name!r} returned {len(suggestion.proposals)} "
+                f"proposals, {n} were asked for"
+            )
+        if suggestion.state != self._state:
+            self._state = suggestion.state
+            ledger.set_optimizer_state(suggestion.state)
+        return suggestion.proposals
+
+
+def _quietly(fn: Callable[[], Any]) -> None:
+    try:
+        fn()
+    except Exception:  # a failed warm-up only means the first proposal pays for the imports
+        logging.getLogger(__name__).debug("optimizer warm-up failed", exc_info=True)
