@@ -136,6 +136,7 @@ def test_summary_reports_every_workload_and_the_mean():
     assert "| **mean** | | 0.95 / 75% / 100% | 0.50 / 50% / 100% (1 of 2) |" in table
 
 
+@pytest.mark.slow
 def test_every_workload_reports_both_objectives_at_every_step():
     class Trial:
         seed = 0

@@ -92,6 +92,7 @@ def test_two_objectives_take_botorchs_path() -> None:
 
 
 @pytest.mark.parametrize("constrained", [False, True])
+@pytest.mark.slow
 def test_log_nehvi_values_match_botorch_with_pending_points(constrained: bool) -> None:
     ensure_nonblocking()
     g = torch.Generator().manual_seed(0)

@@ -20,6 +20,7 @@ def make_study(n=8, **kw):
     return s
 
 
+@pytest.mark.slow
 def test_refresh_fills_every_panel():
     s = make_study()
     dash = Dashboard(s, autostart=False)
@@ -38,6 +39,7 @@ def test_refresh_fills_every_panel():
     assert all(dash.renders[p] == 1 for p in PANELS)
 
 
+@pytest.mark.slow
 def test_only_changed_images_are_sent():
     s = make_study()
     dash = Dashboard(s, autostart=False)
@@ -91,6 +93,7 @@ def test_button_errors_are_shown_not_raised():
     assert "select a running trial" in dash.last_error
 
 
+@pytest.mark.slow
 def test_render_thread_redraws_after_events():
     s = make_study(3)
     dash = Dashboard(s, refresh_s=0.05)

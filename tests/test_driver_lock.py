@@ -90,6 +90,7 @@ def _holder(path):
     return proc
 
 
+@pytest.mark.slow
 def test_another_process_is_refused_by_name_and_a_killed_holder_leaves_no_lock(tmp_path):
     """Before: two processes on one file both ran, re-ran each other's RUNNING trials as
     interrupted and overwrote completed results."""
@@ -113,6 +114,7 @@ def test_another_process_is_refused_by_name_and_a_killed_holder_leaves_no_lock(t
         proc.wait(timeout=30)
 
 
+@pytest.mark.slow
 def test_the_holder_finishes_and_the_next_one_goes_on(tmp_path):
     path = tmp_path / "s.db"
     _study(path).close()

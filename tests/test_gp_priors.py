@@ -25,6 +25,7 @@ def _kernel_lengthscale(model) -> torch.Tensor:
     return kernel.lengthscale.detach()
 
 
+@pytest.mark.slow
 def test_gamma_prior_builds_a_matern_kernel_with_gamma_priors():
     from gpytorch.kernels import MaternKernel
     from gpytorch.priors import GammaPrior
@@ -40,6 +41,7 @@ def test_gamma_prior_builds_a_matern_kernel_with_gamma_priors():
     assert set(hp) != set(C.hyperparameters(default))  # a differently shaped model
 
 
+@pytest.mark.slow
 def test_gamma_prior_in_a_mixed_space_uses_matern_for_the_continuous_inputs():
     from gpytorch.kernels import MaternKernel
 
@@ -52,6 +54,7 @@ def test_gamma_prior_in_a_mixed_space_uses_matern_for_the_continuous_inputs():
     assert matern.lengthscale.shape[-1] == 2
 
 
+@pytest.mark.slow
 def test_a_warm_state_of_the_other_prior_is_refused_and_the_fit_starts_fresh():
     X, Y = _data()
     _, gamma_state = C.fit_model(X, Y, prior="gamma")
@@ -86,6 +89,7 @@ def test_auto_hedges_up_to_ten_parameters_and_two_objectives():
     assert adapter_mod._prior_shares("auto", 4, 20, 6, 3) == [("dim_scaled", 4)]
 
 
+@pytest.mark.slow
 def test_hedged_proposals_name_their_prior_and_the_state_keeps_both_fits():
     import hpo_notebook as hn
     from hpo_notebook.objectives import Objectives

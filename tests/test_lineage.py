@@ -238,6 +238,7 @@ def test_code_fingerprint_unwraps_partial():
     assert fp["partial"] == {"keywords": {"seconds_scale": "2"}}
 
 
+@pytest.mark.slow
 def test_trials_are_seeded_even_when_they_import_torch_themselves():
     """seed_everything runs before the trial function: torch must be seeded although the
     worker process has not imported it yet."""

@@ -23,6 +23,7 @@ def _read(name: str):
     return nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
 
 
+@pytest.mark.slow
 def test_every_notebook_is_there_and_committed_without_outputs():
     assert sorted(p.stem for p in NOTEBOOKS.glob("*.ipynb")) == NAMES
     for name in NAMES:

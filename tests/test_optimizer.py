@@ -69,6 +69,7 @@ def _history(space, objectives, n, seed, pending=()):
 OBJS = Objectives.parse({"f0": "min", "f1": "min"})
 
 
+@pytest.mark.slow
 def test_same_seed_and_history_give_same_proposals():
     h = _history(UNIT_2D, OBJS, 12, seed=3)
     a = BoTorchOptimizer().suggest(UNIT_2D, OBJS, h, n=3, seed=11)
@@ -81,6 +82,7 @@ def test_same_seed_and_history_give_same_proposals():
     assert info["fit_s"] > 0 and info["acq_s"] > 0 and info["n_obs"] == 12
 
 
+@pytest.mark.slow
 def test_pending_points_are_avoided():
     """The point proposed without pending points is not proposed again once it is pending."""
     h = _history(UNIT_2D, OBJS, 12, seed=4)
@@ -94,6 +96,7 @@ def test_pending_points_are_avoided():
     assert h2.X_pending.shape == (1, 2)
 
 
+@pytest.mark.slow
 def test_warm_start_state_round_trips_and_is_used():
     h = _history(UNIT_2D, OBJS, 12, seed=6)
     s1 = BoTorchOptimizer().suggest(UNIT_2D, OBJS, h, n=1, seed=1)
@@ -122,6 +125,7 @@ def _mixed_values(p):
     return f0, f1
 
 
+@pytest.mark.slow
 def test_mixed_space_proposals_are_valid_and_use_categorical_kernel(monkeypatch):
     from botorch.models import MixedSingleTaskGP
 
@@ -187,6 +191,7 @@ def test_initial_design_is_sobol_then_model():
         ({"f0": "min", "f1": "min", "f2": "max", "f3": "min"}, "qLogNParEGO"),
     ],
 )
+@pytest.mark.slow
 def test_acquisition_follows_number_of_objectives(objectives, kind):
     objs = Objectives.parse(objectives)
     rng = np.random.default_rng(9)
@@ -202,6 +207,7 @@ def test_unknown_acquisition_is_rejected():
         make_optimizer("qUCB")
 
 
+@pytest.mark.slow
 def test_constraint_steers_proposals_into_the_feasible_region():
     """Minimize f0 = x0 subject to x1 >= 0.7: proposals concentrate where x1 >= 0.7 even
     though the objective ignores x1."""
@@ -251,6 +257,7 @@ def test_duplicate_proposal_is_replaced(monkeypatch):
     assert s.proposals[0].kind == "sobol-duplicate"
 
 
+@pytest.mark.slow
 def test_a_stale_warm_start_does_not_hold_the_model_back():
     """DTLZ2 (6 inputs): a fit on 16 Sobol points judges the distance inputs irrelevant.
     Warm-started from it after 16 more points, the fit stayed there (its log marginal

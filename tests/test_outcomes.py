@@ -107,6 +107,7 @@ def test_the_optimizer_fits_its_model_on_winsorized_outcomes(monkeypatch):
     assert float(seen[0][3, 0]) <= float(seen[0][:, 0].min())
 
 
+@pytest.mark.slow
 def test_three_objectives_use_approximate_boxes_and_fewer_samples(monkeypatch):
     seen: list[float] = []
     real = C.build_acquisition

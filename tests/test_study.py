@@ -53,6 +53,7 @@ def test_ask_tell_round_and_results():
     assert (np.diff(by_time["elapsed_s"]) >= 0).all()
 
 
+@pytest.mark.slow
 def test_pending_asked_trials_are_avoided_by_the_next_ask():
     study = two_objective_study(n_initial=4)
     for t in study.ask(4):
@@ -420,6 +421,7 @@ def test_the_report_log_is_public_kept_up_to_date_and_rebuilt_on_reopening(tmp_p
     assert again.reports().curve(second.number) == [(1, {"loss": 0.9})]
 
 
+@pytest.mark.slow
 def test_optimizer_state_is_a_copy_and_survives_reopening(tmp_path):
     path = str(tmp_path / "s.db")
     study = two_objective_study(storage=path)
