@@ -449,3 +449,25 @@ def test_a_run_sets_its_own_trial_timeout_and_bad_values_fail_before_any_trial()
     run(study, 1, workers=1, trial_timeout=10.0)
     assert study.trials[0].state is hn.TrialState.FAILED
     assert "trial_timeout=10s" in study.trials[0].error and study.trials[0].duration == 10.0
+
+
+def test_checkpoints_carry_an_interrupted_trial_on_where_it_stopped(tmp_path):
+    def fn(params, trial):
+        state = trial.load_checkpoint() or {"epoch": 0}
+        for epoch in range(state["epoch"] + 1, 6):
+            trial.sleep(100.0)
+            trial.report(epoch, loss=params["x"] / epoch)
+            trial.save_checkpoint({"epoch": epoch})
+        return {"loss": params["x"] / 5}
+
+    study = study_of(fn, storage=str(tmp_path / "s.db"), checkpoints=str(tmp_path / "ck"))
+    cluster = hn.SimulatedCluster(1, start=T0)
+    run(study, 1, cluster=cluster, timeout=350.0)  # interrupted after epoch 3
+    assert study.trial(0).state is hn.TrialState.INTERRUPTED
+    run(study, None, cluster=cluster)
+    t = study.trial(0)
+    assert t.state is hn.TrialState.COMPLETE and t.attempt == 2
+    assert t.extra["checkpoint_step"] == 3
+    # the second attempt ran epochs 4 and 5 only: 200 virtual seconds
+    assert t.duration == 200.0
+    assert study.curves(0)["step"].tolist() == [1, 2, 3, 4, 5]
