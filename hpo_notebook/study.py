@@ -40,7 +40,7 @@ from hpo_notebook.exceptions import (
     Pruned,
     StorageError,
 )
-from hpo_notebook.execution.base import Executor, TrialEnded
+from hpo_notebook.execution.base import TrialEnded
 from hpo_notebook.ledger import PRUNED_IN_MODEL, TrialLedger, _LocalChannel, trial_seed
 from hpo_notebook.lineage import study_lineage
 from hpo_notebook.objectives import Objective, Objectives
@@ -504,8 +504,7 @@ class Study:
 
     def _start(self, opts: RunOptions) -> Study:
         from hpo_notebook.driver import Driver
-        from hpo_notebook.execution.dask import DaskExecutor
-        from hpo_notebook.execution.simulated import SimulatedCluster, SimulatedExecutor
+        from hpo_notebook.execution import executor_for
 
         self._require_idle("start")
         if self.fn is None:
@@ -514,11 +513,10 @@ class Study:
                 "with hn.load_study(path, fn)"
             )
         self._require_runnable()
-        if isinstance(opts.cluster, SimulatedCluster):
-            executor: Executor = SimulatedExecutor(opts.cluster, opts.resources)
-        else:
-            _checks.check_picklable(self.fn)
-            executor = DaskExecutor(opts.cluster, opts.concurrency, opts.resources)
+        fn = self.fn
+        executor = executor_for(
+            opts.cluster, opts.concurrency, opts.resources, lambda: _checks.check_picklable(fn)
+        )
         self._hold("run")
         try:
             n = self._resolve_n_trials(opts.n_trials)
