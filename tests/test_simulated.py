@@ -471,3 +471,18 @@ def test_checkpoints_carry_an_interrupted_trial_on_where_it_stopped(tmp_path):
     # the second attempt ran epochs 4 and 5 only: 200 virtual seconds
     assert t.duration == 200.0
     assert study.curves(0)["step"].tolist() == [1, 2, 3, 4, 5]
+
+
+def test_one_simulated_cluster_runs_one_study_at_a_time():
+    cluster = hn.SimulatedCluster(2, start=T0)
+    first, second = study_of(epochs(1, 10.0)), study_of(epochs(1, 10.0), name="second")
+    gate = threading.Event()
+    first.subscribe(lambda e: e["type"] == "trial" and gate.wait(30))  # hold the first run
+    first.start(4, cluster=cluster, progress=False, show=False)
+    with pytest.raises(hn.ConfigError, match="this SimulatedCluster is running study 'study'"):
+        second.run(2, cluster=cluster, progress=False, show=False)
+    assert second.trials == []
+    gate.set()
+    assert first.wait(30) and first.counts()["COMPLETE"] == 4
+    run(second, 2, cluster=cluster)  # free again once the first run ended
+    assert second.counts()["COMPLETE"] == 2

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import logging
 import math
 import queue
 import random
@@ -212,6 +213,22 @@ class SimulatedCluster:
         ):
             raise ConfigError(f"start must be a UNIX time in seconds or None, got {start!r}")
         self.clock = VirtualClock(time.time() if start is None else float(start))
+        self._user: str | None = None  # the study running on it now (one at a time)
+        self._use = threading.Lock()
+
+    def _acquire(self, who: str) -> None:
+        with self._use:
+            if self._user is not None:
+                raise ConfigError(
+                    f"this SimulatedCluster is running study {self._user!r}; one simulated "
+                    "cluster runs one study at a time (its clock is that study's): make another "
+                    "hn.SimulatedCluster(...) for a second study"
+                )
+            self._user = who
+
+    def _release(self) -> None:
+        with self._use:
+            self._user = None
 
     def __repr__(self) -> str:
         res = f", resources={self.resources}" if self.resources else ""
@@ -266,6 +283,8 @@ class _Fiber:
                 self.sim.run_job(job)
             except TrialAbandoned:
                 pass
+            except BaseException:  # a bug of ours: log it, never leave the driver waiting
+                logging.getLogger(__name__).exception("simulated trial %s", job.spec.number)
             finally:
                 self.job = None
                 self.sim.fiber_free(self, job)
@@ -310,6 +329,8 @@ class SimulatedExecutor:
     """The executor behind :class:`SimulatedCluster` (see the module docstring)."""
 
     def __init__(self, cluster: SimulatedCluster, resources: Mapping[str, float] | None = None):
+        if cluster._user is not None:  # say so before anything starts (open() makes sure)
+            cluster._acquire("")
         self.cluster = cluster
         self.resources = check_resources(resources)
         self.back = threading.Lock()  # released by a fiber when it hands control back
@@ -335,6 +356,15 @@ class SimulatedExecutor:
     ) -> None:
         from hpo_notebook.lineage import process_lineage
 
+        self.cluster._acquire(study_key.rsplit("-", 1)[0])
+        try:
+            self._open(messages, policy)
+        except BaseException:
+            self.cluster._release()
+            raise
+        self._lineage = {**process_lineage(), "simulated": True}
+
+    def _open(self, messages: queue.Queue[Message], policy: DecisionPolicy | None) -> None:
         self._messages = messages
         self.policy = policy
         self.stopping = False
@@ -346,7 +376,6 @@ class SimulatedExecutor:
                 f"hn.SimulatedCluster(..., resources={self.resources})"
             )
         self._free.reverse()  # pop() hands out worker 0 first
-        self._lineage = {**process_lineage(), "simulated": True}
 
     def _workers(self) -> list[str]:
         return [f"sim://worker-{i}" for i in range(self.cluster.n_workers)]
@@ -380,6 +409,7 @@ class SimulatedExecutor:
         self._queued.clear()
         self.clock.discard()  # wake-ups of the trials given up (the clock lives on)
         self._messages = None
+        self.cluster._release()
 
     # ------------------------------------------------------------------ trials
 
