@@ -42,6 +42,7 @@ bench: venv
 	$(PY) -m benchmarks.sample_efficiency
 	$(PY) -m benchmarks.suggest_latency
 	$(PY) -m benchmarks.dispatch
+	$(PY) -m benchmarks.scale
 
 # every demo notebook, full budgets; executed copies (with outputs) in build/notebooks/
 notebooks: venv

@@ -285,11 +285,13 @@ def render(results: dict[str, Any]) -> str:
     lines = ["# Scale (simulated cluster)", ""]
     meta = results.get("meta", {})
     if meta:
-        lines += [f"Machine: {meta.get('machine', '?')}. Command: `{meta.get('command', '')}`", ""]
+        lines += [f"Machine: {meta.get('machine', '?')}; last run {meta.get('when', '?')}.", ""]
     a = results.get("driver_cost")
     if a:
         lines += [
             f"## a. Driver cost: {a['trials']:,} trials, {a['workers']} workers, ASHA, Sobol",
+            "",
+            f"`{a.get('command', '')}`",
             "",
             "| measure | value |",
             "|---|---|",
@@ -324,6 +326,8 @@ def render(results: dict[str, Any]) -> str:
             f"## b. Utilization: {b['trials']:,} trials of 60 s, {b['workers']} workers, "
             f"{b['optimizer']}",
             "",
+            f"`{b.get('command', '')}`",
+            "",
             "| measure | value |",
             "|---|---|",
             f"| utilization (virtual time, proposals charged) | {b['utilization']:.1%} |",
@@ -334,9 +338,12 @@ def render(results: dict[str, Any]) -> str:
             f"| real time | {b['real_s']} s |",
             "",
         ]
-    for _, c in sorted(results.get("speedup", {}).items()):
+    runs = results.get("speedup", {}).values()
+    for c in sorted(runs, key=lambda c: (c["optimizer"] != "sobol", -c["trials"])):
         lines += [
             f"## c. Speedup: {c['trials']:,} trials, {c['optimizer']}",
+            "",
+            f"`{c.get('command', '')}`",
             "",
             "| workers | virtual time (s) | speedup | linear ideal | efficiency | real time (s) |",
             "|---|---|---|---|---|---|",
@@ -362,26 +369,31 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--workers-c", type=int, nargs="+", default=[1, 4, 16, 64, 256, 512])
     ap.add_argument("--speedup-optimizers", nargs="+", default=["sobol", "qLogNEHVI"])
     ap.add_argument("--out", type=Path, default=RESULTS)
+    ap.add_argument("--render-only", action="store_true", help="rewrite scale.md from scale.json")
     args = ap.parse_args(argv)
     results = _load(args.out)
+    command = "python -m benchmarks.scale " + " ".join(argv or sys.argv[1:])
     results["meta"] = {
         "machine": "2 cores, no GPU (the team's shared box)",
-        "command": "python -m benchmarks.scale " + " ".join(argv or sys.argv[1:]),
         "when": time.strftime("%Y-%m-%d"),
     }
+    if args.render_only:
+        (args.out / "scale.md").write_text(render(results) + "\n")
+        return results
     if "a" in args.parts:
-        a = driver_cost(args.trials_a, args.workers_a)
+        a = {**driver_cost(args.trials_a, args.workers_a), "command": command}
         if not args.no_profile:
             a["profile"] = driver_cost(args.trials_a, args.workers_a, profile=True)["profile"]
         results["driver_cost"] = a
         print("a:", json.dumps({k: v for k, v in a.items() if k != "profile"}), flush=True)
     if "b" in args.parts:
-        results["utilization"] = utilization(args.trials_b, args.workers_b)
+        results["utilization"] = {**utilization(args.trials_b, args.workers_b), "command": command}
         print("b:", json.dumps(results["utilization"]), flush=True)
     if "c" in args.parts:
         results.setdefault("speedup", {})
         for opt in args.speedup_optimizers:
-            results["speedup"][opt] = speedup(args.trials_c, args.workers_c, opt)
+            c = speedup(args.trials_c, args.workers_c, opt)
+            results["speedup"][f"{opt}, {args.trials_c} trials"] = {**c, "command": command}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "scale.json").write_text(json.dumps(results, indent=1) + "\n")
     (args.out / "scale.md").write_text(render(results) + "\n")
