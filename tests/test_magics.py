@@ -143,7 +143,7 @@ def test_resume_after_a_restart_rebuilds_the_trial_function(ip, tmp_path, capsys
     )
     stored = ip.user_ns["exp"]
     stored.ask()  # a trial left RUNNING, as if the kernel died while it ran
-    stored._store.set_target(stored._record.id, 3)
+    stored._ledger.set_target(3)
     stored.close()
     client = ip.user_ns["client"]
     ip.reset()  # the kernel restarts: the function and the study are gone
