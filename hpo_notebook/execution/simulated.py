@@ -132,20 +132,23 @@ class VirtualClock:
             with self._lock:
                 first = self._events[0][0] if self._events else math.inf
                 bound = self._bound()
-            target = min(first, deadline)
+                target = min(first, deadline)
+                # taken under the lock: a proposal ending now may add an earlier event
+                due = None
+                if self._events and first <= min(deadline, bound):
+                    due = heapq.heappop(self._events)
+            if due is not None:
+                self._now = max(self._now, due[0])
+                due[2]()
+                continue
             if target <= bound:
                 if target == math.inf:  # nothing scheduled: only another thread can help
                     msg = messages.get()
                     if msg is not _TICK:
                         return msg
                     continue
-                self._now = max(self._now, target)
-                if first > deadline:
-                    raise queue.Empty
-                with self._lock:
-                    _, _, fn = heapq.heappop(self._events)
-                fn()
-                continue
+                self._now = max(self._now, target)  # the deadline, before the next event
+                raise queue.Empty
             # Real work holds the clock back: let real time pass (at most until the next
             # event is due) and virtual time with it.
             self._now = max(self._now, bound)
