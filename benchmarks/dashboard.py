@@ -31,6 +31,8 @@ RESULTS = Path(__file__).resolve().parent.parent / "docs" / "results"
 
 def _feed(study: Any, n_trials: int, n_reports: int, checkpoints: set[int], dash: Any) -> dict:
     """Run n_trials in waves of 4 with n_reports each; redraw the dashboard at checkpoints."""
+    from hpo_notebook.reports import Report
+
     per_report: list[float] = []
     redraws: dict[str, list[float]] = {}
     hv_update: list[float] = []
@@ -43,13 +45,7 @@ def _feed(study: Any, n_trials: int, n_reports: int, checkpoints: set[int], dash
                 x, y = t.params["x"], t.params["y"]
                 loss = (x - 0.3) ** 2 + 0.5 * math.exp(-0.1 * step) + 0.01 * y
                 batch.append(
-                    {
-                        "trial": t.number,
-                        "step": step,
-                        "attempt": 1,
-                        "t": time.time(),
-                        "metrics": {"loss": loss, "size": 1 + 9 * y},
-                    }
+                    Report(t.number, step, {"loss": loss, "size": 1 + 9 * y}, 1, time.time())
                 )
             t0 = time.perf_counter()
             study._ledger.add_reports(batch)

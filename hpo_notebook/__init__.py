@@ -12,6 +12,7 @@ Importing this package stays light: torch, BoTorch, Dask and matplotlib load on 
 
 from __future__ import annotations
 
+from hpo_notebook import events
 from hpo_notebook.checkpoints import Checkpoints
 from hpo_notebook.exceptions import (
     ConfigError,
@@ -67,6 +68,7 @@ __all__ = [
     "TrialResultError",
     "TrialState",
     "__version__",
+    "events",
     "fingerprint",
     "load_study",
     "local_gpu_cluster",

@@ -24,6 +24,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from hpo_notebook.events import StatusChanged, WorkerLost
 from hpo_notebook.exceptions import StudyFailedError
 from hpo_notebook.execution.base import (
     DecisionPolicy,
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from hpo_notebook.ledger import TrialLedger
     from hpo_notebook.optimizers import Proposal
     from hpo_notebook.proposer import Proposer
+    from hpo_notebook.reports import Report
 
 #: Seconds running trials get to return after a stop before they are marked INTERRUPTED.
 STOP_GRACE_S = 1.0
@@ -193,7 +195,6 @@ class Driver:
         self._request: _Request | None = None
         self._ready: list[Proposal] = []
         self._requeue: list[int] = []
-        self._starts: dict[tuple[int, int], int] = {}
         # running trials' deadlines (monotonic) and workers, from their start on a worker
         self._deadlines: dict[int, float] = {}
         self._where: dict[int, str] = {}
@@ -274,7 +275,7 @@ class Driver:
 
     def _wake(self) -> None:
         self.messages.put(_Wake())
-        self.ledger.publish({"type": "status", "status": self.status})
+        self.ledger.publish(StatusChanged(self.status))
 
     # ------------------------------------------------------------------ loop
 
@@ -282,7 +283,7 @@ class Driver:
         try:
             key = f"{self.ledger.name}-{uuid.uuid4().hex[:12]}"
             self.executor.open(self.messages, key, self.policy)
-            self.ledger.publish({"type": "status", "status": "running"})
+            self.ledger.publish(StatusChanged("running"))
             self._loop()
         except BaseException as exc:  # reported by Study.wait(); never lost
             self.error = exc
@@ -294,7 +295,7 @@ class Driver:
             if self._on_exit is not None:
                 self._on_exit()
             self.done.set()
-            self.ledger.publish({"type": "status", "status": "idle"})
+            self.ledger.publish(StatusChanged("idle"))
 
     def _loop(self) -> None:
         self.capacity = self.concurrency or self.executor.capacity()
@@ -418,6 +419,9 @@ class Driver:
             self._on_end(msg)
         elif isinstance(msg, TrialStarted):
             self._on_start(msg)
+        elif isinstance(msg, WorkerLost):
+            if self.running.get(msg.number) == msg.attempt:
+                self.ledger.worker_lost(msg)
         elif isinstance(msg, ReportArrived):
             batch = [msg.report]
             # Drain what else is queued: one transaction for a burst of reports.
@@ -446,33 +450,29 @@ class Driver:
         self._ready.extend(req.future.result())  # an optimizer error stops the study
 
     def _on_start(self, msg: TrialStarted) -> None:
-        key = (msg.number, msg.attempt)
-        self._starts[key] = self._starts.get(key, 0) + 1
-        if self._starts[key] > 1:  # the cluster ran it again after losing its worker
-            self.ledger.restarted(*key)
         if self.running.get(msg.number) == msg.attempt:
             if msg.worker is not None:
                 self._where[msg.number] = msg.worker
             if self.trial_timeout is not None:
                 self._deadlines[msg.number] = self.clock.monotonic() + self.trial_timeout
 
-    def _on_reports(self, batch: list[dict[str, Any]]) -> None:
+    def _on_reports(self, batch: list[Report]) -> None:
         # Reports of an abandoned attempt are dropped; those of the current one are kept even
         # if they arrive after its end (but only running trials are judged).
         attempt_of = self.ledger.attempt_of
-        live = [r for r in batch if attempt_of(int(r.get("trial", -1))) == r.get("attempt")]
+        live = [r for r in batch if attempt_of(r.trial) == r.attempt]
         self.ledger.add_reports(live)
         policy = self.policy
         for r in live:
-            number, attempt = int(r["trial"]), int(r["attempt"])
-            if self.running.get(number) != attempt:
+            number, attempt = r.trial, r.attempt
+            if attempt is None or self.running.get(number) != attempt:
                 continue
             d = self.ledger.judge(r)
             if d is None:
                 continue
-            previous = self.ledger.reports().previous_step(number, r["step"])
-            if d.prune or (policy is not None and policy.points.includes(r["step"], previous)):
-                self.executor.send_decision(number, attempt, r["step"], d.reason or None)
+            previous = self.ledger.reports().previous_step(number, r.step)
+            if d.prune or (policy is not None and policy.points.includes(r.step, previous)):
+                self.executor.send_decision(number, attempt, r.step, d.reason or None)
 
     def _on_end(self, msg: TrialEnded) -> None:
         if self.running.get(msg.number) != msg.attempt:

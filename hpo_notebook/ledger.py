@@ -27,6 +27,7 @@ from hpo_notebook import results as R
 from hpo_notebook._history import HistoryIndex
 from hpo_notebook.checkpoints import Checkpoints
 from hpo_notebook.clock import WALL, Clock
+from hpo_notebook.events import PruningGamble, ReportsAdded, StudyEvent, TrialChanged, WorkerLost
 from hpo_notebook.exceptions import HpoWarning, PruningGambleWarning, TrialResultError
 from hpo_notebook.execution.base import TrialEnded
 from hpo_notebook.objectives import Objectives
@@ -34,12 +35,12 @@ from hpo_notebook.optimizers import History, Proposal
 from hpo_notebook.pruners._rungs import multi_objective_order, rung_steps
 from hpo_notebook.pruners.base import Decision, Pruner
 from hpo_notebook.pruners.rank_correlation import MIN_TRIALS, RankCorrelation, rank_correlations
-from hpo_notebook.reports import ReportHistory
+from hpo_notebook.reports import Report, ReportHistory
 from hpo_notebook.space import Space
 from hpo_notebook.store import SQLiteStore, StudyRecord
 from hpo_notebook.trial import Trial, TrialState
 
-Listener = Callable[[dict[str, Any]], None]
+Listener = Callable[[StudyEvent], None]
 
 
 def trial_seed(study_seed: int, number: int) -> int:
@@ -129,7 +130,7 @@ class TrialLedger:
 
         return unsubscribe
 
-    def publish(self, event: dict[str, Any]) -> None:
+    def publish(self, event: StudyEvent) -> None:
         """Hand ``event`` to every listener (a listener that raises is warned about)."""
         for listener in list(self._listeners):
             try:
@@ -216,7 +217,7 @@ class TrialLedger:
                 for t in new:
                     self._index.update(t)
         for t in new:
-            self.publish({"type": "trial", "trial": t})
+            self.publish(TrialChanged(t))
         return new
 
     @property
@@ -268,11 +269,13 @@ class TrialLedger:
                         self._report_history.add(number, r["step"], r["metrics"])
         return step
 
-    def restarted(self, number: int, attempt: int) -> None:
-        """Dask re-ran a trial attempt after losing its worker."""
+    def worker_lost(self, lost: WorkerLost) -> None:
+        """The cluster lost the worker of a running attempt and runs it again: its curve
+        goes back to its checkpoint, and the loss is counted and published."""
+        number = lost.number
         with self._lock:
             t = self._trials.get(number)
-            if t is None or t.attempt != attempt or t.state is not TrialState.RUNNING:
+            if t is None or t.attempt != lost.attempt or t.state is not TrialState.RUNNING:
                 return
             step = self._keep_curve_to_checkpoint(number)
             extra = {
@@ -281,6 +284,7 @@ class TrialLedger:
                 "checkpoint_step": step,
             }
             self._save(dataclasses.replace(t, extra=extra))
+        self.publish(lost)
 
     def _cleanup_checkpoints(self) -> None:
         """Apply the checkpoint policy after a trial ended: only to folders of this study's
@@ -337,7 +341,7 @@ class TrialLedger:
             self._state_counts[t.state] += 1
             if self._index is not None:
                 self._index.update(t, self._curve_if_pruned(t))
-        self.publish({"type": "trial", "trial": t})
+        self.publish(TrialChanged(t))
 
     # ------------------------------------------------------------------ core: finish
 
@@ -401,29 +405,30 @@ class TrialLedger:
             if c.gamble and key not in self._gambles_warned:
                 self._gambles_warned.add(key)
                 warnings.warn(f"hpo_notebook: {c.message()}", PruningGambleWarning, stacklevel=2)
-                self.publish({"type": "pruning_gamble", "correlation": c})
+                self.publish(PruningGamble(c))
 
     def _steps_after(self, t: Trial) -> int:
         """Reports a pruned trial made after the decision to stop it."""
         at = t.extra["pruned_at"]
         return sum(1 for step, _ in self.reports().curve(t.number) if step > at)
 
-    def add_reports(self, reports: Sequence[dict[str, Any]]) -> None:
+    def add_reports(self, reports: Sequence[Report]) -> None:
+        """Save reports, index them, then publish them."""
         if not reports:
             return
         # under the lock: a report log being built on another thread (a view's first read)
         # then holds every report, stored before or after
         with self._lock:
-            self.store.add_reports(self.record.id, reports)
+            self.store.add_reports(self.record.id, [r.as_dict() for r in reports])
             if self.pruner is not None or self._report_history is not None:
                 h = self.reports()
                 for r in reports:
-                    h.add(int(r["trial"]), r["step"], r["metrics"])
-                for number in {int(r["trial"]) for r in reports}:
+                    h.add(r.trial, r.step, r.metrics)
+                for number in {r.trial for r in reports}:
                     t = self._trials.get(number)  # reports after a trial was pruned
                     if t is not None and t.state is TrialState.PRUNED and self._index is not None:
                         self._index.update(t, self._curve_if_pruned(t))
-        self.publish({"type": "reports", "reports": list(reports)})
+        self.publish(ReportsAdded(tuple(reports)))
 
     def reports(self) -> ReportHistory:
         """Every stored report, indexed (built once, then kept up to date)."""
@@ -451,24 +456,24 @@ class TrialLedger:
                 self._save(dataclasses.replace(t, extra=extra))
         return step
 
-    def judge(self, report: dict[str, Any]) -> Decision | None:
+    def judge(self, report: Report) -> Decision | None:
         """The decision on a report of a running trial: the pruner's, or the standing decision
         to stop it (made earlier, by the pruner or by hand); None when nothing decides."""
-        number = int(report["trial"])
+        number = report.trial
         with self._lock:
             t = self._trials.get(number)
-        if t is None or t.state is not TrialState.RUNNING or t.attempt != report.get("attempt"):
+        if t is None or t.state is not TrialState.RUNNING or t.attempt != report.attempt:
             return None
         if "pruned_at" in t.extra:  # decided already: say it again (the trial may not know)
             return Decision(True, t.extra.get("prune_reason", ""))
         if self.pruner is None:
             return None
-        d = self.pruner.decide(number, report["step"], report["metrics"], self.reports())
+        d = self.pruner.decide(number, report.step, report.metrics, self.reports())
         if d.prune:
-            sent = report.get("t")
+            sent = report.t
             extra = {
                 **t.extra,
-                "pruned_at": report["step"],
+                "pruned_at": report.step,
                 "prune_reason": d.reason,
                 "decision_latency_s": None if sent is None else max(0.0, self.clock.time() - sent),
             }
@@ -485,8 +490,9 @@ class _LocalChannel:
         self.reason: str | None = None
 
     def send(self, report: dict[str, Any]) -> None:
-        self.ledger.add_reports([report])
-        d = self.ledger.judge(report)
+        r = Report.from_dict(report)
+        self.ledger.add_reports([r])
+        d = self.ledger.judge(r)
         if d is not None and d.prune:
             self.reason = d.reason
 

@@ -16,6 +16,8 @@ import sys
 import time
 from typing import IO, TYPE_CHECKING, Any
 
+from hpo_notebook.events import StatusChanged, StudyEvent, TrialChanged
+
 if TYPE_CHECKING:
     from hpo_notebook.study import Study
 
@@ -40,10 +42,10 @@ class TextProgress:
         self._unsubscribe = self.study.subscribe(self._on_event)
         return self
 
-    def _on_event(self, event: dict[str, Any]) -> None:
-        if event["type"] == "trial" and event["trial"].state.finished:
+    def _on_event(self, event: StudyEvent) -> None:
+        if isinstance(event, TrialChanged) and event.trial.state.finished:
             self._draw()
-        elif event["type"] == "status" and event["status"] == "idle":
+        elif isinstance(event, StatusChanged) and event.status == "idle":
             if self._tty:
                 self.stream.write("\n")
                 self.stream.flush()

@@ -9,8 +9,65 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
+from hpo_notebook._dict_reads import DictReads
 from hpo_notebook.objectives import Objectives
+
+
+@dataclass(frozen=True)
+class Report(DictReads):
+    """One ``trial.report(step, **metrics)`` as the study received it.
+
+    Attributes:
+        trial: the trial's number.
+        step: the reported step.
+        metrics: metric name -> value.
+        attempt: which run of the trial made it (None: not known, as in old study files).
+        t: UNIX time (on the executor's clock) at which the trial sent it.
+        worker: where the trial ran, if known.
+
+    ``report["step"]`` reads like the dict reports used to be.
+
+    Example:
+        >>> r = Report.from_dict({"trial": 3, "step": 2, "metrics": {"loss": 0.4}, "attempt": 1})
+        >>> r.step, r["metrics"], r.as_dict()["attempt"]
+        (2, {'loss': 0.4}, 1)
+    """
+
+    trial: int
+    step: float
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    attempt: int | None = None
+    t: float | None = None
+    worker: str | None = None
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Report:
+        """A report from its wire or stored form ``{"trial", "step", "metrics", "attempt",
+        "t", "worker"}`` (only the first three are required)."""
+        worker = d.get("worker")
+        attempt = d.get("attempt")
+        return cls(
+            int(d["trial"]),
+            d["step"],
+            dict(d["metrics"]),
+            None if attempt is None else int(attempt),
+            d.get("t"),
+            worker if isinstance(worker, str) else None,
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """The stored form (what the store's ``add_reports`` takes and ``reports`` returns)."""
+        return {
+            "trial": self.trial,
+            "step": self.step,
+            "metrics": dict(self.metrics),
+            "t": self.t,
+            "attempt": self.attempt,
+            "worker": self.worker,
+        }
 
 
 class ReportHistory:

@@ -34,6 +34,7 @@ from hpo_notebook import _checks
 from hpo_notebook import results as R
 from hpo_notebook.checkpoints import Checkpoints
 from hpo_notebook.clock import Clock
+from hpo_notebook.events import StatusChanged, StudyEvent
 from hpo_notebook.exceptions import (
     ConfigError,
     HpoError,
@@ -62,7 +63,7 @@ if TYPE_CHECKING:
     from hpo_notebook.driver import Driver, RunProgress
 
 TrialFn = Callable[[dict[str, Any], TrialContext], Any]
-Listener = Callable[[dict[str, Any]], None]
+Listener = Callable[[StudyEvent], None]
 
 
 class Study:
@@ -322,9 +323,24 @@ class Study:
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener(event)`` for every change; returns a function that unsubscribes.
 
-        Events are dicts with a ``"type"``: ``"trial"`` (``"trial"``: a :class:`Trial`),
-        ``"reports"`` (``"reports"``: a list of report dicts) or ``"status"``. Listeners run on
-        the driver thread: keep them quick and never block.
+        Events are the frozen classes of :mod:`hpo_notebook.events`:
+        :class:`~hpo_notebook.events.TrialChanged` (``.trial``, a :class:`Trial`),
+        :class:`~hpo_notebook.events.ReportsAdded` (``.reports``),
+        :class:`~hpo_notebook.events.StatusChanged` (``.status``),
+        :class:`~hpo_notebook.events.WorkerLost` and
+        :class:`~hpo_notebook.events.PruningGamble`. They also read like the dicts they once
+        were (``event["type"] == "trial"``, ``event["trial"]``). Listeners run on the driver
+        thread, after the change is saved: keep them quick and never block.
+
+        Example:
+            >>> import hpo_notebook as hn
+            >>> study = hn.Study(None, hn.Space(x=hn.Float(0, 1)), {"y": "min"})
+            >>> seen = []
+            >>> unsubscribe = study.subscribe(seen.append)
+            >>> study.tell(study.ask(), 0.5)
+            >>> [type(e).__name__ for e in seen], seen[-1].trial.state.value
+            (['TrialChanged', 'TrialChanged'], 'COMPLETE')
+            >>> unsubscribe()
         """
         return self._ledger.subscribe(listener)
 
@@ -706,8 +722,8 @@ class Study:
 
         handle = display(self._repr_mimebundle_(), raw=True, display_id=True)
 
-        def on_idle(event: dict[str, Any]) -> None:
-            if event.get("type") == "status" and event.get("status") == "idle":
+        def on_idle(event: StudyEvent) -> None:
+            if isinstance(event, StatusChanged) and event.status == "idle":
                 unsubscribe()
                 if handle is not None:
                     update_display(self._repr_mimebundle_(), raw=True, display_id=handle.display_id)

@@ -68,16 +68,25 @@ def test_a_trial_ends_in_a_final_state():
 def test_the_dask_executor_turns_start_news_into_typed_messages_in_order():
     import queue
 
+    from hpo_notebook.events import WorkerLost
     from hpo_notebook.execution.base import ReportArrived, TrialStarted
+    from hpo_notebook.reports import Report
 
     ex = DaskExecutor()
     ex._messages = queue.Queue()  # what open() sets, without a cluster
     start = {"kind": "start", "trial": 3, "attempt": 2, "t": 1.5, "worker": "tcp://w:1"}
     report = {"trial": 3, "attempt": 2, "step": 1, "metrics": {"loss": 0.5}, "t": 1.6}
-    ex._on_report((0.0, start))
-    ex._on_report((0.0, report))
-    assert ex._messages.get_nowait() == TrialStarted(3, 2, "tcp://w:1", 1.5)
-    assert ex._messages.get_nowait() == ReportArrived(report)
+    again = {**start, "t": 9.0, "worker": "tcp://w:2"}  # Dask ran it again elsewhere
+    for msg in (start, report, again):
+        ex._on_report((0.0, msg))
+    got = [ex._messages.get_nowait() for _ in range(4)]
+    assert got == [
+        TrialStarted(3, 2, "tcp://w:1", 1.5),
+        ReportArrived(Report(3, 1, {"loss": 0.5}, 2, 1.6)),
+        WorkerLost(3, 2, "tcp://w:1"),
+        TrialStarted(3, 2, "tcp://w:2", 9.0),
+    ]
+    assert isinstance(got[1].report.step, int) and got[1].report["metrics"] == {"loss": 0.5}
 
 
 def test_a_fresh_workers_imports_come_before_the_announced_start(monkeypatch):

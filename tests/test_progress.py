@@ -6,6 +6,7 @@ import io
 import re
 
 import hpo_notebook as hn
+from hpo_notebook.events import StatusChanged
 from hpo_notebook.progress import TextProgress
 
 LINE = re.compile(
@@ -118,7 +119,7 @@ def test_terminal_redraws_one_line_and_ends_it_when_idle():
     assert text.count("\r") == 2 and "\n" not in text
     assert _fields(_parsed(text.split("\r")[-1])[0], "done", "total") == (2, 2)
 
-    study._ledger.publish({"type": "status", "status": "idle"})  # what the runner sends at the end
+    study._ledger.publish(StatusChanged("idle"))  # what the runner sends at the end
     assert out.getvalue() == text + "\n"
     study.tell(study.ask(), 0.5)  # unsubscribed: nothing more is drawn
     assert out.getvalue() == text + "\n"
@@ -130,7 +131,7 @@ def test_idle_unsubscribes_without_newline_off_terminal():
     TextProgress(study, total=3, stream=out).attach()
     study.tell(study.ask(), 0.5)
     before = out.getvalue()
-    study._ledger.publish({"type": "status", "status": "idle"})
+    study._ledger.publish(StatusChanged("idle"))
     study.tell(study.ask(), 0.5)
     assert out.getvalue() == before
     assert len(before.splitlines()) == 1

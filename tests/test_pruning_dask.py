@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import statistics
-import threading
 
 import pytest
 
@@ -104,23 +103,24 @@ def test_worker_killed_mid_trial_resumes_from_checkpoint(own_client, tmp_path):
         storage=str(tmp_path / "s.db"),
     )
     killed: list[float] = []
-    done = threading.Event()
+    lost: list[hn.events.WorkerLost] = []
 
     def kill_at_step_5(event):
-        if event["type"] == "reports" and not killed:
-            for r in event["reports"]:
-                if r["trial"] == 0 and r["step"] >= 5:
-                    killed.append(r["metrics"]["pid"])
-                    os.kill(int(r["metrics"]["pid"]), signal.SIGKILL)
+        if isinstance(event, hn.events.ReportsAdded) and not killed:
+            for r in event.reports:
+                if r.trial == 0 and r.step >= 5:
+                    killed.append(r.metrics["pid"])
+                    os.kill(int(r.metrics["pid"]), signal.SIGKILL)
                     break
-        if event["type"] == "status" and event["status"] == "idle":
-            done.set()
+        elif isinstance(event, hn.events.WorkerLost):
+            lost.append(event)
 
     study.subscribe(kill_at_step_5)
     study.run(n_trials=1, concurrency=1, cluster=own_client)
     t = study.trial(0)
     assert killed and t.state is hn.TrialState.COMPLETE
     assert t.attempt == 1 and t.extra["worker_restarts"] == 1
+    assert [(e.number, e.attempt) for e in lost] == [(0, 1)] and lost[0].worker
     ckpt = t.extra["checkpoint_step"]
     assert 4 <= ckpt < 20
     curve = study.curves(0)

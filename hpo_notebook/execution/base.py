@@ -3,9 +3,10 @@
 The study's run loop is the only caller. An executor puts three kinds of messages on the
 queue it is opened with, from whatever thread it likes, in order for each trial:
 
-- :class:`TrialStarted` when a trial attempt starts where it runs (twice for one attempt when
-  the cluster ran it again after losing its worker);
+- :class:`TrialStarted` when a trial attempt starts where it runs;
 - :class:`ReportArrived` for every ``trial.report(...)`` made inside a running trial;
+- :class:`~hpo_notebook.events.WorkerLost` when the cluster lost the worker of a running
+  attempt and runs the attempt again (a new :class:`TrialStarted` follows);
 - :class:`TrialEnded` when a trial function returned, raised, or could not run.
 """
 
@@ -17,8 +18,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from hpo_notebook.events import WorkerLost
 from hpo_notebook.exceptions import ConfigError, Pruned, TrialInterrupted
 from hpo_notebook.pruners.base import DecisionPoints
+from hpo_notebook.reports import Report
 from hpo_notebook.trial import TrialState
 
 if TYPE_CHECKING:
@@ -96,12 +99,12 @@ class TrialStarted:
 
 @dataclass(frozen=True)
 class ReportArrived:
-    """An intermediate report ``{"trial", "step", "metrics", "attempt", "t", "worker"}``."""
+    """An intermediate report of a running trial."""
 
-    report: dict[str, Any]
+    report: Report
 
 
-Message = TrialStarted | ReportArrived | TrialEnded
+Message = TrialStarted | ReportArrived | WorkerLost | TrialEnded
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from typing import Any, ClassVar
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from hpo_notebook.clock import WALL, Clock
+from hpo_notebook.events import WorkerLost
 from hpo_notebook.exceptions import ConfigError, HpoError, HpoWarning
 from hpo_notebook.execution.base import (
     DecisionPolicy,
@@ -44,6 +45,7 @@ from hpo_notebook.execution.base import (
     check_resources,
 )
 from hpo_notebook.lineage import process_lineage
+from hpo_notebook.reports import Report
 from hpo_notebook.trial import TrialContext, TrialState
 
 
@@ -93,6 +95,8 @@ class DaskExecutor:
         self._control = ""
         self._policy: DecisionPolicy | None = None
         self._futures: dict[tuple[int, int], Any] = {}
+        # (number, attempt) -> the worker it started on, while it runs
+        self._started: dict[tuple[int, int], str | None] = {}
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -286,19 +290,18 @@ class DaskExecutor:
             return
         if msg.get("kind") == "start":  # on the reports' topic: in order with them
             worker = msg.get("worker")
-            self._messages.put(
-                TrialStarted(
-                    int(msg["trial"]),
-                    int(msg["attempt"]),
-                    worker if isinstance(worker, str) else None,
-                    msg.get("t"),
-                )
-            )
+            worker = worker if isinstance(worker, str) else None
+            key = (int(msg["trial"]), int(msg["attempt"]))
+            if key in self._started:  # Dask ran it again: the first worker was lost
+                self._messages.put(WorkerLost(*key, self._started[key]))
+            self._started[key] = worker
+            self._messages.put(TrialStarted(*key, worker, msg.get("t")))
         else:
-            self._messages.put(ReportArrived(dict(msg)))
+            self._messages.put(ReportArrived(Report.from_dict(msg)))
 
     def _on_done(self, fut: Any, spec: TrialSpec) -> None:
         self._futures.pop((spec.number, spec.attempt), None)
+        self._started.pop((spec.number, spec.attempt), None)
         if self._messages is None:
             return
         try:

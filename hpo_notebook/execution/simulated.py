@@ -64,6 +64,7 @@ from hpo_notebook.execution.base import (
     call_trial,
     check_resources,
 )
+from hpo_notebook.reports import Report
 from hpo_notebook.trial import TrialContext
 
 
@@ -302,7 +303,7 @@ class _Channel:
         self.job = job
 
     def send(self, report: dict[str, Any]) -> None:
-        self.sim.post(ReportArrived(report))
+        self.sim.post(ReportArrived(Report.from_dict(report)))
 
     def verdict(self, step: float | None, previous: float | None = None) -> str | None:
         job, policy = self.job, self.sim.policy

@@ -28,6 +28,7 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from hpo_notebook.events import ReportsAdded, StudyEvent, TrialChanged
 from hpo_notebook.trial import TrialState
 from hpo_notebook.viz import data as D
 from hpo_notebook.viz import plots as P
@@ -218,12 +219,11 @@ class Dashboard:
 
     # ------------------------------------------------------------------ events
 
-    def _on_event(self, event: dict[str, Any]) -> None:
+    def _on_event(self, event: StudyEvent) -> None:
         # Runs on the driver thread: only mark what changed.
-        kind = event.get("type")
-        if kind == "reports":
+        if isinstance(event, ReportsAdded):
             self._mark("curves", "header")
-        elif kind == "trial":
+        elif isinstance(event, TrialChanged):
             self._mark(*PANELS)
         else:
             self._mark("header")
