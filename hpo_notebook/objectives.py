@@ -1,9 +1,12 @@
 """Objectives and outcome constraints, and the checks on what a trial returns.
 
 This module is the one place where "min" objectives are flipped to the maximization frame
-that BoTorch, the Pareto and the hypervolume maths use, and back (:meth:`Objectives.to_max_frame`
-for one result, :meth:`Objectives.to_max_array` and :meth:`Objectives.from_max_array` for
-points and matrices); everything else reads and shows user units.
+that BoTorch, the Pareto and the hypervolume maths and the pruners' rankings use, and back:
+:meth:`Objectives.to_max_frame` for one result, :meth:`Objectives.to_max` for one value,
+:meth:`Objectives.to_max_array` and :meth:`Objectives.from_max_array` for points and
+matrices, :meth:`Objectives.metrics_to_model_frame` for the model's columns (constrained
+metrics included), :meth:`Objectives.thresholds_max_frame` and
+:meth:`Objectives.constraint_floors` for bounds. Everything else reads and shows user units.
 
 Example:
     >>> import hpo_notebook as hn
@@ -19,7 +22,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -170,9 +173,57 @@ class Objectives:
     def signs(self) -> list[float]:
         return [o.sign for _, o in self.objectives]
 
+    @property
+    def metric_signs(self) -> list[float]:
+        """Per column of :attr:`metric_names`, the factor between user units and the frame
+        the model sees: objectives maximized, metrics that are only constrained as they are
+        (multiplying by it goes either way)."""
+        return self.signs + [1.0] * (len(self.metric_names) - self.n)
+
+    def only(self, names: Iterable[str]) -> Objectives:
+        """These objectives alone, in this order, without constraints (the frame of a pruner
+        that ranks on some of them).
+
+        Raises:
+            ConfigError: a name is not an objective.
+
+        Example:
+            >>> Objectives.parse({"loss": "min", "acc": "max"}).only(["acc"]).names
+            ('acc',)
+        """
+        own = dict(self.objectives)
+        names = list(names)
+        unknown = [n for n in names if n not in own]
+        if unknown:
+            raise ConfigError(
+                f"{unknown} are not objectives of this study; choose from {list(own)}"
+            )
+        return Objectives(tuple((n, own[n]) for n in names))
+
     def thresholds_max_frame(self) -> list[float | None]:
         """Each objective's threshold in the maximization frame (None where unknown)."""
         return [None if o.threshold is None else o.sign * o.threshold for _, o in self.objectives]
+
+    def constraint_floors(self) -> list[list[float]]:
+        """Per objective, the values in the maximization frame that its outcome constraints
+        keep it above (``loss <= 0.3`` on a "min" objective keeps ``-loss`` above ``-0.3``).
+
+        Example:
+            >>> Objectives.parse({"loss": "min"}, {"loss": ("<=", 0.3)}).constraint_floors()
+            [[-0.3]]
+        """
+        floors: list[list[float]] = [[] for _ in self.objectives]
+        index = {n: i for i, n in enumerate(self.names)}
+        for c in self.constraints:
+            i = index.get(c.metric)
+            if i is not None and (c.op == ">=") == (self.signs[i] > 0):
+                floors[i].append(self.signs[i] * c.bound)
+        return floors
+
+    def to_max(self, name: str, value: float) -> float:
+        """One value of objective ``name`` in the maximization frame (and back: the map is
+        its own inverse)."""
+        return dict(self.objectives)[name].sign * float(value)
 
     def to_max_frame(self, metrics: Mapping[str, float]) -> list[float]:
         """Objective values with "min" objectives negated."""
@@ -195,6 +246,12 @@ class Objectives:
     def from_max_array(self, values: Any) -> np.ndarray:
         """The inverse of :meth:`to_max_array`: maximization frame back to user units."""
         return self.to_max_array(values)  # negating twice is the identity
+
+    def metrics_to_model_frame(self, values: Any) -> np.ndarray:
+        """Rows of every metric (columns in :attr:`metric_names` order) as the model sees
+        them: objectives maximized, constrained-only metrics unchanged."""
+        arr = np.asarray(values, dtype=float)
+        return arr * np.asarray(self.metric_signs)
 
     def feasible(self, metrics: Mapping[str, float]) -> bool:
         return all(c.satisfied(float(metrics[c.metric])) for c in self.constraints)

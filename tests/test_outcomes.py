@@ -54,13 +54,27 @@ def test_columns_without_spread_or_data_are_left_alone():
 
 
 def test_lower_bounds_come_from_constraints_on_objectives_in_the_max_frame():
-    cons = [
-        C.OutcomeConstraint(0, -1.0, "<=", 5.0),  # min objective: loss <= 5 -> Z0 >= -5
-        C.OutcomeConstraint(1, 1.0, ">=", 0.7),  # max objective: acc >= 0.7 -> Z1 >= 0.7
-        C.OutcomeConstraint(1, 1.0, "<=", 0.99),  # a cap on the good side: not a lower bound
-        C.OutcomeConstraint(2, 1.0, ">=", 3.0),  # not an objective column
+    from hpo_notebook.objectives import Objectives
+
+    objs = Objectives.parse(
+        {"loss": "min", "acc": "max"},
+        {
+            "loss": ("<=", 5.0),  # min objective: loss <= 5 -> -loss >= -5
+            "acc": (">=", 0.7),  # max objective: acc >= 0.7
+            "mem": (">=", 3.0),  # not an objective
+        },
+    )
+    assert objs.constraint_floors() == [[-5.0], [0.7]]
+    capped = Objectives.parse({"acc": "max"}, {"acc": ("<=", 0.99)})  # a cap: no floor
+    assert capped.constraint_floors() == [[]]
+    # the model's constraint columns: objectives maximized, others in user units
+    cons = adapter_mod._model_constraints(objs)
+    assert [(c.column, c.sign, c.op, c.bound) for c in cons] == [
+        (0, -1.0, "<=", 5.0),
+        (1, 1.0, ">=", 0.7),
+        (2, 1.0, ">=", 3.0),
     ]
-    assert adapter_mod._lower_bounds(cons, 2) == [[-5.0], [0.7]]
+    assert objs.metrics_to_model_frame([[2.0, 0.8, 4.0]]).tolist() == [[-2.0, 0.8, 4.0]]
 
 
 def test_a_diverged_run_does_not_flatten_the_model():

@@ -208,3 +208,19 @@ def test_anytime_plot_compares_studies_on_one_reference_point():
     other = hn.Study(None, {"x": hn.Float(0.0, 1.0)}, objectives={"c": "min", "b": "min"})
     with pytest.raises(ValueError, match="objectives"):
         hn.plots.anytime({"a": plain, "c": other})
+
+
+def test_the_dominated_region_is_the_hypervolume_in_user_units_for_mixed_directions():
+    from matplotlib.figure import Figure
+
+    from hpo_notebook.objectives import Objectives
+    from hpo_notebook.viz.plots import _front_steps
+
+    frame = Objectives.parse({"loss": "min", "acc": "max"})
+    ax = Figure().add_subplot()
+    _front_steps(ax, np.array([[0.5, 0.95], [0.2, 0.9]]), frame, (1.0, 0.5))
+    xy = ax.patches[0].get_xy()[:-1]  # matplotlib closes the polygon
+    assert xy.tolist() == [[0.2, 0.5], [0.2, 0.9], [0.5, 0.9], [0.5, 0.95], [1.0, 0.95], [1.0, 0.5]]
+    x, y = xy[:, 0], xy[:, 1]
+    area = 0.5 * abs(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1)))
+    assert area == pytest.approx(0.8 * 0.4 + 0.5 * 0.05)  # the front's hypervolume

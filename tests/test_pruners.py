@@ -336,7 +336,7 @@ def test_asha_incremental_rung_index_matches_the_full_ranking():
                             if not math.isfinite(h.at_rung(rung)[trial][metric]):
                                 continue
                             fast = asha._judge_rung(rung, trial, h)
-                            ids, Y = vectors(h.at_rung(rung), asha._signed)
+                            ids, Y = vectors(h.at_rung(rung), asha._ranked)
                             col = Y[:, 0].tolist()
                             full = (_rungs.promotable(col[ids.index(trial)], col, 3), len(ids))
                             assert fast == full, (metric, trial, step, rung)

@@ -70,10 +70,16 @@ class _SuccessiveHalving:
             )
         self.max_steps, self.grace, self.eta, self.n_rungs = max_steps, grace, eta, rungs
         self.rungs = _rungs.rung_steps(max_steps, grace, eta)[:rungs]
-        self._signed: list[tuple[str, float]] = []
+        self._ranked: Objectives | None = None  # set by bind
 
     def prepare(self, history: ReportHistory) -> None:
         history.track_rungs(self.rungs)
+
+    @property
+    def _frame(self) -> Objectives:
+        if self._ranked is None:
+            raise RuntimeError(f"{type(self).__name__}: bind(objectives) before deciding")
+        return self._ranked
 
     @property
     def decision_points(self) -> DecisionPoints:
@@ -83,7 +89,7 @@ class _SuccessiveHalving:
     def decide(
         self, trial: int, step: float, metrics: Mapping[str, float], history: ReportHistory
     ) -> Decision:
-        bad = non_finite(metrics, [n for n, _ in self._signed])
+        bad = non_finite(metrics, self._frame.names)
         if bad is not None:
             return Decision(True, bad_value_reason(metrics, bad, step))
         if step >= self.max_steps:
@@ -101,14 +107,14 @@ class _SuccessiveHalving:
 
     def _judge_rung(self, rung: float, trial: int, history: ReportHistory) -> tuple[bool, int]:
         """Whether ``trial`` goes on at ``rung``, and how many trials compete there."""
-        ids, Y = vectors(history.at_rung(rung), self._signed)
+        ids, Y = vectors(history.at_rung(rung), self._frame)
         return self._goes_on(ids.index(trial), Y), len(ids)
 
     def _goes_on(self, index: int, Y: object) -> bool:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def _reason(self, rung: float, n: int) -> str:
-        names = ", ".join(n for n, _ in self._signed)
+        names = ", ".join(self._frame.names)
         k = _rungs.keep_count(n, self.eta)
         return f"not in the top {k} of {n} trials on {names} at rung step {rung:g}"
 
@@ -153,12 +159,13 @@ class ASHA(_SuccessiveHalving):
 
     def bind(self, objectives: Objectives) -> None:
         name = self.metric if self.metric is not None else objectives.names[0]
-        self._signed = resolve_metrics(objectives, name)
+        self._ranked = resolve_metrics(objectives, name)
 
     def _judge_rung(self, rung: float, trial: int, history: ReportHistory) -> tuple[bool, int]:
         # One sorted list of values per rung, kept up to date from the rung's arrivals: a
         # decision costs a bisection, not a sort of every trial (10,000s of trials).
-        name, sign = self._signed[0]
+        frame = self._frame
+        name = frame.names[0]
         drops, arrivals = history.rung_arrivals(rung)
         cache = self._sorted.get(rung)
         if (
@@ -172,15 +179,14 @@ class ASHA(_SuccessiveHalving):
         for t in arrivals[cache[1] :]:
             v = table[t].get(name)
             if v is not None and math.isfinite(float(v)):
-                bisect.insort(values, sign * float(v))
+                bisect.insort(values, frame.to_max(name, v))
         self._sorted[rung] = (drops, len(arrivals), values, history)
         n = len(values)
-        mine = sign * float(table[trial][name])
+        mine = frame.to_max(name, table[trial][name])
         return mine >= values[n - _rungs.keep_count(n, self.eta)], n
 
     def __deepcopy__(self, memo: dict[int, Any]) -> ASHA:
         # the cache refers to a study's report log: a copy starts without it
         new = copy.copy(self)
-        new._signed = list(self._signed)
         new._sorted = {}
         return new

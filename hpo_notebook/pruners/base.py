@@ -108,20 +108,19 @@ class Pruner(Protocol):
 
 def resolve_metrics(
     objectives: Objectives, metric: str | None, metrics: Iterable[str] | None = None
-) -> list[tuple[str, float]]:
-    """``(name, sign)`` of the metrics a pruner ranks on (sign +1 when larger is better).
+) -> Objectives:
+    """The objectives a pruner ranks on: ``metric`` names one, ``metrics`` several, neither
+    means every objective. Pruners compare values in their maximization frame
+    (:meth:`Objectives.to_max`).
 
-    ``metric`` names one objective; ``metrics`` several; neither means every objective.
+    Raises:
+        ConfigError: a name is not an objective of the study.
     """
-    directions = {n: o.sign for n, o in objectives.objectives}
-    names = [metric] if metric is not None else list(metrics or directions)
-    unknown = [n for n in names if n not in directions]
-    if unknown:
-        raise ConfigError(
-            f"pruner: {unknown} are not objectives of this study; choose from "
-            f"{list(directions)} (the pruner needs each metric's direction)"
-        )
-    return [(n, directions[n]) for n in names]
+    names = [metric] if metric is not None else list(metrics or objectives.names)
+    try:
+        return objectives.only(names)
+    except ConfigError as exc:
+        raise ConfigError(f"pruner: {exc} (the pruner needs each metric's direction)") from None
 
 
 def non_finite(metrics: Mapping[str, float], names: Iterable[str]) -> str | None:
@@ -144,12 +143,14 @@ def bad_value_reason(metrics: Mapping[str, float], name: str, step: float) -> st
 
 
 def vectors(
-    table: Mapping[int, Mapping[str, float]], signed: list[tuple[str, float]]
+    table: Mapping[int, Mapping[str, float]], ranked: Objectives
 ) -> tuple[list[int], np.ndarray]:
-    """Trials with finite values of every metric in ``signed``, and their maximized values."""
+    """Trials with finite values of every objective in ``ranked``, and their maximized
+    values."""
+    names = ranked.names
     ids, rows = [], []
     for t, m in table.items():
-        if non_finite(m, [n for n, _ in signed]) is None:
+        if non_finite(m, names) is None:
             ids.append(t)
-            rows.append([s * float(m[n]) for n, s in signed])
-    return ids, np.array(rows, dtype=float).reshape(-1, len(signed))
+            rows.append([m[n] for n in names])
+    return ids, ranked.to_max_array(np.array(rows, dtype=float).reshape(-1, len(names)))

@@ -61,7 +61,8 @@ class Median:
             raise ConfigError(f"Median: min_trials must be an integer >= 1, got {min_trials!r}")
         self.warmup, self.min_trials, self.metric = warmup, min_trials, metric
         self.max_steps = max_steps
-        self._name, self._sign = "", 1.0
+        self._name = ""
+        self._ranked = Objectives(())  # set by bind
 
     def __repr__(self) -> str:
         steps = "" if self.max_steps is None else f", max_steps={self.max_steps}"
@@ -78,7 +79,8 @@ class Median:
 
     def bind(self, objectives: Objectives) -> None:
         name = self.metric if self.metric is not None else objectives.names[0]
-        [(self._name, self._sign)] = resolve_metrics(objectives, name)
+        self._ranked = resolve_metrics(objectives, name)
+        self._name = name
 
     def prepare(self, history: ReportHistory) -> None:
         return None
@@ -102,12 +104,11 @@ class Median:
         others = {t: v for t, v in history.values_at(step, self._name).items() if t != trial}
         if len(others) < self.min_trials:
             return CONTINUE
+        to_max, name = self._ranked.to_max, self._name
         best = max(
-            self._sign * float(m[self._name])
-            for s, m in history.curve(trial)
-            if s <= step and self._name in m
+            to_max(name, m[name]) for s, m in history.curve(trial) if s <= step and name in m
         )
-        median = statistics.median(self._sign * v for v in others.values())
+        median = statistics.median(to_max(name, v) for v in others.values())
         if best < median:
             return Decision(
                 True,

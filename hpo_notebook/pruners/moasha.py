@@ -108,7 +108,7 @@ class MultiObjectiveASHA(_SuccessiveHalving):
         }
 
     def bind(self, objectives: Objectives) -> None:
-        self._signed = resolve_metrics(objectives, None, self.metrics)
+        self._ranked = resolve_metrics(objectives, None, self.metrics)
 
     def _goes_on(self, index: int, Y: Any) -> bool:
         # the one-pass domination check first: with keep_front (the default) it decides most

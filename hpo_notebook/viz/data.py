@@ -66,6 +66,12 @@ class ParetoData:
     front: np.ndarray  # n, non-dominated among the feasible
     ref_point: tuple[float, ...] | None
 
+    def frame(self, *columns: int) -> Objectives:
+        """The objectives of these columns (default: all), to move values between user units
+        and the maximization frame."""
+        cols = columns or range(len(self.names))
+        return Objectives.parse({self.names[i]: self.directions[i] for i in cols})
+
 
 @dataclass(frozen=True)
 class HypervolumeData:
@@ -97,6 +103,11 @@ class ParallelData:
     objective: str
     values: np.ndarray  # n
     direction: str
+
+    def maximized(self) -> np.ndarray:
+        """The objective's values in the maximization frame (bigger is better)."""
+        frame = Objectives.parse({self.objective: self.direction})
+        return frame.to_max_array(self.values[:, None])[:, 0]
 
 
 @dataclass(frozen=True)
@@ -232,7 +243,7 @@ def hypervolume_data(
             df["elapsed_s"].to_numpy(dtype=float),
             df["hypervolume"].to_numpy(dtype=float),
         )
-    name, obj = objectives.objectives[0]
+    name = objectives.names[0]
     done = sorted(
         (t for t in trials if t.state.finished and t.ended_at is not None),
         key=lambda t: (t.ended_at, t.number),
@@ -245,7 +256,7 @@ def hypervolume_data(
         ok = t.state is TrialState.COMPLETE and t.values and objectives.feasible(t.values)
         if ok:
             v = float(t.values[name])  # type: ignore[index]
-            better = math.isnan(best) or (v < best if obj.direction == "min" else v > best)
+            better = math.isnan(best) or objectives.to_max(name, v) > objectives.to_max(name, best)
             best = v if better else best
         out.append(best)
     return HypervolumeData(

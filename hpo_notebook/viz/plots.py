@@ -28,6 +28,8 @@ from hpo_notebook.viz import data as D
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from hpo_notebook.objectives import Objectives
+
 STATE_COLORS = {
     "COMPLETE": "#1f77b4",
     "RUNNING": "#d62728",
@@ -178,27 +180,27 @@ def _pareto_pair(ax: Any, data: D.ParetoData, i: int, j: int) -> None:
     if front.any():
         f = v[front][:, [i, j]]
         if len(data.names) == 2:
-            _front_steps(ax, f, data.directions[i], data.directions[j], data.ref_point)
+            _front_steps(ax, f, data.frame(i, j), data.ref_point)
         ax.scatter(f[:, 0], f[:, 1], s=28, color="#08519c", zorder=3, label="Pareto front")
     ax.legend(fontsize=7, loc="best")
 
 
-def _front_steps(ax: Any, f: np.ndarray, dx: str, dy: str, ref: tuple[float, ...] | None) -> None:
-    """The attainment staircase and, with a reference point, the dominated region."""
-    sign = np.array([1.0 if dx == "max" else -1.0, 1.0 if dy == "max" else -1.0])
-    g = f * sign  # maximization frame: the staircase is drawn there, then mapped back
+def _front_steps(ax: Any, f: np.ndarray, frame: Objectives, ref: tuple[float, ...] | None) -> None:
+    """The attainment staircase and, with a reference point, the dominated region (``frame``:
+    the two objectives plotted)."""
+    g = frame.to_max_array(f)  # the staircase is built in the maximization frame
     g = g[np.argsort(-g[:, 0])]  # best x first, so y rises along the front
     if ref is None:
-        ax.plot(*(g * sign).T, color="#08519c", lw=1, alpha=0.6)
+        ax.plot(*frame.from_max_array(g).T, color="#08519c", lw=1, alpha=0.6)
         return
-    r = np.asarray(ref, dtype=float) * sign
+    r = frame.to_max_array(ref)
     poly = [(g[0, 0], r[1])]
     for k in range(len(g)):
         poly.append((g[k, 0], g[k, 1]))
         nxt = g[k + 1, 0] if k + 1 < len(g) else r[0]
         poly.append((nxt, g[k, 1]))
     poly.append((r[0], r[1]))
-    pts = np.array(poly) * sign
+    pts = frame.from_max_array(np.array(poly))
     ax.fill(pts[:, 0], pts[:, 1], color="#c6dbef", alpha=0.5, lw=0, label="dominated region")
     ax.plot(pts[1:-1, 0], pts[1:-1, 1], color="#08519c", lw=1)
     ax.scatter([ref[0]], [ref[1]], marker="+", color="#555", s=40, label="reference point")
@@ -366,7 +368,7 @@ def parallel(study_or_data: Any, objective: str | None = None) -> Figure:
     from matplotlib import colormaps
     from matplotlib.colors import Normalize
 
-    vals = data.values if data.direction == "max" else -data.values
+    vals = data.maximized()
     norm = Normalize(vmin=float(vals.min()), vmax=float(vals.max()) or 1.0)
     cmap = colormaps["viridis"]
     from matplotlib.collections import LineCollection

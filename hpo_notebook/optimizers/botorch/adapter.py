@@ -169,9 +169,7 @@ class BoTorchOptimizer:
         m = objectives.n
 
         def max_frame(values: np.ndarray) -> Any:
-            # objective columns flipped; constraint columns stay in user units
-            Y = np.concatenate([objectives.to_max_array(values[:, :m]), values[:, m:]], axis=1)
-            return torch.as_tensor(Y, dtype=C.DTYPE)
+            return torch.as_tensor(objectives.metrics_to_model_frame(values), dtype=C.DTYPE)
 
         X = torch.as_tensor(history.X[finite], dtype=C.DTYPE)
         Y = max_frame(history.Y[finite])
@@ -199,7 +197,7 @@ class BoTorchOptimizer:
         Y_seen = Y if len(Y) else Y_all
         name, acq_cons, ref = self._choose(objectives, Y_seen, cons, reference_point)
         Y_fit = (
-            winsorize_bad_tail(Y_all, m, ref, _lower_bounds(cons, m))
+            winsorize_bad_tail(Y_all, m, ref, objectives.constraint_floors())
             if self.settings.winsorize
             else Y_all
         )
@@ -420,22 +418,12 @@ def _model_constraints(objectives: Objectives) -> list[Any]:
     """Outcome constraints on model columns (objective columns are in the max frame)."""
     from hpo_notebook.optimizers.botorch.candidates import OutcomeConstraint
 
-    names = objectives.names
     metric_cols = {name: i for i, name in enumerate(objectives.metric_names)}
+    signs = objectives.metric_signs  # model columns back to user units, where bounds are
     out = []
     for c in objectives.constraints:
         col = metric_cols[c.metric]
-        sign = objectives.signs[col] if c.metric in names else 1.0
-        out.append(OutcomeConstraint(col, sign, c.op, c.bound))
-    return out
-
-
-def _lower_bounds(cons: list[Any], m: int) -> list[list[float]]:
-    """Per objective (maximization frame), the values outcome constraints keep it above."""
-    out: list[list[float]] = [[] for _ in range(m)]
-    for c in cons:
-        if c.column < m and (c.op == ">=") == (c.sign > 0):
-            out[c.column].append(c.bound * c.sign)
+        out.append(OutcomeConstraint(col, signs[col], c.op, c.bound))
     return out
 
 
