@@ -8,6 +8,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
+from hpo_notebook._numbers import positive_int, positive_number
 from hpo_notebook.exceptions import ConfigError
 from hpo_notebook.objectives import Objectives
 from hpo_notebook.optimizers import Optimizer, make_optimizer
@@ -68,13 +69,6 @@ def check_share(x: Any) -> None:
         raise ConfigError(f"max_failure_share must be in (0, 1], got {x!r}")
 
 
-def positive_int(name: str, value: Any) -> int:
-    """``value`` if it is an integer >= 1 (not a bool), else a ConfigError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-    return value
-
-
 def check_n_trials(n: Any) -> int:
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
         raise ConfigError(f"n_trials must be a non-negative integer, got {n!r}")
@@ -88,10 +82,6 @@ def check_timeout(name: str, x: Any) -> float | None:
     if not positive_number(x) or x == float("inf"):
         raise ConfigError(f"{name} must be a positive number of seconds or None, got {x!r}")
     return float(x)
-
-
-def positive_number(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and x > 0 and x == x
 
 
 def resolve_optimizer(optimizer: Any, n_initial: int | None) -> Optimizer:

@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hpo_notebook._numbers import positive_int
 from hpo_notebook.exceptions import ConfigError
 
 _META = "meta.json"
@@ -82,14 +83,8 @@ class Checkpoints:
             raise ConfigError(
                 f"Checkpoints: keep_best must be an integer >= 0, got {self.keep_best!r}"
             )
-        if self.max_bytes is not None and (
-            isinstance(self.max_bytes, bool)
-            or not isinstance(self.max_bytes, int)
-            or self.max_bytes < 1
-        ):
-            raise ConfigError(
-                f"Checkpoints: max_bytes must be a positive integer, got {self.max_bytes!r}"
-            )
+        if self.max_bytes is not None:
+            positive_int("Checkpoints: max_bytes", self.max_bytes)
 
     def resolved(self, storage_path: str | None) -> Checkpoints:
         """This policy with ``dir`` filled in."""

@@ -207,6 +207,13 @@ def test_unknown_acquisition_is_rejected():
         make_optimizer("qUCB")
 
 
+@pytest.mark.parametrize("bad", [0, True, 2.0, "4"])
+def test_n_initial_must_be_a_positive_integer(bad):
+    # True passed before: it is an int to isinstance
+    with pytest.raises(hn.ConfigError, match=f"n_initial must be a positive integer, got {bad!r}"):
+        BoTorchOptimizer(n_initial=bad)
+
+
 @pytest.mark.slow
 def test_constraint_steers_proposals_into_the_feasible_region():
     """Minimize f0 = x0 subject to x1 >= 0.7: proposals concentrate where x1 >= 0.7 even

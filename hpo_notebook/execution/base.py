@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from hpo_notebook._numbers import positive_number
 from hpo_notebook.events import WorkerLost
 from hpo_notebook.exceptions import ConfigError, Pruned, TrialInterrupted
 from hpo_notebook.pruners.base import DecisionPoints
@@ -238,13 +239,9 @@ def check_resources(resources: Mapping[str, float] | None) -> dict[str, float] |
     """
     if resources is not None and (
         not isinstance(resources, Mapping)
-        or not all(isinstance(k, str) and _positive(v) for k, v in resources.items())
+        or not all(isinstance(k, str) and positive_number(v) for k, v in resources.items())
     ):
         raise ConfigError(
             f"resources must map names to positive amounts, e.g. {{'GPU': 1}}; got {resources!r}"
         )
     return dict(resources) if resources else None
-
-
-def _positive(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0

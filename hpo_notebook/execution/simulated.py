@@ -51,6 +51,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from hpo_notebook._numbers import positive_int
 from hpo_notebook.clock import Work
 from hpo_notebook.exceptions import ConfigError
 from hpo_notebook.execution.base import (
@@ -206,9 +207,7 @@ class SimulatedCluster:
         resources: Mapping[str, float] | None = None,
         start: float | None = None,
     ) -> None:
-        if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
-            raise ConfigError(f"n_workers must be a positive integer, got {n_workers!r}")
-        self.n_workers = n_workers
+        self.n_workers = positive_int("n_workers", n_workers)
         self.resources = check_resources(resources)
         if start is not None and (
             isinstance(start, bool)

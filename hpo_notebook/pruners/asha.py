@@ -31,6 +31,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from hpo_notebook._numbers import positive_int
 from hpo_notebook.exceptions import ConfigError
 from hpo_notebook.objectives import Objectives
 from hpo_notebook.pruners import _rungs
@@ -62,12 +63,8 @@ class _SuccessiveHalving:
                 f"{type(self).__name__}: grace must be < max_steps, got grace={grace!r}, "
                 f"max_steps={max_steps!r}"
             )
-        if rungs is not None and (
-            isinstance(rungs, bool) or not isinstance(rungs, int) or rungs < 1
-        ):
-            raise ConfigError(
-                f"{type(self).__name__}: rungs must be an integer >= 1 or None, got {rungs!r}"
-            )
+        if rungs is not None:
+            positive_int(f"{type(self).__name__}: rungs (or None)", rungs)
         self.max_steps, self.grace, self.eta, self.n_rungs = max_steps, grace, eta, rungs
         self.rungs = _rungs.rung_steps(max_steps, grace, eta)[:rungs]
         self._ranked: Objectives | None = None  # set by bind

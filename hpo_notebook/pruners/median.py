@@ -22,6 +22,7 @@ import statistics
 from collections.abc import Mapping
 from typing import Any
 
+from hpo_notebook._numbers import positive_int
 from hpo_notebook.exceptions import ConfigError
 from hpo_notebook.objectives import Objectives
 from hpo_notebook.pruners.base import (
@@ -57,8 +58,7 @@ class Median:
     ) -> None:
         if isinstance(warmup, bool) or not isinstance(warmup, (int, float)) or warmup < 0:
             raise ConfigError(f"Median: warmup must be a number >= 0, got {warmup!r}")
-        if isinstance(min_trials, bool) or not isinstance(min_trials, int) or min_trials < 1:
-            raise ConfigError(f"Median: min_trials must be an integer >= 1, got {min_trials!r}")
+        positive_int("Median: min_trials", min_trials)
         self.warmup, self.min_trials, self.metric = warmup, min_trials, metric
         self.max_steps = max_steps
         self._name = ""

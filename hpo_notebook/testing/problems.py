@@ -49,13 +49,6 @@ def sleepy(params: dict[str, Any], trial: Any) -> dict[str, float]:
     return {"y": float(params.get("x", 0.0)), "pid": float(os.getpid())}
 
 
-def fails_when_large(params: dict[str, Any], trial: Any) -> dict[str, float]:
-    """Raises ValueError when ``x > 0.5``; returns ``y = x`` otherwise."""
-    if params["x"] > 0.5:
-        raise ValueError(f"x too large: {params['x']:.3f}")
-    return {"y": params["x"]}
-
-
 def noop(params: dict[str, Any], trial: Any) -> float:
     """Returns ``x`` at once: measures dispatch overhead."""
     return float(params["x"])

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from hpo_notebook._numbers import positive_int
 from hpo_notebook.exceptions import ConfigError, HpoWarning
 from hpo_notebook.objectives import Objectives
 from hpo_notebook.optimizers.base import History, Proposal, Suggestion
@@ -86,8 +87,8 @@ class BoTorchOptimizer:
                 f"optimizer: unknown acquisition {acquisition!r}; choose one of "
                 f"{sorted(ACQUISITION_ALIASES)} or 'sobol'"
             )
-        if n_initial is not None and (not isinstance(n_initial, int) or n_initial < 1):
-            raise ConfigError(f"optimizer: n_initial must be an integer >= 1, got {n_initial!r}")
+        if n_initial is not None:
+            positive_int("optimizer: n_initial", n_initial)
         self.name = ACQUISITION_ALIASES[acquisition]
         self.n_initial = n_initial
         self.settings = settings if settings is not None else OptimizeSettings()
