@@ -96,6 +96,7 @@ def test_a_fresh_workers_imports_come_before_the_announced_start(monkeypatch):
     import distributed
 
     from hpo_notebook.execution import dask as dask_module
+    from hpo_notebook.execution.base import TrialSpec
 
     order: list[str] = []
 
@@ -110,8 +111,8 @@ def test_a_fresh_workers_imports_come_before_the_announced_start(monkeypatch):
     monkeypatch.setattr(dask_module._ControlTopic, "release", lambda *a: None)
     monkeypatch.setattr(dask_module, "seed_everything", lambda seed: order.append("seed"))
     monkeypatch.setattr(dask_module, "process_lineage", lambda: order.append("lineage") or {})
-    wire = {"number": 0, "params": {}, "seed": 1, "attempt": 1, "topic": "t", "stop": "s"}
-    wire |= {"control": "c", "policy": None, "checkpoints": None}
-    out = dask_module._run_trial(lambda params, trial: order.append("trial") or 1.0, wire)
+    spec = TrialSpec(0, {}, seed=1, attempt=1)
+    route = dask_module._Route(topic="t", stop="s", control="c", policy=None)
+    out = dask_module._run_trial(lambda params, trial: order.append("trial") or 1.0, spec, route)
     assert out["state"] is hn.TrialState.COMPLETE and out["result"] == 1.0
     assert order == ["seed", "lineage", "start", "trial"]

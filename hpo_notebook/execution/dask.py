@@ -27,6 +27,7 @@ import time
 import traceback
 import warnings
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from distributed.diagnostics.plugin import WorkerPlugin
@@ -212,21 +213,12 @@ class DaskExecutor:
     # ------------------------------------------------------------------ trials
 
     def submit(self, fn: Callable[..., Any], spec: TrialSpec) -> None:
-        wire = {
-            "number": spec.number,
-            "params": spec.params,
-            "seed": spec.seed,
-            "attempt": spec.attempt,
-            "topic": self._topic,
-            "stop": self._stop_name,
-            "control": self._control,
-            "policy": self._policy,
-            "checkpoints": spec.checkpoint_root,
-        }
+        route = _Route(self._topic, self._stop_name, self._control, self._policy)
         fut = self._client.submit(
             _run_trial,
             fn,
-            wire,
+            spec,
+            route,
             key=self._key(spec.number, spec.attempt),
             pure=False,
             resources=self.resources,
@@ -370,6 +362,18 @@ class _Inbox:
             return self.prune
 
 
+@dataclass(frozen=True)
+class _Route:
+    """Where a trial on a worker sends its news and hears the study (beside its
+    :class:`TrialSpec`): the reports' topic, the study's stop event, the control topic of
+    pruning decisions, and how it waits for them."""
+
+    topic: str
+    stop: str
+    control: str
+    policy: DecisionPolicy | None
+
+
 class _ControlTopic:
     """One subscription per worker process and study run: routes each decision to the inbox
     of its trial attempt. (A topic has one handler per client, and all tasks of a worker share
@@ -414,13 +418,13 @@ class _ControlTopic:
 class _WorkerChannel:
     """The report channel of a trial running on a Dask worker."""
 
-    def __init__(self, worker: Any, wire: dict[str, Any]) -> None:
+    def __init__(self, worker: Any, spec: TrialSpec, route: _Route) -> None:
         self.worker = worker
-        self.topic = wire["topic"]
-        self.stop_name = wire["stop"]
-        self.policy: DecisionPolicy | None = wire.get("policy")
+        self.topic = route.topic
+        self.stop_name = route.stop
+        self.policy = route.policy
         self._awaited: float | None = None  # an answered report whose answer is still due
-        self.inbox = _ControlTopic.inbox(wire["control"], wire["number"], wire["attempt"])
+        self.inbox = _ControlTopic.inbox(route.control, spec.number, spec.attempt)
         self._stop_event: Any = None
 
     def send(self, report: dict[str, Any]) -> None:
@@ -452,7 +456,7 @@ class _WorkerChannel:
         return bool(self._stop_event.is_set())
 
 
-def _run_trial(fn: Callable[..., Any], wire: dict[str, Any]) -> dict[str, Any]:
+def _run_trial(fn: Callable[..., Any], spec: TrialSpec, route: _Route) -> dict[str, Any]:
     """Executed on a Dask worker: run one trial and describe how it ended."""
     from distributed import get_worker
 
@@ -460,33 +464,28 @@ def _run_trial(fn: Callable[..., Any], wire: dict[str, Any]) -> dict[str, Any]:
     # A fresh worker's one-time costs (importing NumPy and torch to seed them, reading package
     # versions: seconds on a busy machine) come before the start is announced: the trial's
     # timeout runs from the announcement.
-    seed_everything(wire["seed"])
+    seed_everything(spec.seed)
     lineage = process_lineage()
     # A second start of one attempt means Dask re-ran it elsewhere.
     start = {
         "kind": "start",
-        "trial": wire["number"],
-        "attempt": wire["attempt"],
+        "trial": spec.number,
+        "attempt": spec.attempt,
         "t": time.time(),
         "pid": os.getpid(),
         "worker": worker.address,
     }
-    worker.log_event(wire["topic"], start)
-    channel = _WorkerChannel(worker, wire)
+    worker.log_event(route.topic, start)
+    channel = _WorkerChannel(worker, spec, route)
     ctx = TrialContext(
-        wire["number"],
-        wire["params"],
-        wire["seed"],
-        wire["attempt"],
-        channel,
-        wire.get("checkpoints"),
+        spec.number, spec.params, spec.seed, spec.attempt, channel, spec.checkpoint_root
     )
     started = time.time()
     base = {"started_at": started, "worker": worker.address, "lineage": lineage}
     try:
         return {**base, **call_trial(fn, ctx, time.time)}
     finally:
-        _ControlTopic.release(wire["control"], wire["number"], wire["attempt"])
+        _ControlTopic.release(route.control, spec.number, spec.attempt)
 
 
 def _free_worker(client: Any, worker: str, key: str, prefix: str) -> None:
