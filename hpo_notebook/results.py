@@ -1,8 +1,8 @@
 """Tables and numbers computed from a study's trials: pure functions, pandas out.
 
 :class:`~hpo_notebook.study.Study` exposes these as methods (``trials_frame``, ``curves``,
-``pareto``, ``hypervolume``, ``hypervolume_history``, ``best``); they also work on trials
-loaded from a file without a Study object.
+``pareto``, ``hypervolume_history``, ``best``); they also work on trials loaded from a file
+without a Study object.
 """
 
 from __future__ import annotations
@@ -243,18 +243,6 @@ class HypervolumeHistory:
         )
 
 
-def hypervolume(trials: Sequence[Trial], objectives: Objectives) -> float:
-    """Hypervolume of the feasible completed trials."""
-    from hpo_notebook import pareto
-
-    _require_multi(objectives, "hypervolume")
-    feas = feasible(trials, objectives)
-    if not feas:
-        return 0.0
-    ref = study_reference_point(trials, objectives)
-    return pareto.hypervolume(objective_matrix(feas, objectives), ref)
-
-
 def hypervolume_history(
     trials: Sequence[Trial], objectives: Objectives, by: str = "trials"
 ) -> pd.DataFrame:
@@ -262,13 +250,23 @@ def hypervolume_history(
     ``elapsed_s`` since the first trial started, ``hypervolume``, ``trial``).
 
     Args:
-        by: ``"trials"`` or ``"time"``: both columns are always there; kept for symmetry with
-            the plots.
+        by: the index: ``"trials"`` (the number of finished trials) or ``"time"``
+            (``elapsed_s``), so that ``.plot(y="hypervolume")`` draws against it. Both
+            columns are always there.
     """
     _require_multi(objectives, "hypervolume_history")
-    if by not in ("trials", "time"):
+    return indexed_by(HypervolumeHistory(objectives).update(trials).frame(), by)
+
+
+def indexed_by(history: pd.DataFrame, by: str) -> pd.DataFrame:
+    """A hypervolume history indexed by ``n_trials`` (``by="trials"``) or ``elapsed_s``
+    (``"time"``); a ConfigError names any other ``by``."""
+    columns = {"trials": "n_trials", "time": "elapsed_s"}
+    if by not in columns:
         raise ConfigError(f"hypervolume_history: by must be 'trials' or 'time', got {by!r}")
-    return HypervolumeHistory(objectives).update(trials).frame()
+    out = history.set_index(history[columns[by]].to_numpy())
+    out.index.name = None  # the column keeps the name: one name, one meaning
+    return out
 
 
 def best_trial(trials: Sequence[Trial], objectives: Objectives) -> Trial:

@@ -850,10 +850,10 @@ class Study:
 
     def hypervolume_history(self, by: str = "trials") -> pd.DataFrame:
         """Hypervolume after each finished trial (columns ``n_trials``, ``elapsed_s``,
-        ``hypervolume``, ``trial``), updated incrementally as trials finish."""
-        if by not in ("trials", "time"):
-            raise ConfigError(f"hypervolume_history: by must be 'trials' or 'time', got {by!r}")
-        return self._ledger.hypervolume_history().frame()
+        ``hypervolume``, ``trial``), updated incrementally as trials finish; indexed by
+        ``n_trials`` (``by="trials"``) or by ``elapsed_s`` (``by="time"``, virtual seconds on
+        a simulated cluster), so ``.plot(y="hypervolume")`` draws against it."""
+        return R.indexed_by(self._ledger.hypervolume_history().frame(), by)
 
     def best(self) -> Trial:
         """The best feasible trial of a single-objective study."""

@@ -49,8 +49,13 @@ def test_ask_tell_round_and_results():
     assert list(hist["n_trials"]) == list(range(1, 7))
     assert np.all(np.diff(hist["hypervolume"]) >= -1e-12)
     assert hist["hypervolume"].iloc[-1] == pytest.approx(study.hypervolume())
+    assert hist.index.tolist() == list(range(1, 7))
     by_time = study.hypervolume_history(by="time")
     assert (np.diff(by_time["elapsed_s"]) >= 0).all()
+    assert by_time.index.tolist() == by_time["elapsed_s"].tolist()
+    assert by_time["hypervolume"].tolist() == hist["hypervolume"].tolist()
+    with pytest.raises(hn.ConfigError, match="by must be 'trials' or 'time', got 'steps'"):
+        study.hypervolume_history(by="steps")
 
 
 @pytest.mark.slow
