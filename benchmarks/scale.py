@@ -211,17 +211,64 @@ def _busy(trials: list[Any]) -> list[tuple[float, float]]:
     return [(t.started_at, t.ended_at) for t in trials if t.started_at and t.ended_at]
 
 
-def utilization(n: int, workers: int, optimizer: str = "qLogNEHVI", seed: int = 0) -> dict:
+def _windows(trials: list[Any], workers: int, size: int) -> list[dict[str, Any]]:
+    """Utilization by windows of ``size`` trials in start order: from the first start of the
+    window to the first start of the next (the last: to the last end), busy slot time of all
+    trials in it over the slots available; and the real compute time of the model proposals
+    the window's trials came from (each trial counts its batch's time)."""
+    ran = sorted((t for t in trials if t.started_at and t.ended_at), key=lambda t: t.started_at)
+    spans = _busy(ran)
+    end = max(e for _, e in spans)
+    rows = []
+    for k in range(0, len(ran), size):
+        group = ran[k : k + size]
+        w0 = group[0].started_at
+        w1 = ran[k + size].started_at if k + size < len(ran) else end
+        if w1 <= w0:
+            continue
+        busy = sum(max(0.0, min(e, w1) - max(s, w0)) for s, e in spans)
+        model = [t.proposal["total_s"] for t in group if "total_s" in t.proposal]
+        rows.append(
+            {
+                "trials": f"{k + 1}-{k + len(group)}",
+                "virtual_s": round(w1 - w0, 1),
+                "utilization": round(busy / (workers * (w1 - w0)), 3),
+                "proposal_s_mean": round(sum(model) / len(model), 2) if model else None,
+            }
+        )
+    return rows
+
+
+def utilization(
+    n: int,
+    workers: int,
+    optimizer: str = "qLogNEHVI",
+    seed: int = 0,
+    real_budget_s: float | None = None,
+    window: int = 100,
+) -> dict:
+    """Part b; with ``real_budget_s`` the study is stopped after that much real time and the
+    figures cover the trials that ran by then."""
     import hpo_notebook as hn
 
     space = {"x0": hn.Float(0.0, 1.0), "x1": hn.Float(0.0, 1.0)}
     study = hn.Study(
         two_objective_trial, space, {"f0": "min", "f1": "min"}, optimizer=optimizer, seed=seed
     )
+    timer = None if real_budget_s is None else threading.Timer(real_budget_s, study.stop)
     t0 = time.perf_counter()
+    if timer is not None:
+        timer.daemon = True
+        timer.start()
     study.run(n, cluster=hn.SimulatedCluster(workers, start=T0), progress=False, show=False)
     real = time.perf_counter() - t0
+    if timer is not None:
+        timer.cancel()
     spans = _busy(study.trials)
+    if not spans:  # stopped before a trial ran
+        return {"trials": n, "workers": workers, "optimizer": optimizer, "complete": 0,
+                "real_s": round(real, 1), "real_budget_s": real_budget_s,
+                "stopped_by_budget": True}  # fmt: skip
     end = max(e for _, e in spans)
     last_start = max(s for s, _ in spans)
     busy = sum(e - s for s, e in spans)
@@ -240,6 +287,9 @@ def utilization(n: int, workers: int, optimizer: str = "qLogNEHVI", seed: int = 
         "proposal_kinds": kinds,
         "complete": study.counts()["COMPLETE"],
         "real_s": round(real, 1),
+        "real_budget_s": real_budget_s,
+        "stopped_by_budget": study.counts()["COMPLETE"] < n,
+        "windows": _windows(study.trials, workers, window),
     }
 
 
@@ -321,7 +371,7 @@ def render(results: dict[str, Any]) -> str:
                 )
             lines.append("")
     b = results.get("utilization")
-    if b:
+    if b and "utilization" in b:  # (a run stopped before any trial ran has no figures)
         lines += [
             f"## b. Utilization: {b['trials']:,} trials of 60 s, {b['workers']} workers, "
             f"{b['optimizer']}",
@@ -338,6 +388,28 @@ def render(results: dict[str, Any]) -> str:
             f"| real time | {b['real_s']} s |",
             "",
         ]
+        if b.get("stopped_by_budget"):
+            lines += [
+                f"Stopped after its real-time budget of {b['real_budget_s']:,.0f} s, with "
+                f"{b['complete']:,} of {b['trials']:,} trials complete: the figures above and "
+                "below cover the trials that ran.",
+                "",
+            ]
+        if b.get("windows"):
+            lines += [
+                "By windows of trials in start order (proposal time: the real compute of the "
+                "model batch each trial came from, mean over the window's model-proposed "
+                "trials):",
+                "",
+                "| trials | virtual time (s) | utilization | proposal time (s) |",
+                "|---|---|---|---|",
+            ]
+            for w in b["windows"]:
+                prop = "" if w["proposal_s_mean"] is None else w["proposal_s_mean"]
+                lines.append(
+                    f"| {w['trials']} | {w['virtual_s']:,} | {w['utilization']:.1%} | {prop} |"
+                )
+            lines.append("")
     runs = results.get("speedup", {}).values()
     for c in sorted(runs, key=lambda c: (c["optimizer"] != "sobol", -c["trials"])):
         lines += [
@@ -365,6 +437,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--no-profile", action="store_true", help="skip part a's profiled pass")
     ap.add_argument("--trials-b", type=int, default=1_000)
     ap.add_argument("--workers-b", type=int, default=16)
+    ap.add_argument(
+        "--real-budget-b", type=float, default=None, help="stop part b after this many real s"
+    )
+    ap.add_argument("--window-b", type=int, default=100, help="trials per utilization window")
     ap.add_argument("--trials-c", type=int, default=2_000)
     ap.add_argument("--workers-c", type=int, nargs="+", default=[1, 4, 16, 64, 256, 512])
     ap.add_argument("--speedup-optimizers", nargs="+", default=["sobol", "qLogNEHVI"])
@@ -387,7 +463,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         results["driver_cost"] = a
         print("a:", json.dumps({k: v for k, v in a.items() if k != "profile"}), flush=True)
     if "b" in args.parts:
-        results["utilization"] = {**utilization(args.trials_b, args.workers_b), "command": command}
+        b = utilization(
+            args.trials_b,
+            args.workers_b,
+            real_budget_s=args.real_budget_b,
+            window=args.window_b,
+        )
+        results["utilization"] = {**b, "command": command}
         print("b:", json.dumps(results["utilization"]), flush=True)
     if "c" in args.parts:
         results.setdefault("speedup", {})

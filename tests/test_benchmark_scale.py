@@ -30,3 +30,21 @@ def test_the_report_renders_every_part(tmp_path):
     }
     text = scale.render(results)
     assert "## a. Driver cost: 60 trials" in text and "## c. Speedup: 40 trials, sobol" in text
+
+
+def test_utilization_by_windows_of_trials():
+    got = scale.utilization(60, 4, optimizer="sobol", window=20)
+    assert got["complete"] == 60 and not got["stopped_by_budget"]
+    assert [w["trials"] for w in got["windows"]] == ["1-20", "21-40", "41-60"]
+    # quasi-random proposals cost nothing on the virtual clock: every slot is busy until the
+    # last wave, whose trials end at different times
+    assert [w["utilization"] for w in got["windows"][:2]] == [1.0, 1.0]
+    assert 0.5 < got["windows"][2]["utilization"] <= 1.0
+    assert all(w["proposal_s_mean"] is None for w in got["windows"])  # no model proposals
+    assert "| 21-40 |" in scale.render({"utilization": got})
+
+
+def test_a_real_time_budget_stops_part_b():
+    got = scale.utilization(10_000, 4, optimizer="sobol", real_budget_s=0.5)
+    assert got["stopped_by_budget"] and got["complete"] < 10_000
+    assert "real-time budget" in scale.render({"utilization": {**got, "command": ""}})
