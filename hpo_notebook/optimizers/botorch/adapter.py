@@ -9,6 +9,7 @@ in ``info["note"]``) instead of stopping the study.
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 import warnings
 from dataclasses import asdict
@@ -44,6 +45,18 @@ MAX_INITIAL = 20
 #: A Choice with more options than this is optimized by sampling a subset of its options at
 #: each step of BoTorch's mixed optimizer, so proposals explore it slowly.
 MANY_OPTIONS = 20
+
+#: BoTorch's modules import each other in cycles, so two threads importing them at once can
+#: meet a half-initialized module (an ImportError: the first model proposal of a simulated
+#: run fell back to quasi-random points while the warm-up thread was still importing). The
+#: warm-up and a proposal's first import take turns.
+_IMPORTS = threading.Lock()
+
+
+def _load_libraries() -> None:
+    """Import BoTorch and the modules built on it, once, one thread at a time."""
+    with _IMPORTS:
+        from hpo_notebook.optimizers.botorch import candidates, outcomes  # noqa: F401
 
 
 def call_seed(seed: int, n_trials: int) -> int:
@@ -108,10 +121,7 @@ class BoTorchOptimizer:
         the background, so the first model-based proposal does not pay for either while
         workers wait. Returns without waiting for a compile or a build lock (see ``_kernel``).
         """
-        from botorch.optim import optimize_mixed  # noqa: F401
-
-        from hpo_notebook.optimizers.botorch import candidates  # noqa: F401
-
+        _load_libraries()
         _kernel.start_loading()
 
     def uses_model(self, space: Space, history: History) -> bool:
@@ -137,6 +147,7 @@ class BoTorchOptimizer:
             avoid = known_params(space, history)
             return Suggestion(sobol_proposals(space, history.n_trials, n, seed, avoid=avoid), state)
         try:
+            _load_libraries()
             return self._bayesian(space, objectives, history, finite, n, seed, state)
         except Exception as exc:  # a model failure must never stop the study
             note = f"model failed ({type(exc).__name__}: {exc}); used quasi-random points"

@@ -24,9 +24,31 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+from botorch.acquisition.logei import qLogNoisyExpectedImprovement, qLogProbabilityOfFeasibility
+from botorch.acquisition.multi_objective.logei import qLogExpectedHypervolumeImprovement
+from botorch.acquisition.multi_objective.objective import IdentityMCMultiOutputObjective
+from botorch.acquisition.multi_objective.parego import qLogNParEGO
+from botorch.acquisition.objective import GenericMCObjective
+from botorch.fit import fit_gpytorch_mll
+from botorch.models import MixedSingleTaskGP, SingleTaskGP
+from botorch.models.transforms.outcome import Standardize
+from botorch.models.utils.gpytorch_modules import (
+    get_gaussian_likelihood_with_gamma_prior,
+    get_matern_kernel_with_gamma_prior,
+)
+from botorch.optim import optimize_acqf
+from botorch.optim.optimize_mixed import optimize_acqf_mixed_alternating
+from botorch.sampling import SobolQMCNormalSampler
+from botorch.utils.multi_objective.box_decompositions.non_dominated import (
+    NondominatedPartitioning,
+)
+from gpytorch.kernels import MaternKernel
+from gpytorch.mlls import ExactMarginalLogLikelihood
+from gpytorch.priors import GammaPrior
 from torch import Tensor
 
 from hpo_notebook.optimizers.botorch._kernel import ensure_nonblocking
+from hpo_notebook.optimizers.botorch.boxes import ExactPartitioning, log_nehvi
 from hpo_notebook.optimizers.botorch.settings import OptimizeSettings
 
 # BoTorch reports a failed L-BFGS-B restart and then retries it itself; in a notebook that
@@ -108,11 +130,6 @@ def fit_model(
         botorch.exceptions.ModelFittingError: the fit failed (callers fall back).
         ValueError: ``warm_state`` does not match this model's hyperparameters.
     """
-    from botorch.fit import fit_gpytorch_mll
-    from botorch.models import MixedSingleTaskGP, SingleTaskGP
-    from botorch.models.transforms.outcome import Standardize
-    from gpytorch.mlls import ExactMarginalLogLikelihood
-
     if prior not in ("dim_scaled", "gamma"):  # "hedge" is the adapter's: it fits both
         raise ValueError(f"unknown GP prior {prior!r}; expected 'dim_scaled' or 'gamma'")
     k = Y.shape[-1]
@@ -133,13 +150,6 @@ def fit_model(
 
 def _gamma_modules(d: int, k: int, mixed: bool) -> dict[str, Any]:
     """Kernel and likelihood with BoTorch's pre-0.12 Gamma priors, batched over ``k`` outputs."""
-    from botorch.models.utils.gpytorch_modules import (
-        get_gaussian_likelihood_with_gamma_prior,
-        get_matern_kernel_with_gamma_prior,
-    )
-    from gpytorch.kernels import MaternKernel
-    from gpytorch.priors import GammaPrior
-
     batch = torch.Size([k]) if k > 1 else torch.Size()
     out: dict[str, Any] = {"likelihood": get_gaussian_likelihood_with_gamma_prior(batch)}
     if mixed:
@@ -159,8 +169,6 @@ def _gamma_modules(d: int, k: int, mixed: bool) -> dict[str, Any]:
 def log_marginal_likelihood(model: Any) -> float:
     """The fitted model's log marginal likelihood plus log prior, summed over its outputs
     (what the fit maximizes: the higher of two fits of the same data is the better one)."""
-    from gpytorch.mlls import ExactMarginalLogLikelihood
-
     mll = ExactMarginalLogLikelihood(model.likelihood, model)
     model.train()
     try:
@@ -222,21 +230,6 @@ def build_acquisition(
     # First, before any BoTorch constructor: qLogEHVI's and qLogNEHVI's would otherwise
     # compile BoTorch's fused kernel, or wait forever on a build lock left by a killed compile.
     ensure_nonblocking()
-
-    from botorch.acquisition.logei import (
-        qLogNoisyExpectedImprovement,
-        qLogProbabilityOfFeasibility,
-    )
-    from botorch.acquisition.multi_objective.logei import qLogExpectedHypervolumeImprovement
-    from botorch.acquisition.multi_objective.objective import IdentityMCMultiOutputObjective
-    from botorch.acquisition.multi_objective.parego import qLogNParEGO
-    from botorch.acquisition.objective import GenericMCObjective
-    from botorch.sampling import SobolQMCNormalSampler
-    from botorch.utils.multi_objective.box_decompositions.non_dominated import (
-        NondominatedPartitioning,
-    )
-
-    from hpo_notebook.optimizers.botorch.boxes import ExactPartitioning, log_nehvi
 
     sampler = SobolQMCNormalSampler(sample_shape=torch.Size([mc_samples]), seed=seed)
     cons = [c.callable() for c in constraints] or None
@@ -324,9 +317,6 @@ def optimize_candidates(
     ``optimize_acqf_mixed_alternating``, which searches discrete values directly instead of
     rounding a continuous optimum.
     """
-    from botorch.optim import optimize_acqf
-    from botorch.optim.optimize_mixed import optimize_acqf_mixed_alternating
-
     settings = settings or OptimizeSettings()
     bounds = dims.bounds
     fixed = dict(dims.fixed) or None
