@@ -392,13 +392,16 @@ class Driver:
         fut.add_done_callback(lambda f, r=req: work.done(self.messages, _ProposalsReady(r)))
 
     def _fill_late(self) -> None:
-        """A worker waited ``suggest_timeout`` for the model: give it quasi-random points."""
+        """A worker waited ``suggest_timeout`` for the model: give it quasi-random points.
+        The model's proposals are still used when they arrive, for the next free workers: a
+        model slower than the timeout would otherwise never propose again (each new request
+        would be late too)."""
         req, limit = self._request, self.suggest_timeout
         if req is None or req.waiting_since is None or limit is None:
             return
         if self.clock.monotonic() - req.waiting_since < limit:
             return
-        self._request = None  # its result, when it comes, is dropped
+        req.waiting_since = None  # the next worker to free up waits afresh
         with self._control:
             if self._paused or self._stopping:
                 return
@@ -445,7 +448,7 @@ class Driver:
 
     def _on_proposals(self, req: _Request) -> None:
         if req is not self._request:
-            return  # replaced by quasi-random points meanwhile
+            return  # of an earlier run
         self._request = None
         self._ready.extend(req.future.result())  # an optimizer error stops the study
 
