@@ -88,7 +88,8 @@ class Study:
         max_failure_share: the study stops with an error once at least 3 trials failed and
             failures exceed this share of finished trials.
         suggest_timeout: seconds a free worker waits for the model's proposal before it gets a
-            quasi-random point instead (recorded as ``kind="sobol-late"``).
+            quasi-random point instead (recorded as ``kind="sobol-late"``); the model's
+            proposals start the next trials when they arrive.
         pruned_in_model: how pruned trials inform the model: ``"last"`` (their last reported
             values, a pessimistic estimate that steers proposals away from them),
             ``"ignore"``, or ``"fidelity"`` (the learning curves of pruned, running and
