@@ -318,8 +318,8 @@ class Driver:
             waits = [deadline - now] if deadline is not None else []
             if self._deadlines:
                 waits.append(min(self._deadlines.values()) - now)
-            if self._request is not None and self._request.waiting_since is not None:
-                late_at = self._request.waiting_since + (self.suggest_timeout or float("inf"))
+            late_at = self._late_at()
+            if late_at is not None:
                 waits.append(late_at - now)
             try:
                 msg = clock.wait(self.messages, max(0.0, min(waits)) if waits else None)
@@ -391,15 +391,23 @@ class Driver:
         self._request = req
         fut.add_done_callback(lambda f, r=req: work.done(self.messages, _ProposalsReady(r)))
 
+    def _late_at(self) -> float | None:
+        """When the worker waiting for the current request gets quasi-random points instead.
+        The loop waits until this very number and compares with it: ``now - since < limit``
+        can stay true at ``now == since + limit`` in floating point, and a virtual clock, which
+        moves exactly to the time waited for, then never got past it."""
+        req, limit = self._request, self.suggest_timeout
+        if req is None or req.waiting_since is None or limit is None:
+            return None
+        return req.waiting_since + limit
+
     def _fill_late(self) -> None:
         """A worker waited ``suggest_timeout`` for the model: give it quasi-random points.
         The model's proposals are still used when they arrive, for the next free workers: a
         model slower than the timeout would otherwise never propose again (each new request
         would be late too)."""
-        req, limit = self._request, self.suggest_timeout
-        if req is None or req.waiting_since is None or limit is None:
-            return
-        if self.clock.monotonic() - req.waiting_since < limit:
+        req, limit, late_at = self._request, self.suggest_timeout, self._late_at()
+        if req is None or limit is None or late_at is None or self.clock.monotonic() < late_at:
             return
         req.waiting_since = None  # the next worker to free up waits afresh
         with self._control:

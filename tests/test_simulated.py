@@ -511,3 +511,76 @@ def test_one_simulated_cluster_runs_one_study_at_a_time():
     assert first.wait(30) and first.counts()["COMPLETE"] == 4
     run(second, 2, cluster=cluster)  # free again once the first run ended
     assert second.counts()["COMPLETE"] == 2
+
+
+EXIT_CHILD = """
+import time
+import hpo_notebook as hn
+from hpo_notebook.optimizers.random import SobolSearch
+
+class Slow(SobolSearch):
+    def uses_model(self, space, history):
+        return True
+
+    def suggest(self, *args, **kwargs):
+        time.sleep(120)  # a proposal at large n; nobody will use it
+        return super().suggest(*args, **kwargs)
+
+def fn(params, trial):
+    trial.sleep(1.0)
+    return {"loss": params["x"]}
+
+study = hn.Study(fn, hn.Space(x=hn.Float(0, 1)), {"loss": "min"}, optimizer=Slow(),
+                 suggest_timeout=0.01)
+study.run(5, cluster=hn.SimulatedCluster(1), progress=False, show=False)
+print(study.counts()["COMPLETE"], flush=True)
+"""
+
+
+def test_a_script_ends_without_waiting_for_a_proposal_nobody_will_use(tmp_path):
+    """The study is over, a model proposal is still being computed: the process exits at
+    once (the proposal thread was a ThreadPoolExecutor's, which the interpreter joins at exit:
+    this child took 120 s to end)."""
+    import subprocess
+    import sys
+
+    t0 = time.monotonic()
+    out = subprocess.run(
+        [sys.executable, "-c", EXIT_CHILD], capture_output=True, text=True, timeout=60,
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["5"]
+    assert time.monotonic() - t0 < 30
+
+
+def test_a_worker_gets_its_late_points_at_exactly_suggest_timeout():
+    """At this start time, ``(start + 0.01) - start < 0.01`` in floating point: the driver
+    waited until the deadline, then found it not yet passed, and spun forever (a virtual
+    clock moves exactly to the time waited for)."""
+    from hpo_notebook.optimizers.random import SobolSearch
+
+    start = 1796573644.995556
+    assert (start + 0.01) - start < 0.01
+
+    class Slow(SobolSearch):
+        def uses_model(self, space, history) -> bool:
+            return True
+
+        def suggest(self, *args, **kwargs):
+            time.sleep(0.3)
+            return super().suggest(*args, **kwargs)
+
+    study = study_of(epochs(1, 0.001), optimizer=Slow(), suggest_timeout=0.01)
+    runner = threading.Thread(
+        target=run, args=(study, 3), kwargs={"cluster": hn.SimulatedCluster(1, start=start)}
+    )
+    runner.start()
+    runner.join(30)
+    if runner.is_alive():
+        study.stop()
+        runner.join(30)
+        pytest.fail("the run did not get past the suggest_timeout deadline")
+    assert study.counts()["COMPLETE"] == 3
+    assert study.trials[0].proposal["kind"] == "sobol-late"
+    assert study.trials[0].started_at == start + 0.01
