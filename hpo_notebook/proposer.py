@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import copy
 import logging
+import queue
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import Any
 
 from hpo_notebook.exceptions import HpoError
@@ -39,7 +40,7 @@ class Proposer:
         self.ledger = ledger
         self.optimizer = optimizer
         self._state = state
-        self._pool: ThreadPoolExecutor | None = None
+        self._pool: _ProposalThread | None = None
 
     @property
     def state(self) -> dict[str, Any] | None:
@@ -64,7 +65,7 @@ class Proposer:
     def propose_async(self, n: int) -> Future[list[Proposal]]:
         """Start computing ``n`` proposals from the current history in the background."""
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(1, thread_name_prefix="hpo-suggest")
+            self._pool = _ProposalThread()
         history = self.ledger.history()
         fut = self._pool.submit(self._suggest, n, history)
         fut.n_trials = history.n_trials  # type: ignore[attr-defined]
@@ -90,9 +91,10 @@ class Proposer:
             ).start()
 
     def close(self) -> None:
-        """Drop proposals still being computed."""
+        """Drop proposals still being computed (the one running ends on its own)."""
         if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool.shutdown()
+            self._pool = None
 
     def _suggest(self, n: int, history: History) -> list[Proposal]:
         """Call the optimizer and save the state it returns."""
@@ -109,6 +111,43 @@ class Proposer:
             self._state = suggestion.state
             ledger.set_optimizer_state(suggestion.state)
         return suggestion.proposals
+
+
+class _ProposalThread:
+    """One daemon thread that computes proposals in order. Not a ``ThreadPoolExecutor``: the
+    interpreter joins those at exit, so a script whose study stopped (a ``timeout``, a
+    ``stop()``) waited for a proposal nobody would use, minutes at large n."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[tuple[Future[Any], Callable[..., Any], tuple] | None]
+        self._jobs = queue.SimpleQueue()
+        threading.Thread(target=self._serve, name="hpo-suggest", daemon=True).start()
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        fut: Future[Any] = Future()
+        self._jobs.put((fut, fn, args))
+        return fut
+
+    def shutdown(self) -> None:
+        """Cancel the proposals not started; the thread ends after the one it runs."""
+        while True:
+            try:
+                job = self._jobs.get_nowait()
+            except queue.Empty:
+                break
+            if job is not None:
+                job[0].cancel()
+        self._jobs.put(None)
+
+    def _serve(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            fut, fn, args = job
+            if not fut.set_running_or_notify_cancel():
+                continue
+            try:
+                fut.set_result(fn(*args))
+            except BaseException as exc:
+                fut.set_exception(exc)
 
 
 def _quietly(fn: Callable[[], Any]) -> None:
