@@ -625,8 +625,8 @@ class Study:
         )
         r = self._driver
         try:
-            while r is not None and not r.done.is_set():
-                await asyncio.sleep(0.1)
+            if r is not None:  # awaited on a helper thread: the event loop stays free
+                await asyncio.get_running_loop().run_in_executor(None, r.done.wait)
         except (asyncio.CancelledError, KeyboardInterrupt):
             self.stop()
             await asyncio.get_running_loop().run_in_executor(
