@@ -406,9 +406,11 @@ class Driver:
         The model's proposals are still used when they arrive, for the next free workers: a
         model slower than the timeout would otherwise never propose again (each new request
         would be late too)."""
-        req, limit, late_at = self._request, self.suggest_timeout, self._late_at()
-        if req is None or limit is None or late_at is None or self.clock.monotonic() < late_at:
+        late_at = self._late_at()
+        if late_at is None or self.clock.monotonic() < late_at:
             return
+        req, limit = self._request, self.suggest_timeout
+        assert req is not None and limit is not None  # a late_at needs both
         req.waiting_since = None  # the next worker to free up waits afresh
         with self._control:
             if self._paused or self._stopping:

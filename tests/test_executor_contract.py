@@ -77,6 +77,7 @@ def test_the_dask_executor_turns_start_news_into_typed_messages_in_order():
     start = {"kind": "start", "trial": 3, "attempt": 2, "t": 1.5, "worker": "tcp://w:1"}
     report = {"trial": 3, "attempt": 2, "step": 1, "metrics": {"loss": 0.5}, "t": 1.6}
     again = {**start, "t": 9.0, "worker": "tcp://w:2"}  # Dask ran it again elsewhere
+    ex._futures[(3, 2)] = object()  # what submit() keeps while the trial runs
     for msg in (start, report, again):
         ex._on_report((0.0, msg))
     got = [ex._messages.get_nowait() for _ in range(4)]
@@ -87,6 +88,11 @@ def test_the_dask_executor_turns_start_news_into_typed_messages_in_order():
         TrialStarted(3, 2, "tcp://w:2", 9.0),
     ]
     assert isinstance(got[1].report.step, int) and got[1].report["metrics"] == {"loss": 0.5}
+    # a start that arrives after its trial ended (topics and futures are not ordered) is
+    # announced but not kept, so nothing is remembered for a trial that is over
+    ex._on_report((0.0, {**start, "trial": 4}))
+    assert ex._messages.get_nowait() == TrialStarted(4, 2, "tcp://w:1", 1.5)
+    assert (4, 2) not in ex._started
 
 
 def test_a_fresh_workers_imports_come_before_the_announced_start(monkeypatch):

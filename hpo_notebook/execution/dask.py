@@ -286,7 +286,8 @@ class DaskExecutor:
             key = (int(msg["trial"]), int(msg["attempt"]))
             if key in self._started:  # Dask ran it again: the first worker was lost
                 self._messages.put(WorkerLost(*key, self._started[key]))
-            self._started[key] = worker
+            if key in self._futures:  # (a start that arrives after the end is not kept)
+                self._started[key] = worker
             self._messages.put(TrialStarted(*key, worker, msg.get("t")))
         else:
             self._messages.put(ReportArrived(Report.from_dict(msg)))

@@ -67,16 +67,10 @@ class _SuccessiveHalving:
             positive_int(f"{type(self).__name__}: rungs (or None)", rungs)
         self.max_steps, self.grace, self.eta, self.n_rungs = max_steps, grace, eta, rungs
         self.rungs = _rungs.rung_steps(max_steps, grace, eta)[:rungs]
-        self._ranked: Objectives | None = None  # set by bind
+        self._ranked = Objectives(())  # set by bind
 
     def prepare(self, history: ReportHistory) -> None:
         history.track_rungs(self.rungs)
-
-    @property
-    def _frame(self) -> Objectives:
-        if self._ranked is None:
-            raise RuntimeError(f"{type(self).__name__}: bind(objectives) before deciding")
-        return self._ranked
 
     @property
     def decision_points(self) -> DecisionPoints:
@@ -86,7 +80,7 @@ class _SuccessiveHalving:
     def decide(
         self, trial: int, step: float, metrics: Mapping[str, float], history: ReportHistory
     ) -> Decision:
-        bad = non_finite(metrics, self._frame.names)
+        bad = non_finite(metrics, self._ranked.names)
         if bad is not None:
             return Decision(True, bad_value_reason(metrics, bad, step))
         if step >= self.max_steps:
@@ -104,14 +98,14 @@ class _SuccessiveHalving:
 
     def _judge_rung(self, rung: float, trial: int, history: ReportHistory) -> tuple[bool, int]:
         """Whether ``trial`` goes on at ``rung``, and how many trials compete there."""
-        ids, Y = vectors(history.at_rung(rung), self._frame)
+        ids, Y = vectors(history.at_rung(rung), self._ranked)
         return self._goes_on(ids.index(trial), Y), len(ids)
 
     def _goes_on(self, index: int, Y: object) -> bool:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def _reason(self, rung: float, n: int) -> str:
-        names = ", ".join(self._frame.names)
+        names = ", ".join(self._ranked.names)
         k = _rungs.keep_count(n, self.eta)
         return f"not in the top {k} of {n} trials on {names} at rung step {rung:g}"
 
@@ -161,7 +155,7 @@ class ASHA(_SuccessiveHalving):
     def _judge_rung(self, rung: float, trial: int, history: ReportHistory) -> tuple[bool, int]:
         # One sorted list of values per rung, kept up to date from the rung's arrivals: a
         # decision costs a bisection, not a sort of every trial (10,000s of trials).
-        frame = self._frame
+        frame = self._ranked
         name = frame.names[0]
         drops, arrivals = history.rung_arrivals(rung)
         cache = self._sorted.get(rung)
