@@ -57,7 +57,7 @@ from botorch.utils.sampling import draw_sobol_samples
 from gpytorch.mlls import ExactMarginalLogLikelihood
 from torch import Tensor
 
-from benchmarks._problems import PROBLEMS, gap_curve, log_hv_gap
+from benchmarks._problems import PROBLEMS, TIMING_PROBLEMS, gap_curve, log_hv_gap
 
 if TYPE_CHECKING:
     from ax import Client
@@ -96,9 +96,10 @@ def _problem(name: str) -> MultiObjectiveTestProblem:
     Raises:
         KeyError: If ``name`` is not a known problem.
     """
-    if name not in PROBLEMS:
-        raise KeyError(f"Unknown problem {name!r}; choose from {sorted(PROBLEMS)}.")
-    return PROBLEMS[name]()
+    known = {**PROBLEMS, **TIMING_PROBLEMS}
+    if name not in known:
+        raise KeyError(f"Unknown problem {name!r}; choose from {sorted(known)}.")
+    return known[name]()
 
 
 def default_n_init(problem: MultiObjectiveTestProblem) -> int:
@@ -513,7 +514,7 @@ def run_ax(
     return torch.cat(ys, dim=0)
 
 
-def time_ax_suggest(name: str, n_obs: int, seed: int, q: int = 4) -> float:
+def time_ax_suggest(name: str, n_obs: int, seed: int, q: int = 4, X: Tensor | None = None) -> float:
     """Times one Ax ``get_next_trials(max_trials=q)`` after ``n_obs`` observations.
 
     The client is configured as in :func:`run_ax` (initial design ``2 * (d + 1)``)
@@ -529,6 +530,7 @@ def time_ax_suggest(name: str, n_obs: int, seed: int, q: int = 4) -> float:
         n_obs: Number of existing observations; at least ``2 * (d + 1)``.
         seed: Seed of the Sobol observations and of the Ax client.
         q: Batch size requested.
+        X: the ``n_obs x d`` observed points (default: a Sobol design).
 
     Returns:
         Wall-clock seconds of the ``get_next_trials`` call.
@@ -543,7 +545,7 @@ def time_ax_suggest(name: str, n_obs: int, seed: int, q: int = 4) -> float:
     if n_obs < n_init:
         raise ValueError(f"n_obs must be at least {n_init} for {name}, got {n_obs}.")
     client = _ax_client(problem, seed, n_init, initialize_with_center=False)
-    X = _sobol_design(problem, n_obs, seed)
+    X = _sobol_design(problem, n_obs, seed) if X is None else X
     Y = _evaluate(problem, X)
     for x, y in zip(X, Y, strict=True):
         parameters = {f"x{i}": float(v) for i, v in enumerate(x.tolist())}
@@ -559,7 +561,7 @@ def time_ax_suggest(name: str, n_obs: int, seed: int, q: int = 4) -> float:
 
 
 # --------------------------------------------------------------------------- Optuna GP
-def time_optuna_gp_suggest(name: str, n_obs: int, seed: int) -> float:
+def time_optuna_gp_suggest(name: str, n_obs: int, seed: int, X: Tensor | None = None) -> float:
     """Times one multi-objective ``GPSampler`` suggestion after ``n_obs`` trials.
 
     ``n_obs`` Sobol points with their noiseless values are added with
@@ -572,6 +574,7 @@ def time_optuna_gp_suggest(name: str, n_obs: int, seed: int) -> float:
         name: Problem name (key of :data:`benchmarks._problems.PROBLEMS`).
         n_obs: Number of existing trials.
         seed: Seed of the Sobol points and of ``GPSampler``.
+        X: the ``n_obs x d`` observed points (default: a Sobol design).
 
     Returns:
         Wall-clock seconds of the ask-and-sample call.
@@ -582,7 +585,7 @@ def time_optuna_gp_suggest(name: str, n_obs: int, seed: int) -> float:
         directions=["maximize"] * problem.num_objectives,
         sampler=optuna.samplers.GPSampler(seed=seed),
     )
-    X = _sobol_design(problem, n_obs, seed)
+    X = _sobol_design(problem, n_obs, seed) if X is None else X
     Y = _evaluate(problem, X)
     for x, y in zip(X, Y, strict=True):
         study.add_trial(

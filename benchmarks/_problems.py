@@ -52,6 +52,11 @@ PROBLEMS: dict[str, Callable[[], MultiObjectiveTestProblem]] = {
     "DTLZ2": lambda: DTLZ2(dim=6, num_objectives=2, negate=True, dtype=torch.float64),
 }
 
+#: Problems only the latency benchmarks use (not in the sample-efficiency table).
+TIMING_PROBLEMS: dict[str, Callable[[], MultiObjectiveTestProblem]] = {
+    "DTLZ2x3": lambda: DTLZ2(dim=6, num_objectives=3, negate=True, dtype=torch.float64),
+}
+
 
 def _max_hv_table(
     factories: dict[str, Callable[[], MultiObjectiveTestProblem]],

@@ -305,7 +305,7 @@ METHODS = ("ours q=4", "ours q=1", "Sobol", "Optuna TPE", "Optuna GP", "Ax", "Bo
 def run(method: str, problem: SuiteProblem, seed: int, n: int) -> dict[str, Any]:
     """Run ``method`` (one of :data:`METHODS`, or ``"ours q=4 <setting>=<value>..."``)."""
     if method.startswith("ours"):
-        q = 1 if method.startswith("ours q=1") else 4
+        q = int(method.split()[1].removeprefix("q="))
         return run_ours(problem, seed, n, q=q, optimizer=_our_optimizer(method))
     if method == "Sobol":
         return run_sobol(problem, seed, n)
@@ -320,7 +320,8 @@ def run(method: str, problem: SuiteProblem, seed: int, n: int) -> dict[str, Any]
 
 def _our_optimizer(method: str) -> Any:
     """``"ours q=4"`` is the default; ``"ours q=4 acq=qLogEHVI n_initial=8 warm=0
-    num_restarts=4"`` a variant (any :class:`OptimizeSettings` field)."""
+    num_restarts=4"`` a variant (any :class:`OptimizeSettings` field; ``none`` is None), in
+    batches of any ``q``."""
     kwargs: dict[str, str] = dict(w.split("=", 1) for w in method.split()[2:])
     if not kwargs:
         return "qLogNEHVI"
@@ -336,8 +337,11 @@ def _our_optimizer(method: str) -> Any:
     unknown = set(kwargs) - set(types)
     if unknown:
         raise ValueError(f"unknown settings {sorted(unknown)}; choose from {sorted(types)}")
-    settings = replace(
-        OptimizeSettings(),
-        **{k: (v == "1" if types[k] is bool else types[k](v)) for k, v in kwargs.items()},
-    )
+
+    def parse(k: str, v: str) -> Any:
+        if v == "none":
+            return None
+        return v == "1" if types[k] is bool else types[k](v)
+
+    settings = replace(OptimizeSettings(), **{k: parse(k, v) for k, v in kwargs.items()})
     return BoTorchOptimizer(acq, n_initial=n_initial, settings=settings, warm_start=warm)

@@ -11,6 +11,7 @@ run starts.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 import queue
 import threading
@@ -32,13 +33,20 @@ class Proposer:
             to it).
         optimizer: the study's optimizer.
         state: the optimizer state stored with the study (None before its first model).
+        deadline_s: the study's ``suggest_timeout``, handed to the optimizer with each
+            history (``History.deadline_s``).
     """
 
     def __init__(
-        self, ledger: TrialLedger, optimizer: Optimizer, state: dict[str, Any] | None
+        self,
+        ledger: TrialLedger,
+        optimizer: Optimizer,
+        state: dict[str, Any] | None,
+        deadline_s: float | None = None,
     ) -> None:
         self.ledger = ledger
         self.optimizer = optimizer
+        self.deadline_s = deadline_s
         self._state = state
         self._pool: _ProposalThread | None = None
 
@@ -99,6 +107,8 @@ class Proposer:
     def _suggest(self, n: int, history: History) -> list[Proposal]:
         """Call the optimizer and save the state it returns."""
         ledger = self.ledger
+        if self.deadline_s is not None:
+            history = dataclasses.replace(history, deadline_s=self.deadline_s)
         suggestion = self.optimizer.suggest(
             ledger.space, ledger.objectives, history, n, ledger.seed, self._state
         )

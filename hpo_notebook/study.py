@@ -197,7 +197,9 @@ class Study:
             pruned_in_model,
             self._checkpoint_policy,
         )
-        self._proposer = Proposer(self._ledger, self.optimizer, record.optimizer_state)
+        self._proposer = Proposer(
+            self._ledger, self.optimizer, record.optimizer_state, self.settings.suggest_timeout
+        )
 
     # ------------------------------------------------------------------ construction
 

@@ -57,6 +57,8 @@ def test_variants_name_optimizer_settings_and_unknown_ones_are_refused():
     assert suite_methods._our_optimizer("ours q=4") == "qLogNEHVI"
     with pytest.raises(ValueError, match="unknown settings \\['restarts'\\]"):
         suite_methods._our_optimizer("ours q=4 restarts=6")
+    exact = suite_methods._our_optimizer("ours q=8 subset_size=none subset_baseline=16")
+    assert exact.settings.subset_size is None and exact.settings.subset_baseline == 16
 
 
 def test_every_problem_evaluates_and_scores_its_centre():

@@ -104,9 +104,9 @@ def test_the_optimizer_fits_its_model_on_winsorized_outcomes(monkeypatch):
     seen: list[torch.Tensor] = []
     real_fit = adapter_mod._fit
 
-    def spy(X, Y, *args):
+    def spy(X, Y, *args, **kwargs):
         seen.append(Y.clone())
-        return real_fit(X, Y, *args)
+        return real_fit(X, Y, *args, **kwargs)
 
     monkeypatch.setattr(adapter_mod, "_fit", spy)
     rng = np.random.default_rng(2)

@@ -47,6 +47,9 @@ class History:
             lies). Empty otherwise; an optimizer that does not model curves ignores them.
         X_stopped: ``s x d`` points of pruned trials: never finished, so not in ``X``; a
             curve model predicts their final values.
+        deadline_s: seconds a free worker waits for this proposal before it gets a
+            quasi-random point (the study's ``suggest_timeout``; None: no limit). An
+            optimizer may spend less effort on later proposals when one took longer.
     """
 
     X: np.ndarray
@@ -57,6 +60,7 @@ class History:
     Y_partial: np.ndarray | None = None
     fidelity: np.ndarray | None = None
     X_stopped: np.ndarray | None = None
+    deadline_s: float | None = None
 
     @property
     def has_curves(self) -> bool:

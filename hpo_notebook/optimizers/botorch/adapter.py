@@ -42,6 +42,9 @@ ACQUISITION_ALIASES = {
 #: with 30 inputs went from a log10 gap of 1.46 to -0.36 at 48 evaluations (benchmark suite).
 MAX_INITIAL = 20
 
+#: The fewest observations a proposal that missed its deadline shrinks the model to.
+MIN_MODEL_POINTS = 32
+
 #: A Choice with more options than this is optimized by sampling a subset of its options at
 #: each step of BoTorch's mixed optimizer, so proposals explore it slowly.
 MANY_OPTIONS = 20
@@ -190,24 +193,46 @@ class BoTorchOptimizer:
         warm = (state or {}).get("hyperparameters") if self.warm_start else None
         warm_by_prior = (state or {}).get("hyperparameters_by_prior") or {}
         pending = torch.as_tensor(history.X_pending, dtype=C.DTYPE)
+        rng = np.random.default_rng(s)
+        # the reference point and the acquisition's choice come from all finished trials
+        # (from the curves while none finished), before the model's subset is chosen
+        Y_seen = Y if len(Y) else max_frame(_finite_rows(history.Y_partial))
+        name, acq_cons, ref = self._choose(objectives, Y_seen, cons, reference_point)
+        n_model = self._model_points(len(X), state)
+        subset = n_model < len(X)
+        X_base = X
+        if subset:
+            from hpo_notebook.optimizers.botorch.subset import model_subset
+
+            feasible = torch.ones(len(Y), dtype=torch.bool)
+            for c in cons:
+                feasible &= c.callable()(Y) <= 0
+            idx, base = model_subset(
+                X.numpy(),
+                Y[:, :m].numpy(),
+                feasible.numpy(),
+                n_model,
+                s,
+                self.settings.subset_baseline,
+            )
+            X, Y, X_base = X[idx], Y[idx], X[idx[base]]
         X_fit, Y_all = X, Y
         if history.has_curves:
             # learning curves: how far along each point is becomes one more input, and the
             # acquisition is optimized (and the baseline judged) at the end, fidelity 1
-            ok = np.isfinite(history.Y_partial).all(axis=1)
+            ok = np.flatnonzero(np.isfinite(history.Y_partial).all(axis=1))
+            stopped = np.arange(len(history.X_stopped))
+            if subset:  # as many curve points and pruned trials as finished ones at most
+                ok = _some(ok, n_model, rng)
+                stopped = _some(stopped, n_model // 2, rng)
             X_part = torch.as_tensor(history.X_partial[ok], dtype=C.DTYPE)
             F = torch.as_tensor(history.fidelity[ok], dtype=C.DTYPE).unsqueeze(-1)
-            X_stop = torch.as_tensor(history.X_stopped, dtype=C.DTYPE)
+            X_stop = torch.as_tensor(history.X_stopped[stopped], dtype=C.DTYPE)
             X_fit = torch.cat([_at_end(X), torch.cat([X_part, F], dim=-1)])
             Y_all = torch.cat([Y, max_frame(history.Y_partial[ok])])
-            X = _at_end(torch.cat([X, X_stop])) if len(X_stop) else _at_end(X)
+            X_base = _at_end(torch.cat([X_base, X_stop])) if len(X_stop) else _at_end(X_base)
             pending = _at_end(pending)
             dims = dataclasses.replace(dims, d=dims.d + 1, fixed={**dims.fixed, dims.d: 1.0})
-
-        # the reference point and the acquisition's choice come from finished trials (from
-        # the curves while none finished)
-        Y_seen = Y if len(Y) else Y_all
-        name, acq_cons, ref = self._choose(objectives, Y_seen, cons, reference_point)
         Y_fit = (
             winsorize_bad_tail(Y_all, m, ref, objectives.constraint_floors())
             if self.settings.winsorize
@@ -224,11 +249,19 @@ class BoTorchOptimizer:
                 t_fit = time.perf_counter()
                 start = warm_by_prior.get(prior, warm) if self.warm_start else None
                 model, hps[prior] = _fit(
-                    X_fit, Y_fit, list(dims.cat_dims), start, self.settings.fit_maxiter, prior
+                    X_fit,
+                    Y_fit,
+                    list(dims.cat_dims),
+                    start,
+                    self.settings.fit_maxiter,
+                    prior,
+                    fresh=not (subset and start),
                 )
                 fit_s += time.perf_counter() - t_fit
                 pend = torch.cat([pending, *picks]) if picks else pending
-                picks.append(self._propose(name, model, X, Y, m, ref, acq_cons, pend, dims, k, s))
+                picks.append(
+                    self._propose(name, model, X_base, Y, m, ref, acq_cons, pend, dims, k, s)
+                )
                 used += [prior] * k
         cand = torch.cat(picks)[:, : space.dim]
         t2 = time.perf_counter()
@@ -238,19 +271,48 @@ class BoTorchOptimizer:
             "acq_s": round(t2 - t0 - fit_s, 4),
             "total_s": round(t2 - t0, 4),
             "n_obs": len(history.X[finite]),
+            "n_model": len(X),
             "n_pending": len(pending),
             "ref_point": ref,
             "gp_priors": used,
         }
         if history.has_curves:
             info["n_curve_points"] = len(X_fit) - len(history.X[finite])
-        proposals = self._decode(space, cand, history, name, info, seed)
+        kind = f"{name}-subset" if subset else name
+        proposals = self._decode(space, cand, history, kind, info, seed)
         new_state = {
             "hyperparameters": next(iter(hps.values())),
             "hyperparameters_by_prior": hps,
             "settings": asdict(self.settings),
         }
+        cap = self._next_cap(len(X), t2 - t0, history, (state or {}).get("model_points"))
+        if cap is not None:
+            new_state["model_points"] = cap
         return Suggestion(proposals, new_state)
+
+    def _model_points(self, n_obs: int, state: dict[str, Any] | None) -> int:
+        """How many of ``n_obs`` finished observations the model is fitted on: all of them
+        up to ``subset_size``, and fewer while proposals miss their deadline (the cap
+        ``_next_cap`` keeps in the state)."""
+        size = self.settings.subset_size
+        if size is None:
+            return n_obs
+        cap = (state or {}).get("model_points")
+        return min(n_obs, size, int(cap) if cap else size)
+
+    def _next_cap(self, n_model: int, seconds: float, history: History, cap: Any) -> int | None:
+        """The model-size cap for the next proposal: 30% smaller after a proposal that took
+        longer than ``history.deadline_s``, 25% larger again (until it is lifted) after one
+        that took less than a third of it."""
+        deadline, size = history.deadline_s, self.settings.subset_size
+        if deadline is None or size is None:
+            return None
+        if seconds > deadline:
+            return max(MIN_MODEL_POINTS, int(n_model * 0.7))
+        if cap and seconds < deadline / 3:
+            grown = int(int(cap) * 1.25) + 1
+            return None if grown >= size else grown
+        return int(cap) if cap else None
 
     def _propose(
         self,
@@ -399,6 +461,19 @@ class BoTorchOptimizer:
                 )
 
 
+def _finite_rows(Y: np.ndarray | None) -> np.ndarray:
+    if Y is None:
+        return np.zeros((0, 0))
+    return Y[np.isfinite(Y).all(axis=1)]
+
+
+def _some(idx: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """At most ``k`` of ``idx``, drawn at random, in their order."""
+    if len(idx) <= k:
+        return idx
+    return np.sort(rng.choice(idx, size=k, replace=False))
+
+
 def _at_end(X: Any) -> Any:
     """``X`` with one more column, the fidelity, at 1 (the end of training)."""
     import torch
@@ -469,10 +544,18 @@ def _prior_shares(
 
 
 def _fit(
-    X: Any, Y: Any, cat_dims: list[int], warm: Any, maxiter: int, prior: str = "dim_scaled"
+    X: Any,
+    Y: Any,
+    cat_dims: list[int],
+    warm: Any,
+    maxiter: int,
+    prior: str = "dim_scaled",
+    fresh: bool = True,
 ) -> tuple[Any, Any]:
     """Fit from the prior's starting point and, given a warm start, from the previous fit's
-    hyperparameters too; keep the fit with the higher marginal likelihood.
+    hyperparameters too; keep the fit with the higher marginal likelihood. ``fresh=False``
+    fits from the warm start alone when it fits (on a model subset of a long study, where
+    the previous fit saw nearly the same data), from the prior when it does not.
 
     A warm start alone can keep a study in the optimum it found on its first few points (on
     DTLZ2 with 6 inputs: every distance input judged irrelevant, proposals in the corners for
@@ -483,7 +566,9 @@ def _fit(
     from hpo_notebook.optimizers.botorch.candidates import fit_model, log_marginal_likelihood
 
     fits, error = [], None
-    for start in (None, warm) if warm else (None,):
+    for start in (warm, None) if warm else (None,):
+        if start is None and fits and not fresh:
+            break  # the warm fit worked, and it is all that was asked for
         try:
             fits.append(fit_model(X, Y, cat_dims, start, maxiter, prior))
         except Exception as exc:  # a stale warm start can break the fit; so can bad data

@@ -1,0 +1,113 @@
+"""Which observations the model sees once a study has many: a bounded subset.
+
+An exact GP costs O(n^3) to fit and O(n^2) per prediction, and qLogNEHVI's cost grows with
+the points that may be on the front. Past a few hundred observations the model is fitted
+on at most ``k`` of them (pure NumPy, no torch):
+
+- half from the best non-domination ranks (feasible points first), where the next
+  proposals matter; a first rank larger than that half is thinned to an even spread along
+  the front (farthest-point selection in objectives scaled to ``[0, 1]``, extremes first);
+- the other half spread over the rest of the inputs (farthest-point selection in the unit
+  cube), so the model still knows where the bad regions are.
+
+Both are deterministic given the data and the seed. The indices come back sorted, so the
+caller can subset any array aligned with ``Y``, with a mask of the acquisition's baseline
+(the best-ranked points, those that may be on the front):
+
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X, Y = rng.uniform(size=(500, 3)), rng.uniform(size=(500, 2))
+    >>> idx, base = model_subset(X, Y, np.ones(500, bool), k=64, seed=0, n_baseline=16)
+    >>> len(idx), int(base.sum()), bool((np.diff(idx) > 0).all())
+    (64, 16, True)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: rows of the dominance comparison handled at once (bounds memory to ~chunk x n x m)
+_CHUNK = 512
+
+
+def domination_counts(Y: np.ndarray) -> np.ndarray:
+    """For each row of ``Y`` (maximized), how many rows dominate it (0: on the front).
+
+    >>> domination_counts(np.array([[1.0, 1.0], [0.0, 0.0], [2.0, 0.0]])).tolist()
+    [0, 2, 0]
+    """
+    n = len(Y)
+    counts = np.zeros(n, dtype=np.int64)
+    for lo in range(0, n, _CHUNK):
+        block = Y[lo : lo + _CHUNK, None, :]  # the points being dominated
+        geq = (Y[None, :, :] >= block).all(axis=-1)
+        gt = (Y[None, :, :] > block).any(axis=-1)
+        counts[lo : lo + _CHUNK] = (geq & gt).sum(axis=1)
+    return counts
+
+
+def farthest_points(P: np.ndarray, k: int, first: list[int] | None = None) -> list[int]:
+    """Greedy farthest-point selection of ``k`` rows of ``P``, starting from ``first``
+    (or row 0): each next row is the one farthest from those chosen.
+
+    >>> farthest_points(np.array([[0.0], [0.1], [1.0], [0.5]]), 3)
+    [0, 2, 3]
+    """
+    n = len(P)
+    if k >= n:
+        return list(range(n))
+    chosen = list(dict.fromkeys(first or [0]))[:k]
+    dist = np.full(n, np.inf)
+    for i in chosen:
+        dist = np.minimum(dist, ((P - P[i]) ** 2).sum(axis=1))
+    while len(chosen) < k:
+        i = int(np.argmax(dist))
+        chosen.append(i)
+        dist = np.minimum(dist, ((P - P[i]) ** 2).sum(axis=1))
+    return chosen
+
+
+def model_subset(
+    X: np.ndarray,
+    Y_obj: np.ndarray,
+    feasible: np.ndarray,
+    k: int,
+    seed: int,
+    n_baseline: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (sorted) of at most ``k`` rows of ``X`` / ``Y_obj`` for the model to see, and
+    which of them form the acquisition's baseline: the first ``n_baseline`` (default
+    ``k // 2``) chosen from the best ranks, spread along the front when it is larger.
+
+    Args:
+        X: ``n x d`` unit-cube points.
+        Y_obj: ``n x m`` objective values in the maximization frame.
+        feasible: ``n`` booleans; infeasible points rank after every feasible one.
+        k: how many to keep.
+        seed: chooses where the space-filling half starts.
+    """
+    n = len(X)
+    n_baseline = k // 2 if n_baseline is None else n_baseline
+    if n <= k:
+        return np.arange(n), np.ones(n, dtype=bool)
+    rank = domination_counts(Y_obj).astype(np.float64)
+    rank[~feasible] += n  # constrained domination: any feasible point ranks first
+    n_best = k - k // 2
+    order = np.argsort(rank, kind="stable")
+    front = order[rank[order] == rank[order[0]]]
+    if len(front) > n_best:
+        F = Y_obj[front]
+        span = np.ptp(F, axis=0)
+        F = (F - F.min(axis=0)) / np.where(span > 0, span, 1.0)
+        extremes = [int(np.argmax(F[:, j])) for j in range(F.shape[1])]
+        best = front[farthest_points(F, n_best, extremes)]
+    else:
+        best = order[:n_best]
+    rest = np.setdiff1d(np.arange(n), best)
+    start = int(np.random.default_rng(seed).integers(len(rest)))
+    spread = rest[farthest_points(X[rest], k - len(best), [start])]
+    idx = np.sort(np.concatenate([best, spread]))
+    return idx, np.isin(idx, best[:n_baseline])
+
+
+__all__ = ["domination_counts", "farthest_points", "model_subset"]

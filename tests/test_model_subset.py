@@ -1,0 +1,260 @@
+"""The large-n path: which observations the model sees past ``subset_size``, and that the
+optimizer uses it, records it, and keeps proposing good points with it."""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+
+import numpy as np
+import pytest
+
+import hpo_notebook as hn
+from hpo_notebook.objectives import Objectives
+from hpo_notebook.optimizers import History
+from hpo_notebook.optimizers.botorch import BoTorchOptimizer
+from hpo_notebook.optimizers.botorch import adapter as adapter_mod
+from hpo_notebook.optimizers.botorch.settings import OptimizeSettings
+from hpo_notebook.optimizers.botorch.subset import (
+    domination_counts,
+    farthest_points,
+    model_subset,
+)
+
+
+def _brute_counts(Y: np.ndarray) -> list[int]:
+    return [
+        sum(bool((Y[j] >= Y[i]).all() and (Y[j] > Y[i]).any()) for j in range(len(Y)))
+        for i in range(len(Y))
+    ]
+
+
+@pytest.mark.parametrize("m", [2, 3])
+def test_domination_counts_match_the_definition(m):
+    rng = np.random.default_rng(m)
+    Y = rng.integers(0, 5, size=(600, m)).astype(float)  # ties, across a chunk border
+    assert domination_counts(Y).tolist() == _brute_counts(Y)
+
+
+def test_farthest_points_start_where_asked_and_spread():
+    P = np.linspace(0, 1, 101)[:, None]
+    assert farthest_points(P, 3, [50]) == [50, 0, 100]
+    assert sorted(farthest_points(P, 5, [0])) == [0, 25, 50, 75, 100]
+    assert farthest_points(P[:3], 10) == [0, 1, 2]
+
+
+def test_a_small_front_is_kept_whole_with_the_next_ranks():
+    rng = np.random.default_rng(0)
+    X = rng.random((400, 3))
+    Y = -rng.random((400, 2)) - 1.0  # every point dominated by the 5 below
+    front = np.arange(5)
+    Y[front] = [[0.0, -0.5], [-0.1, -0.4], [-0.2, -0.3], [-0.3, -0.2], [-0.5, 0.0]]
+    idx, base = model_subset(X, Y, np.ones(400, bool), k=40, seed=1)
+    assert len(idx) == 40 and len(set(idx.tolist())) == 40
+    assert set(front) <= set(idx[base].tolist())
+    counts = domination_counts(Y)
+    chosen_best = idx[base]
+    # the best half is the 20 lowest domination counts
+    assert sorted(counts[chosen_best]) == sorted(np.sort(counts)[:20])
+
+
+def test_a_large_front_is_thinned_evenly_with_its_extremes():
+    t = np.linspace(0, np.pi / 2, 300)
+    Y = np.stack([np.cos(t), np.sin(t)], axis=1)  # 300 points, all non-dominated
+    X = np.random.default_rng(1).random((300, 4))
+    idx, base = model_subset(X, Y, np.ones(300, bool), k=40, seed=0, n_baseline=10)
+    b = np.sort(t[idx[base]])
+    assert base.sum() == 10 and b[0] == 0.0 and b[-1] == t[-1]
+    gaps = np.diff(b)
+    assert gaps.max() < 2.5 * gaps.min(), gaps  # spread along the front, not clustered
+
+
+def test_infeasible_points_rank_after_feasible_ones():
+    rng = np.random.default_rng(2)
+    X, Y = rng.random((200, 2)), rng.random((200, 2))
+    feasible = np.zeros(200, bool)
+    feasible[rng.choice(200, 30, replace=False)] = True
+    idx, base = model_subset(X, Y, feasible, k=40, seed=0, n_baseline=20)
+    assert feasible[idx[base]].all()
+
+
+def test_the_other_half_fills_the_space_and_is_seeded():
+    rng = np.random.default_rng(3)
+    X, Y = rng.random((500, 2)), rng.random((500, 2))
+    a = model_subset(X, Y, np.ones(500, bool), k=64, seed=5)
+    b = model_subset(X, Y, np.ones(500, bool), k=64, seed=5)
+    c = model_subset(X, Y, np.ones(500, bool), k=64, seed=6)
+    assert (a[0] == b[0]).all() and not (a[0] == c[0]).all()
+    rest = a[0][~np.isin(a[0], a[0][a[1]])]
+    spread = X[rest]
+    # every quarter of the unit square holds some of the space-filling points
+    quarters = {(int(x >= 0.5), int(y >= 0.5)) for x, y in spread}
+    assert len(quarters) == 4
+
+
+def test_all_points_when_there_are_few():
+    X, Y = np.zeros((10, 2)), np.zeros((10, 2))
+    idx, base = model_subset(X, Y, np.ones(10, bool), k=64, seed=0)
+    assert idx.tolist() == list(range(10)) and base.all()
+
+
+@pytest.mark.parametrize("bad", [0, 3, 2.5, True, "64"])
+def test_subset_settings_are_validated(bad):
+    with pytest.raises(ValueError, match="subset_size"):
+        OptimizeSettings(subset_size=bad)
+    with pytest.raises(ValueError, match="subset_baseline"):
+        OptimizeSettings(subset_baseline=bad)
+
+
+SPACE = hn.Space(x0=hn.Float(0.0, 1.0), x1=hn.Float(0.0, 1.0), x2=hn.Float(0.0, 1.0))
+OBJS = Objectives.parse({"f0": "min", "f1": "min"})
+
+
+def _values(X: np.ndarray) -> np.ndarray:
+    # a front along x0 where x1 = x2 = 0.3 (both minimized)
+    dist = ((X[:, 1:] - 0.3) ** 2).sum(axis=1)
+    return np.stack([X[:, 0] + dist, 1.0 - X[:, 0] + dist], axis=1)
+
+
+def _history(n: int, pending: int = 0) -> History:
+    X = np.random.default_rng(7).random((n + pending, 3))
+    return History(X[:n], _values(X[:n]), X[n:], n + pending)
+
+
+@pytest.mark.slow
+def test_past_subset_size_the_model_sees_a_subset_and_says_so(monkeypatch):
+    seen: list[int] = []
+    real = adapter_mod._fit
+
+    def spy(X, Y, *args, **kwargs):
+        seen.append(len(X))
+        return real(X, Y, *args, **kwargs)
+
+    monkeypatch.setattr(adapter_mod, "_fit", spy)
+    h = _history(60, pending=3)
+    opt = BoTorchOptimizer(settings=OptimizeSettings(subset_size=24, subset_baseline=6))
+    s = opt.suggest(SPACE, OBJS, h, n=2, seed=0)
+    assert {p.kind for p in s.proposals} == {"qLogNEHVI-subset"}
+    assert s.proposals[0].info["n_model"] == 24 and s.proposals[0].info["n_obs"] == 60
+    assert seen and set(seen) == {24}
+    exact = BoTorchOptimizer(settings=OptimizeSettings(subset_size=None))
+    e = exact.suggest(SPACE, OBJS, h, n=2, seed=0)
+    assert {p.kind for p in e.proposals} == {"qLogNEHVI"}
+    assert e.proposals[0].info["n_model"] == 60 and set(seen[-2:]) == {60}
+
+
+@pytest.mark.slow
+def test_on_the_subset_a_warm_start_is_the_only_fit(monkeypatch):
+    """Past ``subset_size`` a warm state is fitted from alone (one fit per prior, not two):
+    the previous fit saw nearly the same data."""
+    calls: list[object] = []
+    from hpo_notebook.optimizers.botorch import candidates as C
+
+    real = C.fit_model
+
+    def spy(X, Y, cat_dims, warm, *args, **kwargs):
+        calls.append(warm is not None)
+        return real(X, Y, cat_dims, warm, *args, **kwargs)
+
+    monkeypatch.setattr(C, "fit_model", spy)
+    opt = BoTorchOptimizer(settings=OptimizeSettings(subset_size=24, gp_prior="dim_scaled"))
+    first = opt.suggest(SPACE, OBJS, _history(56), n=1, seed=0)
+    calls.clear()
+    opt.suggest(SPACE, OBJS, _history(60), n=1, seed=0, state=first.state)
+    assert calls == [True]
+    calls.clear()
+    small = BoTorchOptimizer(settings=OptimizeSettings(subset_size=None, gp_prior="dim_scaled"))
+    small.suggest(SPACE, OBJS, _history(60), n=1, seed=0, state=first.state)
+    assert calls == [False, True]  # the exact path keeps the fresh fit beside the warm one
+
+
+@pytest.mark.slow
+def test_on_the_subset_a_warm_start_that_does_not_fit_is_replaced_by_a_fresh_fit():
+    """A state from another prior (a one-point proposal alternates priors, a batch hedges
+    both) made the subset's warm-only fit fail, and the whole batch fell back to
+    quasi-random points."""
+    opt = BoTorchOptimizer(settings=OptimizeSettings(subset_size=24, gp_prior="hedge"))
+    one = opt.suggest(SPACE, OBJS, _history(57), n=1, seed=0)  # one prior's state
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a fallback warns
+        batch = opt.suggest(SPACE, OBJS, _history(60), n=4, seed=0, state=one.state)
+    assert {p.kind for p in batch.proposals} == {"qLogNEHVI-subset"}
+
+
+@pytest.mark.slow
+def test_subset_proposals_head_for_the_front():
+    """With 300 observations and a model on 48 of them, a batch lands near the front
+    (x1 = x2 = 0.3) far more often than random points do."""
+    h = _history(300)
+    opt = BoTorchOptimizer(settings=OptimizeSettings(subset_size=48, subset_baseline=12))
+    s = opt.suggest(SPACE, OBJS, h, n=4, seed=1)
+    X = np.array([SPACE.to_unit(p.params) for p in s.proposals])
+    dist = np.sqrt(((X[:, 1:] - 0.3) ** 2).sum(axis=1))
+    # a random point is within 0.1 of the line with probability about 3%
+    assert (dist < 0.1).sum() >= 3, dist
+
+
+@pytest.mark.slow
+def test_a_study_records_the_subset_in_its_trials_frame():
+    study = hn.Study(
+        None,
+        SPACE,
+        objectives={"f0": "min", "f1": "min"},
+        seed=0,
+        optimizer=BoTorchOptimizer(
+            n_initial=12, settings=OptimizeSettings(subset_size=12, subset_baseline=4)
+        ),
+    )
+    while len(study.trials) < 20:
+        for t in study.ask(4):
+            x = np.array([[t.params[k] for k in ("x0", "x1", "x2")]])
+            f0, f1 = _values(x)[0]
+            study.tell(t, {"f0": f0, "f1": f1})
+    kinds = study.trials_frame()["proposal"].tolist()
+    assert kinds[:12] == ["sobol"] * 12
+    assert kinds[12:16] == ["qLogNEHVI"] * 4  # 12 observations: not more than subset_size
+    assert kinds[16:] == ["qLogNEHVI-subset"] * 4
+
+
+@pytest.mark.slow
+def test_a_proposal_that_missed_its_deadline_shrinks_the_next_model():
+    opt = BoTorchOptimizer(settings=OptimizeSettings(subset_size=128, gp_prior="dim_scaled"))
+    h = _history(60)
+    late = dataclasses.replace(h, deadline_s=1e-4)  # every proposal misses it
+    first = opt.suggest(SPACE, OBJS, late, n=1, seed=0)
+    assert first.proposals[0].kind == "qLogNEHVI" and first.state["model_points"] == 42
+    second = opt.suggest(SPACE, OBJS, late, n=1, seed=0, state=first.state)
+    assert second.proposals[0].kind == "qLogNEHVI-subset"
+    assert second.proposals[0].info["n_model"] == 42 and second.state["model_points"] == 32
+    # proposals well within the deadline grow the cap back, then lift it
+    easy = dataclasses.replace(h, deadline_s=1e6)
+    third = opt.suggest(SPACE, OBJS, easy, n=1, seed=0, state=second.state)
+    assert third.proposals[0].info["n_model"] == 32 and third.state["model_points"] == 41
+    lifted = opt.suggest(SPACE, OBJS, easy, n=1, seed=0, state={**third.state, "model_points": 110})
+    assert "model_points" not in lifted.state
+    # no deadline, or the exact path forced: no cap
+    assert "model_points" not in opt.suggest(SPACE, OBJS, h, n=1, seed=0).state
+    exact = BoTorchOptimizer(settings=OptimizeSettings(subset_size=None))
+    forced = exact.suggest(SPACE, OBJS, late, n=1, seed=0, state=first.state)
+    assert forced.proposals[0].kind == "qLogNEHVI" and "model_points" not in forced.state
+
+
+@pytest.mark.slow
+def test_the_study_hands_its_suggest_timeout_to_the_optimizer_as_the_deadline():
+    study = hn.Study(
+        None,
+        SPACE,
+        objectives={"f0": "min", "f1": "min"},
+        seed=0,
+        suggest_timeout=1e-4,
+        optimizer=BoTorchOptimizer(n_initial=40, settings=OptimizeSettings(gp_prior="gamma")),
+    )
+    while len(study.trials) < 44:
+        for t in study.ask(4):
+            x = np.array([[t.params[k] for k in ("x0", "x1", "x2")]])
+            f0, f1 = _values(x)[0]
+            study.tell(t, {"f0": f0, "f1": f1})
+    kinds = study.trials_frame()["proposal"].tolist()
+    assert kinds[40:] == ["qLogNEHVI"] * 4
+    nxt = study.ask(1)[0]
+    assert study.trial(nxt.number).proposal["kind"] == "qLogNEHVI-subset"
