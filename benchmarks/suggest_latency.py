@@ -88,16 +88,24 @@ def _rss_kb(field: str) -> int:
 
 
 def time_ours(
-    n: int, seed: int, acquisition: str, m: int = 2, history: str = "sobol", q: int = 4
+    n: int,
+    seed: int,
+    acquisition: str,
+    m: int = 2,
+    history: str = "sobol",
+    q: int = 4,
+    exact: bool = False,
 ) -> dict[str, float]:
-    """Cold and warm seconds for one batch of ``q`` (and the warm call's split)."""
+    """Cold and warm seconds for one batch of ``q`` (and the warm call's split); ``exact``:
+    the exact GP on every observation (``subset_size=None``)."""
     from hpo_notebook.optimizers import History
-    from hpo_notebook.optimizers.botorch import BoTorchOptimizer
+    from hpo_notebook.optimizers.botorch import BoTorchOptimizer, OptimizeSettings
 
     torch.set_num_threads(1)
     warnings.filterwarnings("ignore")
     space, objs, h, _ = _history(observations(n, m, seed, history), m)
-    opt = BoTorchOptimizer(acquisition)
+    settings = OptimizeSettings(subset_size=None) if exact else OptimizeSettings()
+    opt = BoTorchOptimizer(acquisition, settings=settings)
     t0 = time.perf_counter()
     cold = opt.suggest(space, objs, h, q, seed)
     t_cold = time.perf_counter() - t0
@@ -159,6 +167,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--peer-max-n", type=int, default=200)
     ap.add_argument("--peer-max-q", type=int, default=4)
     ap.add_argument("--memory", action="store_true", help="ours in a fresh process each")
+    ap.add_argument(
+        "--exact-max-n", type=int, default=0, help="also time the exact GP up to this n"
+    )
     ap.add_argument("--out", default="suggest_latency")
     args = ap.parse_args(argv)
     warnings.filterwarnings("ignore")
@@ -176,6 +187,9 @@ def main(argv: list[str] | None = None) -> None:
                     for acq in args.acquisitions:
                         res = ours(n, seed, acq, m, args.history, q)
                         row.update({f"{acq} {k}": v for k, v in res.items()})
+                        if n <= args.exact_max_n:
+                            res = ours(n, seed, acq, m, args.history, q, True)
+                            row.update({f"{acq} exact {k}": res[k] for k in ("warm", "peak_mb")})
                     if n <= args.peer_max_n and q <= args.peer_max_q:
                         X = observations(n, m, seed, args.history)
                         row.update(time_peers(args.peers, X, m, seed, q))

@@ -49,22 +49,23 @@ def test_a_small_front_is_kept_whole_with_the_next_ranks():
     Y = -rng.random((400, 2)) - 1.0  # every point dominated by the 5 below
     front = np.arange(5)
     Y[front] = [[0.0, -0.5], [-0.1, -0.4], [-0.2, -0.3], [-0.3, -0.2], [-0.5, 0.0]]
-    idx, base = model_subset(X, Y, np.ones(400, bool), k=40, seed=1)
+    idx, baseline = model_subset(X, Y, np.ones(400, bool), k=40, seed=1, n_front=12)
     assert len(idx) == 40 and len(set(idx.tolist())) == 40
-    assert set(front) <= set(idx[base].tolist())
+    assert set(baseline[:5].tolist()) == set(front.tolist())  # best first
     counts = domination_counts(Y)
-    chosen_best = idx[base]
-    # the best half is the 20 lowest domination counts
-    assert sorted(counts[chosen_best]) == sorted(np.sort(counts)[:20])
+    assert sorted(counts[baseline]) == sorted(np.sort(counts)[:12])
+    # the model's best half is the 20 lowest domination counts
+    assert np.sort(counts[idx])[:20].tolist() == np.sort(counts)[:20].tolist()
+    assert set(baseline.tolist()) <= set(idx.tolist())
 
 
 def test_a_large_front_is_thinned_evenly_with_its_extremes():
     t = np.linspace(0, np.pi / 2, 300)
     Y = np.stack([np.cos(t), np.sin(t)], axis=1)  # 300 points, all non-dominated
     X = np.random.default_rng(1).random((300, 4))
-    idx, base = model_subset(X, Y, np.ones(300, bool), k=40, seed=0, n_baseline=10)
-    b = np.sort(t[idx[base]])
-    assert base.sum() == 10 and b[0] == 0.0 and b[-1] == t[-1]
+    baseline = model_subset(X, Y, np.ones(300, bool), k=40, seed=0, n_front=10).front
+    b = np.sort(t[baseline])
+    assert len(baseline) == 10 and b[0] == 0.0 and b[-1] == t[-1]
     gaps = np.diff(b)
     assert gaps.max() < 2.5 * gaps.min(), gaps  # spread along the front, not clustered
 
@@ -74,19 +75,19 @@ def test_infeasible_points_rank_after_feasible_ones():
     X, Y = rng.random((200, 2)), rng.random((200, 2))
     feasible = np.zeros(200, bool)
     feasible[rng.choice(200, 30, replace=False)] = True
-    idx, base = model_subset(X, Y, feasible, k=40, seed=0, n_baseline=20)
-    assert feasible[idx[base]].all()
+    idx, baseline = model_subset(X, Y, feasible, k=40, seed=0, n_front=20)
+    assert feasible[baseline].all() and feasible[idx].sum() >= 20
 
 
 def test_the_other_half_fills_the_space_and_is_seeded():
     rng = np.random.default_rng(3)
     X, Y = rng.random((500, 2)), rng.random((500, 2))
-    a = model_subset(X, Y, np.ones(500, bool), k=64, seed=5)
-    b = model_subset(X, Y, np.ones(500, bool), k=64, seed=5)
-    c = model_subset(X, Y, np.ones(500, bool), k=64, seed=6)
-    assert (a[0] == b[0]).all() and not (a[0] == c[0]).all()
-    rest = a[0][~np.isin(a[0], a[0][a[1]])]
-    spread = X[rest]
+    a = model_subset(X, Y, np.ones(500, bool), k=64, seed=5).indices
+    b = model_subset(X, Y, np.ones(500, bool), k=64, seed=5).indices
+    c = model_subset(X, Y, np.ones(500, bool), k=64, seed=6).indices
+    assert (a == b).all() and not (a == c).all()
+    counts = domination_counts(Y)
+    spread = X[a[np.argsort(counts[a], kind="stable")][32:]]  # past the best half
     # every quarter of the unit square holds some of the space-filling points
     quarters = {(int(x >= 0.5), int(y >= 0.5)) for x, y in spread}
     assert len(quarters) == 4
@@ -94,8 +95,8 @@ def test_the_other_half_fills_the_space_and_is_seeded():
 
 def test_all_points_when_there_are_few():
     X, Y = np.zeros((10, 2)), np.zeros((10, 2))
-    idx, base = model_subset(X, Y, np.ones(10, bool), k=64, seed=0)
-    assert idx.tolist() == list(range(10)) and base.all()
+    idx, baseline = model_subset(X, Y, np.ones(10, bool), k=64, seed=0, n_front=4)
+    assert idx.tolist() == list(range(10)) and len(baseline) == 4
 
 
 @pytest.mark.parametrize("bad", [0, 3, 2.5, True, "64"])
@@ -258,3 +259,54 @@ def test_the_study_hands_its_suggest_timeout_to_the_optimizer_as_the_deadline():
     assert kinds[40:] == ["qLogNEHVI"] * 4
     nxt = study.ask(1)[0]
     assert study.trial(nxt.number).proposal["kind"] == "qLogNEHVI-subset"
+
+
+@pytest.mark.slow
+def test_on_the_subset_the_baseline_is_the_front_of_all_observations(monkeypatch):
+    """qLogNEHVI's baseline is ``subset_baseline`` of the best-ranked observations of all,
+    not only of the model's subset."""
+    from hpo_notebook.optimizers.botorch import candidates as C
+    from hpo_notebook.optimizers.botorch.subset import domination_counts
+
+    built: list[tuple[str, np.ndarray]] = []
+    real = C.build_acquisition
+
+    def spy(name, model, X_baseline, *args, **kwargs):
+        built.append((name, X_baseline.numpy().copy()))
+        return real(name, model, X_baseline, *args, **kwargs)
+
+    monkeypatch.setattr(C, "build_acquisition", spy)
+    h = _history(300, pending=3)
+    opt = BoTorchOptimizer(
+        settings=OptimizeSettings(subset_size=24, subset_baseline=16, gp_prior="dim_scaled")
+    )
+    opt.suggest(SPACE, OBJS, h, n=2, seed=0)
+    ((name, base),) = built
+    assert name == "qLogNEHVI" and len(base) == 16
+    counts = domination_counts(-h.Y)
+    rows = [int(np.flatnonzero((x == h.X).all(axis=1))[0]) for x in base]
+    assert sorted(counts[rows]) == sorted(np.sort(counts)[:16])
+
+
+@pytest.mark.slow
+def test_the_subset_path_works_with_mixed_spaces_and_learning_curves():
+    mixed = hn.Space(x0=hn.Float(0.0, 1.0), x1=hn.Int(0, 8), x2=hn.Choice(["a", "b", "c"]))
+    rng = np.random.default_rng(4)
+    X = np.array([mixed.to_unit(mixed.from_unit(x)) for x in rng.random((80, 3))])
+    Y = _values(X)
+    opt = BoTorchOptimizer(settings=OptimizeSettings(subset_size=24, subset_baseline=6))
+    s = opt.suggest(mixed, OBJS, History(X[:70], Y[:70], X[70:], 80), n=2, seed=0)
+    assert {p.kind for p in s.proposals} == {"qLogNEHVI-subset"}
+    curves = History(
+        X[:60],
+        Y[:60],
+        X[70:],
+        80,
+        X_partial=np.repeat(X[60:70], 3, axis=0),
+        Y_partial=np.repeat(Y[60:70], 3, axis=0) + 0.5,
+        fidelity=np.tile([0.25, 0.5, 0.75], 10),
+        X_stopped=X[60:70],
+    )
+    c = opt.suggest(mixed, OBJS, curves, n=2, seed=0)
+    assert {p.kind for p in c.proposals} == {"qLogNEHVI-subset"}
+    assert c.proposals[0].info["n_model"] == 24

@@ -207,7 +207,7 @@ class BoTorchOptimizer:
             feasible = torch.ones(len(Y), dtype=torch.bool)
             for c in cons:
                 feasible &= c.callable()(Y) <= 0
-            idx, base = model_subset(
+            idx, front = model_subset(
                 X.numpy(),
                 Y[:, :m].numpy(),
                 feasible.numpy(),
@@ -215,7 +215,7 @@ class BoTorchOptimizer:
                 s,
                 self.settings.subset_baseline,
             )
-            X, Y, X_base = X[idx], Y[idx], X[idx[base]]
+            X, Y, X_base = X[idx], Y[idx], X[front]
         X_fit, Y_all = X, Y
         if history.has_curves:
             # learning curves: how far along each point is becomes one more input, and the
@@ -566,7 +566,8 @@ def _fit(
     from hpo_notebook.optimizers.botorch.candidates import fit_model, log_marginal_likelihood
 
     fits, error = [], None
-    for start in (warm, None) if warm else (None,):
+    starts = ((None, warm) if fresh else (warm, None)) if warm else (None,)
+    for start in starts:
         if start is None and fits and not fresh:
             break  # the warm fit worked, and it is all that was asked for
         try:

@@ -78,8 +78,8 @@ class OptimizeSettings:
     mc_samples_many: int = 32
     winsorize: bool = True
     gp_prior: str = "auto"
-    subset_size: int | None = 128
-    subset_baseline: int = 32
+    subset_size: int | None = 256
+    subset_baseline: int = 64
 
     def __post_init__(self) -> None:
         if self.gp_prior not in GP_PRIORS:

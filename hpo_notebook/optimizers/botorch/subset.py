@@ -11,18 +11,21 @@ on at most ``k`` of them (pure NumPy, no torch):
   cube), so the model still knows where the bad regions are.
 
 Both are deterministic given the data and the seed. The indices come back sorted, so the
-caller can subset any array aligned with ``Y``, with a mask of the acquisition's baseline
-(the best-ranked points, those that may be on the front):
+caller can subset any array aligned with ``Y``. The acquisition's baseline (the points that
+may be on the front) is chosen from all rows the same way as the best half, ``n_front`` of
+them:
 
     >>> import numpy as np
     >>> rng = np.random.default_rng(0)
     >>> X, Y = rng.uniform(size=(500, 3)), rng.uniform(size=(500, 2))
-    >>> idx, base = model_subset(X, Y, np.ones(500, bool), k=64, seed=0, n_baseline=16)
-    >>> len(idx), int(base.sum()), bool((np.diff(idx) > 0).all())
+    >>> idx, front = model_subset(X, Y, np.ones(500, bool), k=64, seed=0, n_front=16)
+    >>> len(idx), len(front), bool((np.diff(idx) > 0).all())
     (64, 16, True)
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 
@@ -67,17 +70,27 @@ def farthest_points(P: np.ndarray, k: int, first: list[int] | None = None) -> li
     return chosen
 
 
+class ModelSubset(NamedTuple):
+    """What :func:`model_subset` chose (indices into the rows it was given)."""
+
+    #: the rows the model is fitted on, sorted
+    indices: np.ndarray
+    #: the ``n_front`` best-ranked rows of all (spread along a larger first rank), best
+    #: first: the acquisition's baseline
+    front: np.ndarray
+
+
 def model_subset(
     X: np.ndarray,
     Y_obj: np.ndarray,
     feasible: np.ndarray,
     k: int,
     seed: int,
-    n_baseline: int | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Indices (sorted) of at most ``k`` rows of ``X`` / ``Y_obj`` for the model to see, and
-    which of them form the acquisition's baseline: the first ``n_baseline`` (default
-    ``k // 2``) chosen from the best ranks, spread along the front when it is larger.
+    n_front: int = 32,
+) -> ModelSubset:
+    """Indices (sorted) of at most ``k`` rows of ``X`` / ``Y_obj`` for the model to see,
+    and the ``n_front`` best-ranked rows of all (the acquisition's baseline), both chosen
+    as the module docstring says.
 
     Args:
         X: ``n x d`` unit-cube points.
@@ -85,29 +98,34 @@ def model_subset(
         feasible: ``n`` booleans; infeasible points rank after every feasible one.
         k: how many to keep.
         seed: chooses where the space-filling half starts.
+        n_front: how many best-ranked rows to return as ``front``.
     """
     n = len(X)
-    n_baseline = k // 2 if n_baseline is None else n_baseline
-    if n <= k:
-        return np.arange(n), np.ones(n, dtype=bool)
     rank = domination_counts(Y_obj).astype(np.float64)
     rank[~feasible] += n  # constrained domination: any feasible point ranks first
-    n_best = k - k // 2
     order = np.argsort(rank, kind="stable")
-    front = order[rank[order] == rank[order[0]]]
-    if len(front) > n_best:
-        F = Y_obj[front]
-        span = np.ptp(F, axis=0)
-        F = (F - F.min(axis=0)) / np.where(span > 0, span, 1.0)
-        extremes = [int(np.argmax(F[:, j])) for j in range(F.shape[1])]
-        best = front[farthest_points(F, n_best, extremes)]
-    else:
-        best = order[:n_best]
+    front = _best_ranked(order, rank, Y_obj, n_front)
+    if n <= k:
+        return ModelSubset(np.arange(n), front)
+    best = _best_ranked(order, rank, Y_obj, k - k // 2)
     rest = np.setdiff1d(np.arange(n), best)
     start = int(np.random.default_rng(seed).integers(len(rest)))
     spread = rest[farthest_points(X[rest], k - len(best), [start])]
     idx = np.sort(np.concatenate([best, spread]))
-    return idx, np.isin(idx, best[:n_baseline])
+    return ModelSubset(idx, front)
 
 
-__all__ = ["domination_counts", "farthest_points", "model_subset"]
+def _best_ranked(order: np.ndarray, rank: np.ndarray, Y_obj: np.ndarray, count: int) -> np.ndarray:
+    """The ``count`` best-ranked rows (``order`` sorts ``rank``); a first rank larger than
+    that is thinned to an even spread along the front, its extremes first."""
+    first = order[rank[order] == rank[order[0]]] if len(order) else order
+    if len(first) <= count:
+        return order[:count]
+    F = Y_obj[first]
+    span = np.ptp(F, axis=0)
+    F = (F - F.min(axis=0)) / np.where(span > 0, span, 1.0)
+    extremes = [int(np.argmax(F[:, j])) for j in range(F.shape[1])]
+    return first[farthest_points(F, count, extremes)]
+
+
+__all__ = ["ModelSubset", "domination_counts", "farthest_points", "model_subset"]
