@@ -93,6 +93,17 @@ def test_the_other_half_fills_the_space_and_is_seeded():
     assert len(quarters) == 4
 
 
+def test_the_latest_quarter_is_always_seen():
+    """The model sees the outcomes of its latest proposals: without them it proposed the
+    same (already evaluated) points again, a third of a 1,000-trial study's proposals."""
+    rng = np.random.default_rng(5)
+    X, Y = rng.random((300, 2)), rng.random((300, 2))
+    Y[-40:] = -5.0  # the latest rows: poor, and in a cluster the spread would thin
+    X[-40:] = 0.5 + rng.random((40, 2)) * 1e-3
+    idx = model_subset(X, Y, np.ones(300, bool), k=64, seed=0).indices
+    assert set(range(284, 300)) <= set(idx.tolist()) and len(idx) == 64
+
+
 def test_all_points_when_there_are_few():
     X, Y = np.zeros((10, 2)), np.zeros((10, 2))
     idx, baseline = model_subset(X, Y, np.ones(10, bool), k=64, seed=0, n_front=4)

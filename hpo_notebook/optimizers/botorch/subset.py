@@ -7,8 +7,11 @@ on at most ``k`` of them (pure NumPy, no torch):
 - half from the best non-domination ranks (feasible points first), where the next
   proposals matter; a first rank larger than that half is thinned to an even spread along
   the front (farthest-point selection in objectives scaled to ``[0, 1]``, extremes first);
-- the other half spread over the rest of the inputs (farthest-point selection in the unit
-  cube), so the model still knows where the bad regions are.
+- the most recent quarter of the rows (the outcomes of the latest proposals: without them
+  a model that had not seen where its previous proposals went proposed the same points
+  again, a third of all proposals of a 1,000-trial BraninCurrin study);
+- the rest spread over the other inputs (farthest-point selection in the unit cube), so
+  the model still knows where the bad regions are.
 
 Both are deterministic given the data and the seed. The indices come back sorted, so the
 caller can subset any array aligned with ``Y``. The acquisition's baseline (the points that
@@ -107,7 +110,7 @@ def model_subset(
     front = _best_ranked(order, rank, Y_obj, n_front)
     if n <= k:
         return ModelSubset(np.arange(n), front)
-    best = _best_ranked(order, rank, Y_obj, k - k // 2)
+    best = np.union1d(_best_ranked(order, rank, Y_obj, k // 2), np.arange(n - k // 4, n))
     rest = np.setdiff1d(np.arange(n), best)
     start = int(np.random.default_rng(seed).integers(len(rest)))
     spread = rest[farthest_points(X[rest], k - len(best), [start])]
