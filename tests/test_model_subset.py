@@ -206,22 +206,24 @@ def test_subset_proposals_head_for_the_front():
     assert (dist < 0.1).sum() >= 3, dist
 
 
-@pytest.mark.slow
-def test_a_study_records_the_subset_in_its_trials_frame():
+def _ask_tell(n_trials: int, optimizer: BoTorchOptimizer, **study_kwargs) -> hn.Study:
+    """A study of ``n_trials`` on ``_values``, in batches of 4 through ask/tell."""
     study = hn.Study(
-        None,
-        SPACE,
-        objectives={"f0": "min", "f1": "min"},
-        seed=0,
-        optimizer=BoTorchOptimizer(
-            n_initial=12, settings=OptimizeSettings(subset_size=12, subset_baseline=4)
-        ),
-    )
-    while len(study.trials) < 20:
+        None, SPACE, objectives={"f0": "min", "f1": "min"}, seed=0, optimizer=optimizer,
+        **study_kwargs,
+    )  # fmt: skip
+    while len(study.trials) < n_trials:
         for t in study.ask(4):
             x = np.array([[t.params[k] for k in ("x0", "x1", "x2")]])
             f0, f1 = _values(x)[0]
             study.tell(t, {"f0": f0, "f1": f1})
+    return study
+
+
+@pytest.mark.slow
+def test_a_study_records_the_subset_in_its_trials_frame():
+    settings = OptimizeSettings(subset_size=12, subset_baseline=4)
+    study = _ask_tell(20, BoTorchOptimizer(n_initial=12, settings=settings))
     kinds = study.trials_frame()["proposal"].tolist()
     assert kinds[:12] == ["sobol"] * 12
     assert kinds[12:16] == ["qLogNEHVI"] * 4  # 12 observations: not more than subset_size
@@ -253,19 +255,8 @@ def test_a_proposal_that_missed_its_deadline_shrinks_the_next_model():
 
 @pytest.mark.slow
 def test_the_study_hands_its_suggest_timeout_to_the_optimizer_as_the_deadline():
-    study = hn.Study(
-        None,
-        SPACE,
-        objectives={"f0": "min", "f1": "min"},
-        seed=0,
-        suggest_timeout=1e-4,
-        optimizer=BoTorchOptimizer(n_initial=40, settings=OptimizeSettings(gp_prior="gamma")),
-    )
-    while len(study.trials) < 44:
-        for t in study.ask(4):
-            x = np.array([[t.params[k] for k in ("x0", "x1", "x2")]])
-            f0, f1 = _values(x)[0]
-            study.tell(t, {"f0": f0, "f1": f1})
+    optimizer = BoTorchOptimizer(n_initial=40, settings=OptimizeSettings(gp_prior="gamma"))
+    study = _ask_tell(44, optimizer, suggest_timeout=1e-4)
     kinds = study.trials_frame()["proposal"].tolist()
     assert kinds[40:] == ["qLogNEHVI"] * 4
     nxt = study.ask(1)[0]
