@@ -52,16 +52,16 @@ class OptimizeSettings:
             0.0-0.4 where the Gamma priors lost; at 20 inputs it still lost 1.4 and is not used
             there, nor with 3+ objectives (no gain on the suite, 1.3-1.8x the time per batch).
         subset_size: past this many finished observations, the model is fitted on this many
-            of them (see ``hpo_notebook.optimizers.botorch.subset``: the best-ranked half and
-            a space-filling half), and the proposals' kind gets ``-subset`` appended (e.g.
-            ``"qLogNEHVI-subset"`` in ``trials_frame()["proposal"]``). A proposal that
-            took longer than the study's ``suggest_timeout`` makes the next one use 30%
-            fewer (down to 32), and fast ones grow that back. None: always the exact GP
-            on every observation, whose cost grows as n^3 (a batch of 4 at 500
-            observations near the front took 53 s, against 2.5 s on a subset of 128). The
-            subset costs hypervolume where the exact GP is still affordable (DTLZ2, 300
-            evaluations: 0.3 decades of gap with a subset of 128 and a baseline of 64), so
-            the default switches only at 256.
+            of them (see ``hpo_notebook.optimizers.botorch.subset``: the best-ranked half,
+            the latest quarter and a space-filling rest), and the proposals' kind gets
+            ``-subset`` appended (e.g. ``"qLogNEHVI-subset"`` in
+            ``trials_frame()["proposal"]``). A proposal that took longer than the study's
+            ``suggest_timeout`` makes the next one use 30% fewer (down to 32), and fast
+            ones grow that back. None: always the exact GP on every observation, whose cost
+            grows as n^3 (a batch of 4 at 500 observations near the front took 53 s,
+            against 2.5 s on a subset of 128). The subset costs hypervolume where the exact
+            GP is still affordable (DTLZ2, 300 evaluations: 0.3 decades of gap with a subset
+            of 128 and a baseline of 64), so the default switches only at 256.
         subset_baseline: on the subset, qLogNEHVI's baseline: this many of the best-ranked
             observations of all, spread along the front. Its cost per evaluation grows with
             them; fewer leave gaps in the front that look open (a baseline of 32 cost 0.4
