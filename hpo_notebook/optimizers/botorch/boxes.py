@@ -32,6 +32,9 @@ from botorch.acquisition.multi_objective.logei import (
 from botorch.utils.multi_objective.box_decompositions.non_dominated import (
     FastNondominatedPartitioning,
 )
+from botorch.utils.transforms import match_batch_shape
+
+from hpo_notebook.optimizers.botorch.joint import BaselinePosterior
 
 
 def _local_upper_bounds(
@@ -209,7 +212,30 @@ class ExactPartitioning(FastNondominatedPartitioning):
 
 
 class _LogNEHVI(qLogNoisyExpectedHypervolumeImprovement):
-    """qLogNEHVI whose exact box decompositions (3+ objectives) use :class:`ExactPartitioning`."""
+    """qLogNEHVI whose exact box decompositions (3+ objectives) use :class:`ExactPartitioning`,
+    and whose joint posteriors of baseline and new points reuse the baseline's block
+    (:class:`~hpo_notebook.optimizers.botorch.joint.BaselinePosterior`)."""
+
+    def _compute_posterior_samples_and_concat_pending(self, X: torch.Tensor) -> Any:
+        # BoTorch's method, with model.posterior(X_full) computed by BaselinePosterior
+        if not (self._cache_root and BaselinePosterior.supports(self.model)):
+            return super()._compute_posterior_samples_and_concat_pending(X)
+        if self.X_pending is not None:
+            num_pending = self.X_pending.shape[-2]
+            cached = self.X_baseline.shape[-2] - self._X_baseline.shape[-2]
+            uncached = num_pending - cached if self.cache_pending else num_pending
+            X = torch.cat(
+                [X, match_batch_shape(self.X_pending[..., num_pending - uncached :, :], X)], dim=-2
+            )
+        n_baseline = self.X_baseline.shape[-2]
+        X_full = torch.cat([match_batch_shape(self.X_baseline, X), X], dim=-2)
+        joint = getattr(self, "_joint_posterior", None)
+        if joint is None:
+            joint = self._joint_posterior = BaselinePosterior(self.model)
+        posterior = joint(X_full, n_baseline)
+        q_in = X.shape[-2]
+        self._set_sampler(q_in=q_in, posterior=posterior)
+        return self._get_f_X_samples(posterior=posterior, q_in=q_in), X
 
     def _set_cell_bounds(self, num_new_points: int) -> None:
         if self.alpha == 0:  # exact: one partitioning per MC sample, decomposed together

@@ -48,6 +48,7 @@ from gpytorch.priors import GammaPrior
 from torch import Tensor
 
 from hpo_notebook.optimizers.botorch._kernel import ensure_nonblocking
+from hpo_notebook.optimizers.botorch.baseline import prune_baseline
 from hpo_notebook.optimizers.botorch.boxes import ExactPartitioning, log_nehvi
 from hpo_notebook.optimizers.botorch.settings import OptimizeSettings
 
@@ -267,6 +268,10 @@ def build_acquisition(
         )
     ref = torch.as_tensor(list(ref_point or []), dtype=DTYPE)
     if name == "qLogNEHVI":
+        # BoTorch's own pruning (prune_baseline=True) keeps the same points, slower
+        X_baseline = prune_baseline(
+            model, X_baseline, ref, objective=mo_objective, constraints=cons, seed=seed
+        )
         return log_nehvi(
             model,
             ref_point=ref,
@@ -275,7 +280,7 @@ def build_acquisition(
             objective=mo_objective,
             constraints=cons,
             X_pending=X_pending,
-            prune_baseline=True,
+            prune_baseline=False,
             cache_root=True,
             alpha=alpha,
         )

@@ -1,0 +1,118 @@
+"""The joint posterior of qLogNEHVI's baseline and new points, with the baseline block cached.
+
+Every evaluation of qLogNEHVI asks the model for the joint posterior of ``[X_baseline; X]``,
+a ``batch x (n_b + q)``-point posterior, although the baseline's own block never changes
+(BoTorch caches its Cholesky factor and leaves a TODO to stop recomputing it). With ``n_b``
+baseline points and ``n`` training points, GPyTorch's predictive covariance costs about
+``batch x (n_b + q) x n^2`` multiplications per call, and only ``q`` of those rows are new.
+:class:`BaselinePosterior` computes the baseline's rows once per baseline and the new rows per
+call, with the same formula GPyTorch uses (``K** - (K*T R)(K*T R)^T`` with its cached root
+``R`` of the inverse training covariance), and returns the same posterior object
+``model.posterior`` would: same numbers up to rounding, several times faster at a few
+hundred observations.
+
+It applies to BoTorch's batched multi-output GPs without input transforms (``SingleTaskGP``
+and ``MixedSingleTaskGP`` as :mod:`~hpo_notebook.optimizers.botorch.candidates` fits them);
+:func:`BaselinePosterior.supports` says when, and other models keep ``model.posterior``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from botorch.models import SingleTaskGP
+from botorch.models.utils.assorted import gpt_posterior_settings
+from botorch.posteriors.gpytorch import GPyTorchPosterior
+from gpytorch.distributions import MultitaskMultivariateNormal, MultivariateNormal
+from gpytorch.likelihoods import GaussianLikelihood
+from linear_operator import to_linear_operator
+from linear_operator.operators import CatLinearOperator
+from torch import Tensor
+
+
+class BaselinePosterior:
+    """``model.posterior(torch.cat([X_baseline expanded, X], -2))`` with the baseline's block
+    computed once for each ``X_baseline``."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self._key: Tensor | None = None
+        self._blocks: tuple[Tensor, Tensor, Tensor, Tensor] | None = None
+
+    @staticmethod
+    def supports(model: Any) -> bool:
+        """Whether ``model`` is one this class computes exactly as ``model.posterior``."""
+        return (
+            isinstance(model, SingleTaskGP)
+            and model.num_outputs > 1
+            and len(model._input_batch_shape) == 0
+            and getattr(model, "input_transform", None) is None
+            and type(model.likelihood) is GaussianLikelihood
+        )
+
+    def __call__(self, X_full: Tensor, n_baseline: int) -> GPyTorchPosterior:
+        """The posterior at ``X_full`` (``batch x (n_baseline + q) x d``), whose first
+        ``n_baseline`` rows are the same baseline in every batch."""
+        model = self.model
+        model.eval()
+        base, X = X_full[..., :n_baseline, :], X_full[..., n_baseline:, :]
+        key = base.reshape(-1, *base.shape[-2:])[0]
+        with gpt_posterior_settings():
+            if self._key is None or self._key.shape != key.shape or not torch.equal(self._key, key):
+                self._blocks = self._baseline_blocks(key)
+                self._key = key.detach().clone()
+            assert self._blocks is not None
+            mean_b, cov_bb, w_b, root = self._blocks
+            Xo = X.unsqueeze(-3)  # an output dimension, as BoTorch's add_output_dim
+            strategy = model.prediction_strategy
+            k_xt = model.covar_module(Xo, strategy.train_inputs[0]).to_dense()
+            w_x = k_xt @ root
+            mean_x = model.mean_module(Xo) + (k_xt @ _mean_cache(strategy).unsqueeze(-1)).squeeze(
+                -1
+            )
+            k_xb = model.covar_module(Xo, key.unsqueeze(-3)).to_dense()
+            cov_xb = k_xb - w_x @ w_b.transpose(-1, -2)
+            cov_xx = model.covar_module(Xo).to_dense() - w_x @ w_x.transpose(-1, -2)
+            batch = cov_xx.shape[:-2]
+            # lazily: the baseline block is only read by a full (fallback) sampling
+            top = CatLinearOperator(
+                to_linear_operator(cov_bb.expand(*batch, *cov_bb.shape[-2:])),
+                to_linear_operator(cov_xb.transpose(-1, -2)),
+                dim=-1,
+            )
+            cov = CatLinearOperator(
+                top, to_linear_operator(torch.cat([cov_xb, cov_xx], -1)), dim=-2
+            )
+            mean = torch.cat([mean_b.expand(*batch, mean_b.shape[-1]), mean_x], -1)
+            mvn = MultivariateNormal(mean, cov)
+            mvns = [
+                MultivariateNormal(mvn.mean.select(-2, t), mvn.lazy_covariance_matrix[..., t, :, :])
+                for t in range(model.num_outputs)
+            ]
+            mvn = MultitaskMultivariateNormal.from_independent_mvns(mvns=mvns)
+        posterior = GPyTorchPosterior(distribution=mvn)
+        if hasattr(model, "outcome_transform"):
+            posterior = model.outcome_transform.untransform_posterior(posterior, X=X_full)
+        return posterior
+
+    def _baseline_blocks(self, base: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        model = self.model
+        if getattr(model, "prediction_strategy", None) is None:
+            model.posterior(base[:1])  # GPyTorch builds its caches on the first posterior
+        strategy = model.prediction_strategy
+        root = strategy.covar_cache
+        bo = base.unsqueeze(-3)
+        k_bt = model.covar_module(bo, strategy.train_inputs[0]).to_dense()
+        w_b = k_bt @ root
+        mean_b = model.mean_module(bo) + (k_bt @ _mean_cache(strategy).unsqueeze(-1)).squeeze(-1)
+        cov_bb = model.covar_module(bo).to_dense() - w_b @ w_b.transpose(-1, -2)
+        return mean_b.detach(), cov_bb.detach(), w_b.detach(), root.detach()
+
+
+def _mean_cache(strategy: Any) -> Tensor:
+    cache = strategy.mean_cache
+    return cache.squeeze(1) if cache.dim() == 4 else cache
+
+
+__all__ = ["BaselinePosterior"]

@@ -1,0 +1,140 @@
+"""qLogNEHVI's baseline work, done faster with the same numbers as BoTorch's: the pruning of
+the baseline (``baseline.py``) and the joint posterior that reuses the baseline's block
+(``joint.py``)."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import pytest
+import torch
+from botorch.acquisition.multi_objective.utils import prune_inferior_points_multi_objective
+from botorch.models import SingleTaskGP
+from botorch.models.transforms.input import Normalize
+from botorch.models.transforms.outcome import Standardize
+from botorch.utils.multi_objective.pareto import is_non_dominated
+
+from hpo_notebook.optimizers.botorch import candidates as C
+from hpo_notebook.optimizers.botorch.baseline import non_dominated, prune_baseline
+from hpo_notebook.optimizers.botorch.boxes import _LogNEHVI
+from hpo_notebook.optimizers.botorch.joint import BaselinePosterior
+
+DT = torch.float64
+
+
+@pytest.mark.parametrize("m", [2, 3, 4])
+def test_non_dominated_matches_botorch_with_ties_and_nan_rows(m: int) -> None:
+    g = torch.Generator().manual_seed(m)
+    for n in (1, 2, 5, 17, 40):
+        Y = torch.randint(0, 4, (9, n, m), generator=g).to(DT)  # many ties and duplicates
+        Y[0, 0] = float("nan")
+        expected = is_non_dominated(Y, deduplicate=False)
+        assert torch.equal(non_dominated(Y), expected), (m, n)
+    assert not bool(non_dominated(Y)[0, 0])
+    assert non_dominated(torch.zeros(3, 0, m, dtype=DT)).shape == (3, 0)
+
+
+def test_non_dominated_large_batches_match_botorchs_loop() -> None:
+    # BoTorch switches to its loop here (more than 5 MB of pairwise comparisons)
+    g = torch.Generator().manual_seed(0)
+    for m in (2, 3):
+        Y = torch.randn(300, 150, m, generator=g, dtype=DT)
+        assert torch.equal(non_dominated(Y), is_non_dominated(Y, deduplicate=False))
+
+
+def _model(n: int = 40, k: int = 2, d: int = 4, seed: int = 0, **kwargs: Any) -> Any:
+    g = torch.Generator().manual_seed(seed)
+    X = torch.rand(n, d, generator=g, dtype=DT)
+    Y = torch.stack([X[:, 0], 1 - X[:, 0] ** 2, X[:, 1] - X[:, 2]][:k], -1)
+    Y = Y + 0.05 * torch.randn(n, k, generator=g, dtype=DT)
+    model = SingleTaskGP(X, Y, outcome_transform=Standardize(k), **kwargs)
+    model.eval()
+    return model, X, Y
+
+
+@pytest.mark.parametrize("constrained", [False, True])
+def test_prune_baseline_keeps_botorchs_points(constrained: bool) -> None:
+    model, X, _ = _model(k=3 if constrained else 2)
+    ref = torch.tensor([-0.2, -0.2], dtype=DT)
+    objective = C.IdentityMCMultiOutputObjective(outcomes=[0, 1]) if constrained else None
+    cons = [lambda Z: Z[..., 2] - 0.1] if constrained else None
+    torch.manual_seed(3)  # both draw an unseeded sampler's seed from torch's generator
+    theirs = prune_inferior_points_multi_objective(
+        model, X, ref, objective=objective, constraints=cons
+    )
+    torch.manual_seed(3)
+    ours = prune_baseline(model, X, ref, objective=objective, constraints=cons)
+    assert torch.equal(ours, theirs)
+    assert 0 < len(ours) < len(X)
+
+
+def _acquisitions(model: Any, X: Any, Y: Any, m: int, pending: Any, cons: Any) -> tuple[Any, Any]:
+    ref = [-0.5] * m
+    ours = C.build_acquisition("qLogNEHVI", model, X, Y, m, ref, cons, pending, 32, 0)
+    theirs = C.build_acquisition("qLogNEHVI", model, X, Y, m, ref, cons, pending, 32, 0)
+    # theirs: BoTorch's own method, model.posterior over baseline and new points each call
+    theirs._compute_posterior_samples_and_concat_pending = super(
+        _LogNEHVI, theirs
+    )._compute_posterior_samples_and_concat_pending
+    return ours, theirs
+
+
+def _same_values_and_gradients(ours: Any, theirs: Any, shape: tuple[int, ...]) -> None:
+    g = torch.Generator().manual_seed(sum(shape))
+    values, grads = [], []
+    for acq in (ours, theirs):
+        Xq = torch.rand(*shape, generator=g.manual_seed(7), dtype=DT).requires_grad_(True)
+        value = acq(Xq)
+        value.sum().backward()
+        values.append(value.detach())
+        grads.append(Xq.grad)
+    # the same formula in another order: rounding, amplified by a triangular solve against
+    # the baseline's Cholesky factor when a pending point lies near a baseline point
+    assert torch.allclose(values[0], values[1], rtol=1e-7, atol=1e-9)
+    assert torch.allclose(grads[0], grads[1], rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize(
+    ("k", "m", "cat"), [(2, 2, False), (3, 3, False), (3, 2, True), (2, 2, True)]
+)
+def test_joint_posterior_gives_botorchs_acquisition_values_and_gradients(
+    k: int, m: int, cat: bool
+) -> None:
+    """Objectives only, three objectives, a constrained metric, a categorical input."""
+    g = torch.Generator().manual_seed(k + m)
+    X = torch.rand(50, 4, generator=g, dtype=DT)
+    if cat:
+        X[:, 3] = torch.randint(0, 3, (50,), generator=g).to(DT)
+    Y = torch.stack([X[:, 0], 1 - X[:, 0] ** 2, X[:, 1] * X[:, 2]][:k], -1)
+    model, _ = C.fit_model(
+        X, Y + 0.05 * torch.randn(Y.shape, generator=g, dtype=DT), [3] if cat else [], None, 30
+    )
+    cons = [C.OutcomeConstraint(2, 1.0, "<=", 0.2)] if k > m else []
+    pending = torch.rand(2, 4, generator=g, dtype=DT)
+    ours, theirs = _acquisitions(model, X, Y, m, pending, cons)
+    _same_values_and_gradients(ours, theirs, (6, 2, 4))
+    assert isinstance(getattr(ours, "_joint_posterior", None), BaselinePosterior)
+
+
+def test_joint_posterior_follows_the_baseline_as_points_turn_pending() -> None:
+    """Sequential greedy: each chosen point joins the (cached) baseline as pending."""
+    model, X, Y = _model(n=30)
+    ours, theirs = _acquisitions(model, X, Y, 2, None, [])
+    _same_values_and_gradients(ours, theirs, (5, 1, 4))
+    for step in range(2):
+        new = torch.rand(step + 1, 4, generator=torch.Generator().manual_seed(step), dtype=DT)
+        for acq in (ours, theirs):
+            acq.set_X_pending(new)
+        _same_values_and_gradients(ours, theirs, (5, 1, 4))
+
+
+def test_models_it_does_not_cover_keep_botorchs_posterior() -> None:
+    model, X, Y = _model(input_transform=Normalize(4))
+    assert not BaselinePosterior.supports(model)
+    assert BaselinePosterior.supports(_model()[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        acq = C.build_acquisition("qLogNEHVI", model, X, Y, 2, [-0.5, -0.5], [], None, 16, 0)
+        acq(torch.rand(3, 1, 4, dtype=DT))
+    assert getattr(acq, "_joint_posterior", None) is None
