@@ -48,3 +48,13 @@ def test_a_real_time_budget_stops_part_b():
     got = scale.utilization(10_000, 4, optimizer="sobol", real_budget_s=0.5)
     assert got["stopped_by_budget"] and got["complete"] < 10_000
     assert "real-time budget" in scale.render({"utilization": {**got, "command": ""}})
+
+
+def test_big_cluster_part_scores_the_front_it_found():
+    got = scale.big_cluster(64, 8, "sobol", window=32)
+    assert got["complete"] == 64 and got["utilization"] > 0.99  # quasi-random costs nothing
+    # 64 quasi-random DTLZ2 points find about a third of the optimal hypervolume (0.42)
+    assert -1.0 < got["log10_gap"] < -0.3
+    text = scale.render({"big_cluster": {"command": "c", "runs": {"sobol": got}}})
+    assert "## d. A big cluster: 64 DTLZ2 trials of 60 s, 8 workers" in text
+    assert f"| log10 hypervolume gap at the end | {got['log10_gap']} |" in text

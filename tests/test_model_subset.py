@@ -156,9 +156,13 @@ def test_past_subset_size_the_model_sees_a_subset_and_says_so(monkeypatch):
 
 
 @pytest.mark.slow
-def test_on_the_subset_a_warm_start_is_the_only_fit(monkeypatch):
-    """Past ``subset_size`` a warm state is fitted from alone (one fit per prior, not two):
-    the previous fit saw nearly the same data."""
+def test_a_fresh_fit_beside_the_warm_one_while_young_then_at_each_quarter_of_growth(
+    monkeypatch,
+):
+    """Below ``FRESH_FIT_BELOW`` (64) observations a warm state is fitted from and the fit is
+    repeated from the prior (the more likely one kept); past it, the warm fit alone until the
+    observations have grown by a quarter since the last fresh fit: on the exact path and on
+    the subset alike."""
     calls: list[object] = []
     from hpo_notebook.optimizers.botorch import candidates as C
 
@@ -169,15 +173,23 @@ def test_on_the_subset_a_warm_start_is_the_only_fit(monkeypatch):
         return real(X, Y, cat_dims, warm, *args, **kwargs)
 
     monkeypatch.setattr(C, "fit_model", spy)
-    opt = BoTorchOptimizer(settings=OptimizeSettings(subset_size=24, gp_prior="dim_scaled"))
-    first = opt.suggest(SPACE, OBJS, _history(56), n=1, seed=0)
-    calls.clear()
-    opt.suggest(SPACE, OBJS, _history(60), n=1, seed=0, state=first.state)
-    assert calls == [True]
-    calls.clear()
-    small = BoTorchOptimizer(settings=OptimizeSettings(subset_size=None, gp_prior="dim_scaled"))
-    small.suggest(SPACE, OBJS, _history(60), n=1, seed=0, state=first.state)
-    assert calls == [False, True]  # the exact path keeps the fresh fit beside the warm one
+    assert adapter_mod.FRESH_FIT_BELOW == 64 and adapter_mod.FRESH_FIT_GROWTH == 1.25
+    for size in (None, 24):
+        opt = BoTorchOptimizer(settings=OptimizeSettings(subset_size=size, gp_prior="dim_scaled"))
+        state = None
+        for n, expected, fresh_at in [
+            (56, [False], 56),  # no state yet: the prior's start only
+            (60, [False, True], 60),  # young: both starts
+            (70, [True], 60),  # 70 < 1.25 x 60: the warm start alone
+            (76, [False, True], 76),  # grown by a quarter: both again
+            (80, [True], 76),
+        ]:
+            calls.clear()
+            s = opt.suggest(SPACE, OBJS, _history(n), n=1, seed=0, state=state)
+            assert calls == expected, (size, n)
+            assert s.proposals[0].info["fresh_fit"] == (expected[0] is False)
+            assert s.state["fresh_fit_at"] == fresh_at
+            state = s.state
 
 
 @pytest.mark.slow

@@ -45,6 +45,14 @@ MAX_INITIAL = 20
 #: The fewest observations a proposal that missed its deadline shrinks the model to.
 MIN_MODEL_POINTS = 32
 
+#: Below this many finished observations, every proposal with a warm start also fits the GP
+#: from the prior's starting point and keeps the more likely fit (a warm start alone can keep a
+#: young study in the first optimum it found). From here on, the fresh fit is repeated only
+#: once the observations have grown by :data:`FRESH_FIT_GROWTH` since the last one: the warm
+#: fit alone in between, half the fitting time of a long study.
+FRESH_FIT_BELOW = 64
+FRESH_FIT_GROWTH = 1.25
+
 #: A Choice with more options than this is optimized by sampling a subset of its options at
 #: each step of BoTorch's mixed optimizer, so proposals explore it slowly.
 MANY_OPTIONS = 20
@@ -83,7 +91,9 @@ class BoTorchOptimizer:
             (:data:`MAX_INITIAL`).
         settings: acquisition-optimization effort (see ``OptimizeSettings``).
         warm_start: also fit from the previous fit's hyperparameters, and keep the better
-            of that fit and a fresh one (higher marginal likelihood).
+            of that fit and a fresh one (higher marginal likelihood); past
+            :data:`FRESH_FIT_BELOW` observations, the fresh fit only each time the
+            observations have grown by a quarter, the warm fit alone in between.
 
     Example:
         >>> opt = BoTorchOptimizer("qLogEHVI", n_initial=8)
@@ -238,6 +248,9 @@ class BoTorchOptimizer:
             if self.settings.winsorize
             else Y_all
         )
+        n_obs = len(history.X[finite])
+        fresh_at = (state or {}).get("fresh_fit_at")
+        fresh = fresh_at is None or n_obs < FRESH_FIT_BELOW or n_obs >= FRESH_FIT_GROWTH * fresh_at
         fit_s = 0.0
         picks: list[Any] = []
         used: list[str] = []
@@ -255,7 +268,7 @@ class BoTorchOptimizer:
                     start,
                     self.settings.fit_maxiter,
                     prior,
-                    fresh=not (subset and start),
+                    fresh=fresh,
                 )
                 fit_s += time.perf_counter() - t_fit
                 pend = torch.cat([pending, *picks]) if picks else pending
@@ -270,7 +283,8 @@ class BoTorchOptimizer:
             "fit_s": round(fit_s, 4),
             "acq_s": round(t2 - t0 - fit_s, 4),
             "total_s": round(t2 - t0, 4),
-            "n_obs": len(history.X[finite]),
+            "n_obs": n_obs,
+            "fresh_fit": fresh,
             "n_model": len(X),
             "n_pending": len(pending),
             "ref_point": ref,
@@ -284,6 +298,7 @@ class BoTorchOptimizer:
             "hyperparameters": next(iter(hps.values())),
             "hyperparameters_by_prior": hps,
             "settings": asdict(self.settings),
+            "fresh_fit_at": n_obs if fresh else fresh_at,
         }
         cap = self._next_cap(len(X), t2 - t0, history, (state or {}).get("model_points"))
         if cap is not None:
@@ -554,8 +569,9 @@ def _fit(
 ) -> tuple[Any, Any]:
     """Fit from the prior's starting point and, given a warm start, from the previous fit's
     hyperparameters too; keep the fit with the higher marginal likelihood. ``fresh=False``
-    fits from the warm start alone when it fits (on a model subset of a long study, where
-    the previous fit saw nearly the same data), from the prior when it does not.
+    fits from the warm start alone when it fits (between the fresh fits of a long study,
+    :data:`FRESH_FIT_BELOW`, where the previous fit saw nearly the same data), from the
+    prior when it does not.
 
     A warm start alone can keep a study in the optimum it found on its first few points (on
     DTLZ2 with 6 inputs: every distance input judged irrelevant, proposals in the corners for
