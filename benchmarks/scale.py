@@ -17,10 +17,16 @@ c. **Speedup.** Virtual time to finish N trials (no pruner; trials of 30-90 virt
    drawn from each trial's seed) with 1, 4, 16, 64, 256 and 512 workers, against the linear
    ideal (the 1-worker time divided by the workers), with quasi-random proposals and with
    qLogNEHVI.
+d. **A big cluster.** 2,000 trials of 60 virtual seconds on 64 workers, each trial one
+   evaluation of DTLZ2 (6 inputs, 2 objectives), with the default qLogNEHVI and with
+   quasi-random search (Sobol), the real proposal time charged to the virtual clock as in b.
+   Reported: utilization as in b, the proposals by kind, and the log10 hypervolume gap at the
+   end (lower is better) of each.
 
 Run::
 
-    python -m benchmarks.scale                 # all three parts at the issue's sizes
+    python -m benchmarks.scale                 # parts a, b and c at the issue's sizes
+    python -m benchmarks.scale --parts d       # the big cluster (about an hour here)
     python -m benchmarks.scale --parts a c --speedup-optimizers sobol
 
 Results go to ``docs/results/scale.json`` (one entry per part, merged with earlier runs) and
@@ -92,6 +98,18 @@ def seeded_length_trial(params: dict[str, Any], trial: Any) -> dict[str, float]:
     f0, f1 = branin_currin_values(params["x0"], params["x1"])
     trial.report(1, f0=f0, f1=f1)
     return {"f0": f0, "f1": f1}
+
+
+def dtlz2_trial(params: dict[str, Any], trial: Any) -> dict[str, float]:
+    """DTLZ2 (6 inputs ``x0..x5``, 2 objectives, minimized); 60 virtual seconds."""
+    import torch
+
+    from benchmarks._problems import PROBLEMS
+
+    x = torch.tensor([[params[f"x{i}"] for i in range(6)]], dtype=torch.float64)
+    f = -PROBLEMS["DTLZ2"]()(x)[0]  # the problem is built negated (maximized)
+    trial.sleep(60.0)
+    return {"f0": float(f[0]), "f1": float(f[1])}
 
 
 def _peak_rss_mb() -> float:
@@ -255,6 +273,38 @@ def utilization(
     study = hn.Study(
         two_objective_trial, space, {"f0": "min", "f1": "min"}, optimizer=optimizer, seed=seed
     )
+    return _utilization_run(study, optimizer, n, workers, real_budget_s, window)
+
+
+def big_cluster(
+    n: int,
+    workers: int,
+    optimizer: str,
+    seed: int = 0,
+    real_budget_s: float | None = None,
+    window: int = 250,
+) -> dict[str, Any]:
+    """Part d, one optimizer: part b's figures on DTLZ2, and the log10 hypervolume gap of
+    everything evaluated."""
+    import torch
+
+    import hpo_notebook as hn
+    from benchmarks._problems import PROBLEMS, log_hv_gap
+
+    space = {f"x{i}": hn.Float(0.0, 1.0) for i in range(6)}
+    study = hn.Study(dtlz2_trial, space, {"f0": "min", "f1": "min"}, optimizer=optimizer, seed=seed)
+    out = _utilization_run(study, optimizer, n, workers, real_budget_s, window)
+    done = [t for t in study.trials if t.state == hn.TrialState.COMPLETE and t.values]
+    Y = torch.tensor([[-t.values["f0"], -t.values["f1"]] for t in done], dtype=torch.float64)
+    out["log10_gap"] = round(log_hv_gap(PROBLEMS["DTLZ2"](), Y.reshape(-1, 2)), 3)
+    return out
+
+
+def _utilization_run(
+    study: Any, optimizer: str, n: int, workers: int, real_budget_s: float | None, window: int
+) -> dict[str, Any]:
+    import hpo_notebook as hn
+
     timer = None if real_budget_s is None else threading.Timer(real_budget_s, study.stop)
     t0 = time.perf_counter()
     if timer is not None:
@@ -410,6 +460,9 @@ def render(results: dict[str, Any]) -> str:
                     f"| {w['trials']} | {w['virtual_s']:,} | {w['utilization']:.1%} | {prop} |"
                 )
             lines.append("")
+    d = results.get("big_cluster")
+    if d:
+        lines += _render_big_cluster(d)
     runs = results.get("speedup", {}).values()
     for c in sorted(runs, key=lambda c: (c["optimizer"] != "sobol", -c["trials"])):
         lines += [
@@ -429,9 +482,60 @@ def render(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _render_big_cluster(d: dict[str, Any]) -> list[str]:
+    runs = [r for r in d["runs"].values() if "utilization" in r]
+    if not runs:
+        return []
+    first = runs[0]
+    lines = [
+        f"## d. A big cluster: {first['trials']:,} DTLZ2 trials of 60 s, "
+        f"{first['workers']} workers",
+        "",
+        f"`{d.get('command', '')}`",
+        "",
+        "| measure | " + " | ".join(r["optimizer"] for r in runs) + " |",
+        "|---|" + "---|" * len(runs),
+    ]
+    rows = [
+        ("trials complete", lambda r: f"{r['complete']:,}"),
+        ("utilization (virtual time, proposals charged)", lambda r: f"{r['utilization']:.1%}"),
+        ("until the last trial started", lambda r: f"{r['utilization_steady']:.1%}"),
+        ("virtual makespan / ideal (s)",
+         lambda r: f"{r['virtual_makespan_s']:,} / {r['ideal_makespan_s']:,}"),
+        ("log10 hypervolume gap at the end", lambda r: f"{r['log10_gap']}"),
+        ("proposals by kind", lambda r: f"{r['proposal_kinds']}"),
+        ("real time (s)", lambda r: f"{r['real_s']:,}"),
+    ]  # fmt: skip
+    for name, cell in rows:
+        lines.append(f"| {name} | " + " | ".join(cell(r) for r in runs) + " |")
+    lines.append("")
+    for r in runs:
+        if r.get("stopped_by_budget"):
+            lines += [
+                f"{r['optimizer']} stopped after its real-time budget of "
+                f"{r['real_budget_s']:,.0f} s; its figures cover the trials that ran.",
+                "",
+            ]
+    model = next((r for r in runs if r["optimizer"] != "sobol"), None)
+    if model and model.get("windows"):
+        lines += [
+            f"{model['optimizer']} by windows of trials in start order (as in b):",
+            "",
+            "| trials | virtual time (s) | utilization | proposal time (s) |",
+            "|---|---|---|---|",
+        ]
+        for w in model["windows"]:
+            prop = "" if w["proposal_s_mean"] is None else w["proposal_s_mean"]
+            lines.append(
+                f"| {w['trials']} | {w['virtual_s']:,} | {w['utilization']:.1%} | {prop} |"
+            )
+        lines.append("")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--parts", nargs="+", default=["a", "b", "c"], choices=["a", "b", "c"])
+    ap.add_argument("--parts", nargs="+", default=["a", "b", "c"], choices=["a", "b", "c", "d"])
     ap.add_argument("--trials-a", type=int, default=10_000)
     ap.add_argument("--workers-a", type=int, default=64)
     ap.add_argument("--no-profile", action="store_true", help="skip part a's profiled pass")
@@ -444,6 +548,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--trials-c", type=int, default=2_000)
     ap.add_argument("--workers-c", type=int, nargs="+", default=[1, 4, 16, 64, 256, 512])
     ap.add_argument("--speedup-optimizers", nargs="+", default=["sobol", "qLogNEHVI"])
+    ap.add_argument("--trials-d", type=int, default=2_000)
+    ap.add_argument("--workers-d", type=int, default=64)
+    ap.add_argument("--optimizers-d", nargs="+", default=["qLogNEHVI", "sobol"])
+    ap.add_argument(
+        "--real-budget-d",
+        type=float,
+        default=None,
+        help="stop each part d run after this many real s",
+    )
     ap.add_argument("--out", type=Path, default=RESULTS)
     ap.add_argument("--render-only", action="store_true", help="rewrite scale.md from scale.json")
     args = ap.parse_args(argv)
@@ -476,6 +589,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         for opt in args.speedup_optimizers:
             c = speedup(args.trials_c, args.workers_c, opt)
             results["speedup"][f"{opt}, {args.trials_c} trials"] = {**c, "command": command}
+    if "d" in args.parts:
+        d = {"command": command, "runs": {}}
+        for opt in args.optimizers_d:
+            d["runs"][opt] = big_cluster(
+                args.trials_d, args.workers_d, opt, real_budget_s=args.real_budget_d
+            )
+            print("d:", json.dumps({k: v for k, v in d["runs"][opt].items() if k != "windows"}),
+                  flush=True)  # fmt: skip
+        results["big_cluster"] = d
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "scale.json").write_text(json.dumps(results, indent=1) + "\n")
     (args.out / "scale.md").write_text(render(results) + "\n")
