@@ -67,12 +67,12 @@ class BaselinePosterior:
             Xo = X.unsqueeze(-3)  # an output dimension, as BoTorch's add_output_dim
             strategy = model.prediction_strategy
             k_xt = model.covar_module(Xo, strategy.train_inputs[0]).to_dense()
-            w_x = k_xt @ root
+            w_x = _per_output(k_xt, root)
             mean_x = model.mean_module(Xo) + (k_xt @ _mean_cache(strategy).unsqueeze(-1)).squeeze(
                 -1
             )
             k_xb = model.covar_module(Xo, key.unsqueeze(-3)).to_dense()
-            cov_xb = k_xb - w_x @ w_b.transpose(-1, -2)
+            cov_xb = k_xb - _per_output(w_x, w_b.transpose(-1, -2))
             cov_xx = model.covar_module(Xo).to_dense() - w_x @ w_x.transpose(-1, -2)
             batch = cov_xx.shape[:-2]
             # lazily: the baseline block is only read by a full (fallback) sampling
@@ -108,6 +108,16 @@ class BaselinePosterior:
         mean_b = model.mean_module(bo) + (k_bt @ _mean_cache(strategy).unsqueeze(-1)).squeeze(-1)
         cov_bb = model.covar_module(bo).to_dense() - w_b @ w_b.transpose(-1, -2)
         return mean_b.detach(), cov_bb.detach(), w_b.detach(), root.detach()
+
+
+def _per_output(a: Tensor, b: Tensor) -> Tensor:
+    """``a @ b`` for ``a``: ``batch x m x q x n`` and ``b``: ``m x n x k``, as ``m`` matrix
+    products: torch's broadcasting matmul copies ``b`` once per batch element first (70 ms
+    for a batch of 128 with 256 training points)."""
+    *lead, m, q, n = a.shape
+    rows = a.reshape(-1, m, q, n).transpose(0, 1).reshape(m, -1, n)
+    out = rows @ b
+    return out.reshape(m, -1, q, b.shape[-1]).transpose(0, 1).reshape(*lead, m, q, b.shape[-1])
 
 
 def _mean_cache(strategy: Any) -> Tensor:
