@@ -367,10 +367,15 @@ class Driver:
                 free -= len(take)
         if free > 0:
             self._ask(free, waiting=True)
-        elif self._to_start() > 0 and self._request is None and not self._ready:
-            # Every worker is busy: compute the next proposals ahead, enough for the trials
-            # that tend to end close together (half the workers), as one coherent batch.
-            self._ask(min(self._to_start(), max(1, self.capacity // 2)), waiting=False)
+        else:
+            # Every worker is busy: keep proposals for half the workers (the trials that
+            # tend to end close together) computed ahead, one coherent batch at a time, so
+            # a worker that frees up finds one ready even while the model takes as long as
+            # several trials take to end (a big cluster).
+            ahead = max(1, self.capacity // 2)
+            unplanned = self._to_start() - len(self._ready)
+            if self._request is None and unplanned > 0 and len(self._ready) < ahead:
+                self._ask(min(unplanned, ahead), waiting=False)
         self._fill_late()
 
     def _ask(self, n: int, waiting: bool) -> None:
@@ -386,7 +391,7 @@ class Driver:
             return
         # its real compute time counts on the clock (a simulated cluster's workers wait for it)
         work = self.clock.work()
-        fut = proposer.propose_async(n)
+        fut = proposer.propose_async(n, self._ready)
         req = _Request(fut, n, self.clock.monotonic() if waiting else None)
         self._request = req
         fut.add_done_callback(lambda f, r=req: work.done(self.messages, _ProposalsReady(r)))

@@ -15,9 +15,11 @@ import dataclasses
 import logging
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Any
+
+import numpy as np
 
 from hpo_notebook.exceptions import HpoError
 from hpo_notebook.ledger import TrialLedger
@@ -70,11 +72,21 @@ class Proposer:
         """``n`` proposals from the optimizer, computed here and now."""
         return self._suggest(n, self.ledger.history())
 
-    def propose_async(self, n: int) -> Future[list[Proposal]]:
-        """Start computing ``n`` proposals from the current history in the background."""
+    def propose_async(self, n: int, waiting: Sequence[Proposal] = ()) -> Future[list[Proposal]]:
+        """Start computing ``n`` proposals from the current history in the background.
+        ``waiting``: proposals made earlier that no trial runs yet, pending points as much
+        as the running trials are (and counted as trials, for the quasi-random sequence)."""
         if self._pool is None:
             self._pool = _ProposalThread()
         history = self.ledger.history()
+        if waiting:
+            space = self.ledger.space
+            extra = np.array([space.to_unit(p.params) for p in waiting], dtype=float)
+            history = dataclasses.replace(
+                history,
+                X_pending=np.concatenate([history.X_pending, extra.reshape(len(waiting), -1)]),
+                n_trials=history.n_trials + len(waiting),
+            )
         fut = self._pool.submit(self._suggest, n, history)
         fut.n_trials = history.n_trials  # type: ignore[attr-defined]
         return fut

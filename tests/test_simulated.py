@@ -462,6 +462,36 @@ def test_a_late_model_proposal_is_used_when_it_arrives_not_dropped():
     assert study.counts()["COMPLETE"] == 30
 
 
+def test_proposals_are_kept_ready_ahead_and_are_pending_points_of_the_next():
+    """While every worker is busy, proposals for half of them are kept computed ahead (a
+    big cluster frees workers faster than one proposal is made). Those waiting for a
+    worker are pending points of the next proposal, and count as trials for its
+    quasi-random sequence: no duplicates."""
+    import dataclasses
+
+    from hpo_notebook.optimizers.random import SobolSearch
+
+    class Model(SobolSearch):
+        def __init__(self) -> None:
+            self.pending: list[int] = []
+
+        def uses_model(self, space, history) -> bool:
+            return True
+
+        def suggest(self, space, objectives, history, n, seed, state=None):
+            self.pending.append(len(history.X_pending))
+            s = super().suggest(space, objectives, history, n, seed, state)
+            return Suggestion([dataclasses.replace(p, kind="model") for p in s.proposals], None)
+
+    opt = Model()
+    study = run(study_of(epochs(1, 10.0), optimizer=opt), 40, workers=8)
+    kinds = [t.proposal["kind"] for t in study.trials]
+    assert set(kinds) == {"model"}, kinds  # no duplicates replaced, nobody late
+    assert len({tuple(t.params.values()) for t in study.trials}) == 40
+    # 8 running trials and up to 4 proposals waiting: more pending points than workers
+    assert max(opt.pending) > 8, opt.pending
+
+
 def test_a_run_sets_its_own_trial_timeout_and_bad_values_fail_before_any_trial():
     def long(params, trial):
         trial.sleep(100.0)
