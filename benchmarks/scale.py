@@ -451,15 +451,8 @@ def render(results: dict[str, Any]) -> str:
                 "model batch each trial came from, mean over the window's model-proposed "
                 "trials):",
                 "",
-                "| trials | virtual time (s) | utilization | proposal time (s) |",
-                "|---|---|---|---|",
             ]
-            for w in b["windows"]:
-                prop = "" if w["proposal_s_mean"] is None else w["proposal_s_mean"]
-                lines.append(
-                    f"| {w['trials']} | {w['virtual_s']:,} | {w['utilization']:.1%} | {prop} |"
-                )
-            lines.append("")
+            lines += _windows_table(b["windows"])
     d = results.get("big_cluster")
     if d:
         lines += _render_big_cluster(d)
@@ -521,16 +514,17 @@ def _render_big_cluster(d: dict[str, Any]) -> list[str]:
         lines += [
             f"{model['optimizer']} by windows of trials in start order (as in b):",
             "",
-            "| trials | virtual time (s) | utilization | proposal time (s) |",
-            "|---|---|---|---|",
         ]
-        for w in model["windows"]:
-            prop = "" if w["proposal_s_mean"] is None else w["proposal_s_mean"]
-            lines.append(
-                f"| {w['trials']} | {w['virtual_s']:,} | {w['utilization']:.1%} | {prop} |"
-            )
-        lines.append("")
+        lines += _windows_table(model["windows"])
     return lines
+
+
+def _windows_table(windows: list[dict[str, Any]]) -> list[str]:
+    lines = ["| trials | virtual time (s) | utilization | proposal time (s) |", "|---|---|---|---|"]
+    for w in windows:
+        prop = "" if w["proposal_s_mean"] is None else w["proposal_s_mean"]
+        lines.append(f"| {w['trials']} | {w['virtual_s']:,} | {w['utilization']:.1%} | {prop} |")
+    return [*lines, ""]
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
