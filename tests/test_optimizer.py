@@ -264,6 +264,41 @@ def test_duplicate_proposal_is_replaced(monkeypatch):
     assert s.proposals[0].kind == "sobol-duplicate"
 
 
+def test_a_batch_that_repeats_itself_gets_distinct_points(monkeypatch):
+    """Candidates equal to each other (not to the history) are caught too: all but the first
+    become quasi-random, and none of the replacements repeats another point."""
+    objs = Objectives.parse({"f": "min"})
+    rng = np.random.default_rng(0)
+    X = rng.random((6, 2))
+    h = History(X, rng.random((6, 1)), np.zeros((0, 2)), 6)
+
+    def propose_same(acq, dims, q, settings):
+        import torch
+
+        return torch.tensor([[0.25, 0.75]], dtype=torch.float64).repeat(q, 1)
+
+    monkeypatch.setattr(
+        "hpo_notebook.optimizers.botorch.candidates.optimize_candidates", propose_same
+    )
+    s = BoTorchOptimizer(n_initial=2).suggest(UNIT_2D, objs, h, n=3, seed=0)
+    kinds = [p.kind for p in s.proposals]
+    assert kinds[0] != "sobol-duplicate" and kinds[1:] == ["sobol-duplicate"] * 2
+    points = {tuple(p.params.values()) for p in s.proposals} | {tuple(x) for x in X.tolist()}
+    assert len(points) == 6 + 3
+
+
+def test_the_repeat_check_is_np_allclose_row_by_row():
+    rng = np.random.default_rng(1)
+    known = rng.random((50, 3))
+    probes = np.vstack(
+        [known[:10] + rng.normal(0, 1e-6, (10, 3)), known[10:20] + 1e-3, rng.random((5, 3))]
+    )
+    for u in probes:
+        expected = any(np.allclose(u, k, atol=1e-9) for k in known)
+        assert adapter_mod._repeats(u, known) == expected
+    assert not adapter_mod._repeats(known[0], np.zeros((0, 3)))
+
+
 @pytest.mark.slow
 def test_a_stale_warm_start_does_not_hold_the_model_back():
     """DTLZ2 (6 inputs): a fit on 16 Sobol points judges the distance inputs irrelevant.

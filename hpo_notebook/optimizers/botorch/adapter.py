@@ -437,25 +437,28 @@ class BoTorchOptimizer:
         seed: int,
     ) -> list[Proposal]:
         """Candidates -> params; a candidate that repeats a known point becomes quasi-random."""
-        known = [space.to_unit(space.from_unit(x)) for x in history.X_pending.tolist()]
-        known += [space.to_unit(space.from_unit(x)) for x in history.X.tolist()]
+        rows = history.X_pending.tolist() + history.X.tolist()
         if history.X_stopped is not None:
-            known += [space.to_unit(space.from_unit(x)) for x in history.X_stopped.tolist()]
+            rows += history.X_stopped.tolist()
+        known = [space.to_unit(space.from_unit(x)) for x in rows]
+        # one array compare per candidate: np.allclose per known point took 1.5 s for a
+        # batch of 32 at 1,000 observations
+        table = np.asarray(known, dtype=float).reshape(len(known), len(space))
         out: list[Proposal] = []
         priors = info.pop("gp_priors", None)
         for i, row in enumerate(cand.tolist()):
             params = space.from_unit(row)
             u = space.to_unit(params)
-            if any(np.allclose(u, k, atol=1e-9) for k in known):
+            if _repeats(np.asarray(u, dtype=float), table):
                 note = "the model proposed an already evaluated or running point"
-                avoid = [space.from_unit(k) for k in known]
+                avoid = [space.from_unit(k) for k in table.tolist()]
                 p = sobol_proposals(
                     space, history.n_trials + i, 1, seed, "sobol-duplicate", note, avoid
                 )
                 out.append(p[0])
-                known.append(space.to_unit(p[0].params))
+                table = np.vstack([table, np.asarray(space.to_unit(p[0].params), dtype=float)])
                 continue
-            known.append(u)
+            table = np.vstack([table, u])
             extra = {"gp_prior": priors[i]} if priors else {}
             out.append(Proposal(params, name, {**info, **extra}))
         return out
@@ -594,3 +597,10 @@ def _fit(
         assert error is not None
         raise error
     return max(fits, key=lambda fit: log_marginal_likelihood(fit[0]))
+
+
+def _repeats(u: np.ndarray, known: np.ndarray) -> bool:
+    """Whether ``u`` is one of the rows of ``known`` (``np.allclose(u, row, atol=1e-9)``)."""
+    if not len(known):
+        return False
+    return bool(np.all(np.abs(u - known) <= 1e-9 + 1e-5 * np.abs(known), axis=1).any())

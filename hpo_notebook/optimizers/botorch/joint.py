@@ -22,12 +22,15 @@ from typing import Any
 
 import torch
 from botorch.models import SingleTaskGP
+from botorch.models.transforms.outcome import Standardize
 from botorch.models.utils.assorted import gpt_posterior_settings
 from botorch.posteriors.gpytorch import GPyTorchPosterior
 from gpytorch.distributions import MultitaskMultivariateNormal, MultivariateNormal
 from gpytorch.likelihoods import GaussianLikelihood
 from linear_operator import to_linear_operator
 from linear_operator.operators import CatLinearOperator
+from linear_operator.utils.cholesky import psd_safe_cholesky
+from linear_operator.utils.errors import NanError
 from torch import Tensor
 
 
@@ -55,36 +58,20 @@ class BaselinePosterior:
         """The posterior at ``X_full`` (``batch x (n_baseline + q) x d``), whose first
         ``n_baseline`` rows are the same baseline in every batch."""
         model = self.model
-        model.eval()
-        base, X = X_full[..., :n_baseline, :], X_full[..., n_baseline:, :]
-        key = base.reshape(-1, *base.shape[-2:])[0]
         with gpt_posterior_settings():
-            if self._key is None or self._key.shape != key.shape or not torch.equal(self._key, key):
-                self._blocks = self._baseline_blocks(key)
-                self._key = key.detach().clone()
-            assert self._blocks is not None
-            mean_b, cov_bb, w_b, root = self._blocks
-            Xo = X.unsqueeze(-3)  # an output dimension, as BoTorch's add_output_dim
-            strategy = model.prediction_strategy
-            k_xt = model.covar_module(Xo, strategy.train_inputs[0]).to_dense()
-            w_x = _per_output(k_xt, root)
-            mean_x = model.mean_module(Xo) + (k_xt @ _mean_cache(strategy).unsqueeze(-1)).squeeze(
-                -1
-            )
-            k_xb = model.covar_module(Xo, key.unsqueeze(-3)).to_dense()
-            cov_xb = k_xb - _per_output(w_x, w_b.transpose(-1, -2))
-            cov_xx = model.covar_module(Xo).to_dense() - w_x @ w_x.transpose(-1, -2)
-            batch = cov_xx.shape[:-2]
+            mean_b, cov_bb = self._blocks_for(X_full[..., :n_baseline, :])[:2]
+            mean_x, cov_xb, cov_xx = self._new_rows(X_full[..., n_baseline:, :])
+            batch = cov_xx.shape[:-3]
             # lazily: the baseline block is only read by a full (fallback) sampling
             top = CatLinearOperator(
-                to_linear_operator(cov_bb.expand(*batch, *cov_bb.shape[-2:])),
+                to_linear_operator(cov_bb.expand(*batch, *cov_bb.shape[-3:])),
                 to_linear_operator(cov_xb.transpose(-1, -2)),
                 dim=-1,
             )
             cov = CatLinearOperator(
                 top, to_linear_operator(torch.cat([cov_xb, cov_xx], -1)), dim=-2
             )
-            mean = torch.cat([mean_b.expand(*batch, mean_b.shape[-1]), mean_x], -1)
+            mean = torch.cat([mean_b.expand(*batch, *mean_b.shape[-2:]), mean_x], -1)
             mvn = MultivariateNormal(mean, cov)
             mvns = [
                 MultivariateNormal(mvn.mean.select(-2, t), mvn.lazy_covariance_matrix[..., t, :, :])
@@ -95,6 +82,79 @@ class BaselinePosterior:
         if hasattr(model, "outcome_transform"):
             posterior = model.outcome_transform.untransform_posterior(posterior, X=X_full)
         return posterior
+
+    def samples(
+        self, X_full: Tensor, n_baseline: int, baseline_L: Tensor, base_samples: Tensor
+    ) -> Tensor:
+        """What BoTorch's ``sample_cached_cholesky`` draws from ``self(X_full, n_baseline)``
+        at the new points, computed on plain tensors.
+
+        Args:
+            baseline_L: ``m x n_b x n_b``, the lower Cholesky factors of the baseline block
+                (qLogNEHVI's ``_baseline_L``).
+            base_samples: ``m x (n_b + q) x S``, the base samples as BoTorch's
+                ``_reshape_base_samples`` lays them out for one batch element.
+
+        Returns:
+            ``S x batch x q x m`` samples.
+
+        Raises:
+            linear_operator.utils.errors.NanError, NotPSDError:
+                as ``sample_cached_cholesky`` (the caller falls back to the full path).
+        """
+        with gpt_posterior_settings():
+            self._blocks_for(X_full[..., :n_baseline, :])
+            mean, cov_xb, cov_xx = self._new_rows(X_full[..., n_baseline:, :])
+        transform = getattr(self.model, "outcome_transform", None)
+        if transform is not None:
+            std = transform.stdvs.reshape(-1, 1)
+            mean = mean * std + transform.means.reshape(-1, 1)
+            var = (std * std).unsqueeze(-1)
+            cov_xb, cov_xx = cov_xb * var, cov_xx * var
+        bl = torch.linalg.solve_triangular(
+            baseline_L, cov_xb.transpose(-2, -1), upper=False
+        ).transpose(-2, -1)
+        br = psd_safe_cholesky(cov_xx - bl @ bl.transpose(-2, -1), max_tries=6)
+        res = torch.cat([bl, br], -1) @ base_samples + mean.unsqueeze(-1)
+        nb = res.dim() - 3
+        res = res.permute(-1, *range(nb), -2, -3).contiguous()
+        if not torch.isfinite(res).all():
+            raise NanError("Samples contain nans or infs.")
+        return res
+
+    @staticmethod
+    def supports_sampling(model: Any) -> bool:
+        """Whether :meth:`samples` applies: :meth:`supports`, and the outputs standardized
+        by BoTorch's ``Standardize`` (all of them) or not transformed."""
+        transform = getattr(model, "outcome_transform", None)
+        return BaselinePosterior.supports(model) and (
+            transform is None
+            or (type(transform) is Standardize and getattr(transform, "_outputs", None) is None)
+        )
+
+    def _blocks_for(self, base: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        self.model.eval()
+        key = base.reshape(-1, *base.shape[-2:])[0]
+        if self._key is None or self._key.shape != key.shape or not torch.equal(self._key, key):
+            self._blocks = self._baseline_blocks(key)
+            self._key = key.detach().clone()
+        assert self._blocks is not None
+        return self._blocks
+
+    def _new_rows(self, X: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Mean (``batch x m x q``) and covariance rows against the baseline (``... x n_b``)
+        and themselves (``... x q``) at the new points ``X``, in the model's output space."""
+        assert self._blocks is not None and self._key is not None
+        model, (_, _, w_b, root) = self.model, self._blocks
+        Xo = X.unsqueeze(-3)  # an output dimension, as BoTorch's add_output_dim
+        strategy = model.prediction_strategy
+        k_xt = model.covar_module(Xo, strategy.train_inputs[0]).to_dense()
+        w_x = _per_output(k_xt, root)
+        mean_x = model.mean_module(Xo) + (k_xt @ _mean_cache(strategy).unsqueeze(-1)).squeeze(-1)
+        k_xb = model.covar_module(Xo, self._key.unsqueeze(-3)).to_dense()
+        cov_xb = k_xb - _per_output(w_x, w_b.transpose(-1, -2))
+        cov_xx = model.covar_module(Xo).to_dense() - w_x @ w_x.transpose(-1, -2)
+        return mean_x, cov_xb, cov_xx
 
     def _baseline_blocks(self, base: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         model = self.model
