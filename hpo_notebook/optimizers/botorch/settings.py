@@ -66,6 +66,11 @@ class OptimizeSettings:
             observations of all, spread along the front. Its cost per evaluation grows with
             them; fewer leave gaps in the front that look open (a baseline of 32 cost 0.4
             decades on DTLZ2 at 300 evaluations, 128 cost 0.15).
+        lazy_screening_from_q: in batches of at least this many points (of one model, on
+            continuous spaces), only the first point's starting points are screened from fresh
+            raw samples; later points re-screen the same ones lazily
+            (:class:`~hpo_notebook.optimizers.botorch.candidates.LazyStarts`). None: every
+            point screens afresh, as BoTorch does.
     """
 
     num_restarts: int = 2
@@ -84,10 +89,14 @@ class OptimizeSettings:
     gp_prior: str = "auto"
     subset_size: int | None = 256
     subset_baseline: int = 64
+    lazy_screening_from_q: int | None = 4
 
     def __post_init__(self) -> None:
         if self.gp_prior not in GP_PRIORS:
             raise ValueError(f"gp_prior={self.gp_prior!r}; expected one of {GP_PRIORS}")
+        lazy = self.lazy_screening_from_q
+        if lazy is not None and (isinstance(lazy, bool) or not isinstance(lazy, int) or lazy < 2):
+            raise ValueError(f"lazy_screening_from_q={lazy!r}; expected None or an integer >= 2")
         for name in ("subset_size", "subset_baseline"):
             value = getattr(self, name)
             if value is None and name == "subset_size":
