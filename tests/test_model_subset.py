@@ -324,3 +324,22 @@ def test_the_subset_path_works_with_mixed_spaces_and_learning_curves():
     c = opt.suggest(mixed, OBJS, curves, n=2, seed=0)
     assert {p.kind for p in c.proposals} == {"qLogNEHVI-subset"}
     assert c.proposals[0].info["n_model"] == 24
+
+
+@pytest.mark.parametrize("kind", ["continuous", "ties", "duplicates"])
+def test_two_objective_domination_counts_match_the_pairwise_count(kind: str) -> None:
+    """Past 512 rows two objectives take a sweep with a Fenwick tree instead of comparing
+    every pair: the same counts, with ties in either objective and repeated rows."""
+    rng = np.random.default_rng(len(kind))
+    n = 900
+    if kind == "continuous":
+        Y = rng.normal(size=(n, 2))
+    elif kind == "ties":
+        Y = rng.integers(0, 9, (n, 2)).astype(float)
+    else:
+        Y = np.repeat(rng.random((n // 3, 2)), 3, axis=0)
+    geq = (Y[None, :, :] >= Y[:, None, :]).all(-1)
+    gt = (Y[None, :, :] > Y[:, None, :]).any(-1)
+    expected = (geq & gt).sum(1)
+    assert np.array_equal(domination_counts(Y), expected)
+    assert np.array_equal(domination_counts(-Y), (geq.T & gt.T).sum(1))

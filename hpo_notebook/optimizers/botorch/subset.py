@@ -43,6 +43,8 @@ def domination_counts(Y: np.ndarray) -> np.ndarray:
     [0, 2, 0]
     """
     n = len(Y)
+    if Y.ndim == 2 and Y.shape[1] == 2 and n > _CHUNK and np.isfinite(Y).all():
+        return _domination_counts_2d(Y)
     counts = np.zeros(n, dtype=np.int64)
     for lo in range(0, n, _CHUNK):
         block = Y[lo : lo + _CHUNK, None, :]  # the points being dominated
@@ -50,6 +52,41 @@ def domination_counts(Y: np.ndarray) -> np.ndarray:
         gt = (Y[None, :, :] > block).any(axis=-1)
         counts[lo : lo + _CHUNK] = (geq & gt).sum(axis=1)
     return counts
+
+
+def _domination_counts_2d(Y: np.ndarray) -> np.ndarray:
+    """:func:`domination_counts` for two objectives in O(n log n) (the pairwise comparison
+    took a second at 5,000 observations): the rows at least as good in both objectives,
+    counted with a Fenwick tree over the second objective's ranks while sweeping the first
+    from the top, minus the rows equal to it (itself included)."""
+    n = len(Y)
+    a, b = Y[:, 0], Y[:, 1]
+    # rank 1 is the largest b; equal values share a rank
+    b_rank = (np.unique(-b, return_inverse=True)[1] + 1).tolist()
+    tree = [0] * (max(b_rank) + 1)
+    order = np.argsort(-a, kind="stable").tolist()
+    a_list = a.tolist()
+    weak = [0] * n
+    i = 0
+    while i < n:
+        j = i
+        while j < n and a_list[order[j]] == a_list[order[i]]:
+            j += 1
+        group = order[i:j]  # equal first objective: each counts the others
+        for k in group:
+            r = b_rank[k]
+            while r < len(tree):
+                tree[r] += 1
+                r += r & -r
+        for k in group:
+            r, total = b_rank[k], 0
+            while r > 0:
+                total += tree[r]
+                r -= r & -r
+            weak[k] = total
+        i = j
+    equal = np.unique(Y, axis=0, return_inverse=True, return_counts=True)
+    return np.asarray(weak, dtype=np.int64) - equal[2][equal[1].reshape(-1)]
 
 
 def farthest_points(P: np.ndarray, k: int, first: list[int] | None = None) -> list[int]:
