@@ -343,3 +343,12 @@ def test_two_objective_domination_counts_match_the_pairwise_count(kind: str) -> 
     expected = (geq & gt).sum(1)
     assert np.array_equal(domination_counts(Y), expected)
     assert np.array_equal(domination_counts(-Y), (geq.T & gt.T).sum(1))
+
+
+@pytest.mark.parametrize("m", [1, 3, 4])
+def test_domination_counts_with_other_numbers_of_objectives(m: int) -> None:
+    rng = np.random.default_rng(m)
+    Y = rng.integers(0, 5, (700, m)).astype(float)  # many ties, more than one chunk
+    geq = (Y[None, :, :] >= Y[:, None, :]).all(-1)
+    gt = (Y[None, :, :] > Y[:, None, :]).any(-1)
+    assert np.array_equal(domination_counts(Y), (geq & gt).sum(1))

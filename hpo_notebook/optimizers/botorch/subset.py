@@ -46,10 +46,15 @@ def domination_counts(Y: np.ndarray) -> np.ndarray:
     if Y.ndim == 2 and Y.shape[1] == 2 and n > _CHUNK and np.isfinite(Y).all():
         return _domination_counts_2d(Y)
     counts = np.zeros(n, dtype=np.int64)
+    cols = [np.ascontiguousarray(Y[:, j]) for j in range(Y.shape[1])]
     for lo in range(0, n, _CHUNK):
-        block = Y[lo : lo + _CHUNK, None, :]  # the points being dominated
-        geq = (Y[None, :, :] >= block).all(axis=-1)
-        gt = (Y[None, :, :] > block).any(axis=-1)
+        # one objective at a time: 2-D comparisons, no n x n x m array to reduce
+        block = [c[lo : lo + _CHUNK, None] for c in cols]  # the points being dominated
+        geq = cols[0][None, :] >= block[0]
+        gt = cols[0][None, :] > block[0]
+        for c, bl in zip(cols[1:], block[1:], strict=True):
+            geq &= c[None, :] >= bl
+            gt |= c[None, :] > bl
         counts[lo : lo + _CHUNK] = (geq & gt).sum(axis=1)
     return counts
 
