@@ -59,12 +59,13 @@ from hpo_notebook.optimizers.botorch.baseline import prune_baseline
 from hpo_notebook.optimizers.botorch.boxes import ExactPartitioning, log_nehvi
 from hpo_notebook.optimizers.botorch.settings import OptimizeSettings
 
-# BoTorch reports a failed L-BFGS-B restart and then retries it itself; in a notebook that
-# notice shows up in the running cell's output as if something had gone wrong. (Set once, not
-# per call: warnings.catch_warnings is not thread-safe and proposals run in a thread.)
+# BoTorch reports a failed L-BFGS-B restart and then retries it itself (and, when the retry
+# fails too, keeps the best point found); in a notebook that notice shows up in the running
+# cell's output as if something had gone wrong. (Set once, not per call:
+# warnings.catch_warnings is not thread-safe and proposals run in a thread.)
 warnings.filterwarnings(
     "ignore",
-    message=r"Optimization failed in `gen_candidates_scipy`",
+    message=r"Optimization failed (in `gen_candidates_scipy`|on the second try)",
     category=RuntimeWarning,
     module=r"botorch\.",
 )
