@@ -191,7 +191,7 @@ def test_one_new_point_skips_the_inclusion_exclusion(monkeypatch: pytest.MonkeyP
     model, X, Y = _model(n=30)
     ours, _ = _acquisitions(model, X, Y, 2, None, [])  # loads the kernel where it is built
     if logei._C is None:
-        pytest.skip("BoTorch's fused log-EHVI kernel is not built here (hpo-notebook build-kernel)")
+        pytest.skip(reason="BoTorch's fused log-EHVI kernel is not built here (build-kernel)")
     general: list[int] = []
     real = logei.qLogNoisyExpectedHypervolumeImprovement._compute_log_qehvi
 
