@@ -70,9 +70,10 @@ def test_what_it_does_not_cover_goes_to_botorch(monkeypatch: pytest.MonkeyPatch)
     lazy(_Bumps(), BOUNDS, 2, 2, 20, None, OPTIONS)  # q > 1
     constraint = [(torch.tensor([0]), torch.tensor([1.0], dtype=DT), 0.1)]
     lazy(_Bumps(), BOUNDS, 1, 2, 20, None, OPTIONS, inequality_constraints=constraint)
-    assert len(calls) == 2 and lazy.X is None
+    lazy(_Bumps(), BOUNDS, 1, 2, 20, None, OPTIONS, fixed_X_fantasies=torch.zeros(2, 3))
+    assert len(calls) == 3 and lazy.X is None
     lazy(_Bumps(), BOUNDS, 1, 2, 20, None, OPTIONS, inequality_constraints=None)
-    assert len(calls) == 2 and lazy.X is not None
+    assert len(calls) == 3 and lazy.X is not None
 
 
 def test_fixed_features_hold_in_every_start() -> None:

@@ -401,7 +401,7 @@ class LazyStarts:
         **kwargs: Any,
     ) -> Tensor:
         options = options or {}
-        if q != 1 or any(v is not None and v != [] for v in kwargs.values()):
+        if q != 1 or any(_given(v) for v in kwargs.values()):
             return gen_batch_initial_conditions(
                 acq_function, bounds, q, num_restarts, raw_samples, fixed_features, options,
                 **kwargs,
@@ -442,6 +442,11 @@ class LazyStarts:
             X=self.X[idx], acq_vals=self.values[idx], n=num_restarts, **eta
         )
         return starts
+
+
+def _given(value: Any) -> bool:
+    """Whether an optional argument of BoTorch's generator was passed (None and [] are not)."""
+    return value is not None and not (isinstance(value, (list, tuple)) and len(value) == 0)
 
 
 def _evaluate(acq: Any, X: Tensor, limit: int) -> Tensor:
