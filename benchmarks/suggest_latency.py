@@ -95,17 +95,21 @@ def time_ours(
     history: str = "sobol",
     q: int = 4,
     exact: bool = False,
+    device: str = "auto",
 ) -> dict[str, float]:
     """Cold and warm seconds for one batch of ``q`` (and the warm call's split); ``exact``:
-    the exact GP on every observation (``subset_size=None``)."""
+    the exact GP on every observation (``subset_size=None``); ``device``: where the model
+    runs (``OptimizeSettings.device``)."""
     from hpo_notebook.optimizers import History
     from hpo_notebook.optimizers.botorch import BoTorchOptimizer, OptimizeSettings
 
     torch.set_num_threads(1)
     warnings.filterwarnings("ignore")
     space, objs, h, _ = _history(observations(n, m, seed, history), m)
-    settings = OptimizeSettings(subset_size=None) if exact else OptimizeSettings()
+    exact_gp = {"subset_size": None} if exact else {}
+    settings = OptimizeSettings(device=device, **exact_gp)
     opt = BoTorchOptimizer(acquisition, settings=settings)
+    on_gpu = torch.cuda.is_available() and device != "cpu"
     t0 = time.perf_counter()
     cold = opt.suggest(space, objs, h, q, seed)
     t_cold = time.perf_counter() - t0
@@ -113,9 +117,12 @@ def time_ours(
     prev = History(h.X[:-4], h.Y[:-4], h.X[-4:], h.n_trials)
     state = opt.suggest(space, objs, prev, q, seed).state
     rss_before = _rss_kb("VmRSS")
+    if on_gpu:
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
     t0 = time.perf_counter()
     warm = opt.suggest(space, objs, h, q, seed, state)
-    t_warm = time.perf_counter() - t0
+    t_warm = time.perf_counter() - t0  # the proposals are on the CPU: the GPU is done
     assert cold.proposals[0].kind.startswith(acquisition), cold.proposals[0]
     assert warm.proposals[0].kind.startswith(acquisition), warm.proposals[0]
     info = warm.proposals[0].info
@@ -127,6 +134,7 @@ def time_ours(
         "n_model": info.get("n_model", n),
         # the high-water mark covers the cold and previous calls too (the same work)
         "peak_mb": (_rss_kb("VmHWM") - rss_before) / 1024,
+        **({"gpu_peak_mb": torch.cuda.max_memory_allocated() / 2**20} if on_gpu else {}),
     }
 
 
@@ -170,6 +178,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument(
         "--exact-max-n", type=int, default=0, help="also time the exact GP up to this n"
     )
+    ap.add_argument(
+        "--device", default="cpu", help="where our model runs: auto, cpu, cuda or cuda:N"
+    )
     ap.add_argument("--out", default="suggest_latency")
     args = ap.parse_args(argv)
     warnings.filterwarnings("ignore")
@@ -185,10 +196,10 @@ def main(argv: list[str] | None = None) -> None:
                 for seed in range(args.repeats):
                     row: dict[str, Any] = {"objectives": m, "n_obs": n, "q": q, "seed": seed}
                     for acq in args.acquisitions:
-                        res = ours(n, seed, acq, m, args.history, q)
+                        res = ours(n, seed, acq, m, args.history, q, False, args.device)
                         row.update({f"{acq} {k}": v for k, v in res.items()})
                         if n <= args.exact_max_n:
-                            res = ours(n, seed, acq, m, args.history, q, True)
+                            res = ours(n, seed, acq, m, args.history, q, True, args.device)
                             row.update({f"{acq} exact {k}": res[k] for k in ("warm", "peak_mb")})
                     if n <= args.peer_max_n and q <= args.peer_max_q:
                         X = observations(n, m, seed, args.history)
@@ -205,6 +216,8 @@ def main(argv: list[str] | None = None) -> None:
         "date": time.strftime("%Y-%m-%d"),
         "torch_threads": 1,
         "history": args.history,
+        "device": args.device,
+        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
     }
     (RESULTS / f"{args.out}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
     (RESULTS / f"{args.out}.md").write_text(table + "\n")

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+import typing
 from typing import Any
 
 import numpy as np
@@ -333,7 +334,12 @@ def _our_optimizer(method: str) -> Any:
     n_initial = int(kwargs.pop("n_initial")) if "n_initial" in kwargs else None
     acq = kwargs.pop("acq", "qLogNEHVI")
     warm = kwargs.pop("warm", "1") == "1"
-    types = {f.name: type(getattr(OptimizeSettings(), f.name)) for f in fields(OptimizeSettings)}
+    hints = typing.get_type_hints(OptimizeSettings)
+    # ``int | None`` -> int: "none" is parsed apart
+    types = {}
+    for f in fields(OptimizeSettings):
+        options = typing.get_args(hints[f.name]) or (hints[f.name],)
+        types[f.name] = next(a for a in options if a is not type(None))
     unknown = set(kwargs) - set(types)
     if unknown:
         raise ValueError(f"unknown settings {sorted(unknown)}; choose from {sorted(types)}")

@@ -59,6 +59,9 @@ def test_variants_name_optimizer_settings_and_unknown_ones_are_refused():
         suite_methods._our_optimizer("ours q=4 restarts=6")
     exact = suite_methods._our_optimizer("ours q=8 subset_size=none subset_baseline=16")
     assert exact.settings.subset_size is None and exact.settings.subset_baseline == 16
+    # fields that may be None take their type from the annotation, not the default
+    hedge = suite_methods._our_optimizer("ours q=4 hedge_max_observations=100 device=cpu")
+    assert (hedge.settings.hedge_max_observations, hedge.settings.device) == (100, "cpu")
 
 
 def test_every_problem_evaluates_and_scores_its_centre():

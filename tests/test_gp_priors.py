@@ -89,6 +89,18 @@ def test_auto_hedges_up_to_ten_parameters_and_two_objectives():
     assert adapter_mod._prior_shares("auto", 4, 20, 6, 3) == [("dim_scaled", 4)]
 
 
+def test_auto_stops_hedging_at_hedge_max_observations():
+    def shares(n_obs: int, cap: int | None, prior: str = "auto") -> list[tuple[str, int]]:
+        return adapter_mod._prior_shares(prior, 4, n_obs + 4, 6, 2, n_obs, cap)
+
+    assert shares(99, 100) == [("dim_scaled", 2), ("gamma", 2)]
+    assert shares(100, 100) == [("dim_scaled", 4)]
+    assert shares(5000, None) == [("dim_scaled", 2), ("gamma", 2)]
+    assert shares(500, 100, "hedge") == [("dim_scaled", 2), ("gamma", 2)]  # asked for: kept
+    with pytest.raises(ValueError, match="hedge_max_observations=2; expected"):
+        OptimizeSettings(hedge_max_observations=2)
+
+
 @pytest.mark.slow
 def test_hedged_proposals_name_their_prior_and_the_state_keeps_both_fits():
     import hpo_notebook as hn

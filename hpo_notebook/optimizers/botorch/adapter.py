@@ -8,6 +8,7 @@ in ``info["note"]``) instead of stopping the study.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import threading
 import time
@@ -119,6 +120,14 @@ class BoTorchOptimizer:
         self.n_initial = n_initial
         self.settings = settings if settings is not None else OptimizeSettings()
         self.warm_start = warm_start
+        if str(getattr(self.settings, "device", "auto")).startswith("cuda"):
+            _load_libraries()  # a GPU torch does not see is an error now, not a fallback later
+            from hpo_notebook.optimizers.botorch.candidates import resolve_device
+
+            try:
+                resolve_device(self.settings.device)
+            except ValueError as exc:
+                raise ConfigError(f"optimizer: {exc}") from None
         self._warned_spaces: set[Space] = set()
 
     def __repr__(self) -> str:
@@ -255,8 +264,28 @@ class BoTorchOptimizer:
         picks: list[Any] = []
         used: list[str] = []
         hps: dict[str, Any] = {}
-        with torch.random.fork_rng(), C.torch_threads(self.settings.torch_threads):
-            shares = _prior_shares(self.settings.gp_prior, n, history.n_trials, space.dim, m)
+        # everything above ran on the CPU (NumPy subsets, the reference point); from here on
+        # the tensors live on the device, and tensors made inside follow it
+        device = C.resolve_device(self.settings.device)
+        X_fit, Y_fit, X_base, Y, pending = (
+            t.to(device) for t in (X_fit, Y_fit, X_base, Y, pending)
+        )
+        on_gpu = device.type == "cuda"
+        with (
+            torch.random.fork_rng(devices=[device.index or 0] if on_gpu else []),
+            C.torch_threads(self.settings.torch_threads),
+            # on the CPU, no device mode: it would intercept every torch call
+            device if on_gpu else contextlib.nullcontext(),
+        ):
+            shares = _prior_shares(
+                self.settings.gp_prior,
+                n,
+                history.n_trials,
+                space.dim,
+                m,
+                n_obs,
+                self.settings.hedge_max_observations,
+            )
             for prior, k in shares:
                 torch.manual_seed(s)
                 t_fit = time.perf_counter()
@@ -276,7 +305,7 @@ class BoTorchOptimizer:
                     self._propose(name, model, X_base, Y, m, ref, acq_cons, pend, dims, k, s)
                 )
                 used += [prior] * k
-        cand = torch.cat(picks)[:, : space.dim]
+        cand = torch.cat(picks)[:, : space.dim].cpu()
         t2 = time.perf_counter()
 
         info = {
@@ -289,6 +318,7 @@ class BoTorchOptimizer:
             "n_pending": len(pending),
             "ref_point": ref,
             "gp_priors": used,
+            "device": str(device),
         }
         if history.has_curves:
             info["n_curve_points"] = len(X_fit) - len(history.X[finite])
@@ -422,7 +452,7 @@ class BoTorchOptimizer:
                 X_pend,
                 self.settings.mc_samples,
                 s + i,
-                scalarization_weights=C.sample_weights(m, gen),
+                scalarization_weights=C.sample_weights(m, gen).to(X),
             )
             picks.append(C.optimize_candidates(acq, dims, 1, self.settings))
         return torch.cat(picks)
@@ -501,7 +531,7 @@ def _at_end(X: Any) -> Any:
     """``X`` with one more column, the fidelity, at 1 (the end of training)."""
     import torch
 
-    return torch.cat([X, torch.ones(*X.shape[:-1], 1, dtype=X.dtype)], dim=-1)
+    return torch.cat([X, torch.ones(*X.shape[:-1], 1, dtype=X.dtype, device=X.device)], dim=-1)
 
 
 def dim_spec(space: Space) -> Any:
@@ -544,20 +574,28 @@ HEDGE_MAX_OBJECTIVES = 2
 
 
 def _prior_shares(
-    prior: str, n: int, n_trials: int, n_inputs: int, n_objectives: int = 2
+    prior: str,
+    n: int,
+    n_trials: int,
+    n_inputs: int,
+    n_objectives: int = 2,
+    n_obs: int = 0,
+    hedge_max_observations: int | None = None,
 ) -> list[tuple[str, int]]:
     """Which GP priors propose how many of ``n`` points.
 
     ``"hedge"`` splits a batch between the dimension-scaled and the Gamma priors (the
     dimension-scaled first, with the larger half); one point at a time, it alternates
     between them with the number of trials so far. ``"auto"`` is ``"hedge"`` up to
-    :data:`HEDGE_MAX_INPUTS` inputs and :data:`HEDGE_MAX_OBJECTIVES` objectives, and
-    ``"dim_scaled"`` otherwise: above 10 inputs the Gamma priors' short lengthscales leave
+    :data:`HEDGE_MAX_INPUTS` inputs, :data:`HEDGE_MAX_OBJECTIVES` objectives and below
+    ``hedge_max_observations`` finished observations (``n_obs``), and ``"dim_scaled"``
+    otherwise: above 10 inputs the Gamma priors' short lengthscales leave
     every point too far from every other to learn from, and with 3 or 4 objectives the hedge
     gained nothing on the suite while a batch took 1.3-1.8x as long.
     """
     if prior == "auto":
         small = n_inputs <= HEDGE_MAX_INPUTS and n_objectives <= HEDGE_MAX_OBJECTIVES
+        small &= hedge_max_observations is None or n_obs < hedge_max_observations
         prior = "hedge" if small else "dim_scaled"
     if prior != "hedge":
         return [(prior, n)]

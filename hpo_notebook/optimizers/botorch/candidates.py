@@ -454,6 +454,29 @@ def _evaluate(acq: Any, X: Tensor, limit: int) -> Tensor:
         return torch.cat([acq(x).detach() for x in X.split(limit)])
 
 
+def resolve_device(name: str) -> torch.device:
+    """The torch device an ``OptimizeSettings.device`` names: ``"auto"`` is the first CUDA
+    GPU when torch sees one, else the CPU.
+
+    Raises:
+        ValueError: a CUDA device that torch does not see here.
+
+    >>> resolve_device("cpu")
+    device(type='cpu')
+    """
+    if name == "auto":
+        return torch.device("cuda:0" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda":
+        seen = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if (device.index or 0) >= seen:
+            raise ValueError(
+                f"device={name!r}, but torch sees {seen} CUDA GPU(s) in this process; use "
+                f"'auto', 'cpu'" + (f" or 'cuda:0' to 'cuda:{seen - 1}'" if seen else "")
+            )
+    return device
+
+
 @contextmanager
 def torch_threads(n: int | None) -> Iterator[None]:
     """Temporarily set torch's intra-op thread count (None leaves it alone)."""
@@ -470,7 +493,7 @@ def torch_threads(n: int | None) -> Iterator[None]:
 
 def sample_weights(m: int, generator: torch.Generator) -> Tensor:
     """A uniform draw from the ``m``-simplex (ParEGO's random scalarization weights)."""
-    e = -torch.log(torch.rand(m, generator=generator, dtype=DTYPE))
+    e = -torch.log(torch.rand(m, generator=generator, dtype=DTYPE, device=generator.device))
     return e / e.sum()
 
 
@@ -484,5 +507,6 @@ __all__ = [
     "hyperparameters",
     "log_marginal_likelihood",
     "optimize_candidates",
+    "resolve_device",
     "sample_weights",
 ]

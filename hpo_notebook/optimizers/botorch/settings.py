@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 #: what ``OptimizeSettings.gp_prior`` accepts
 GP_PRIORS = ("auto", "dim_scaled", "gamma", "hedge")
+
+#: what ``OptimizeSettings.device`` accepts: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``
+_DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,14 @@ class OptimizeSettings:
             q=32: -1.91 against -1.89); with 3 objectives and 4 points (DTLZ2-6x3,
             VehicleSafety, 48 evaluations, 4 seeds) it was 0.03-0.04 behind, within the
             seeds' spread but on both problems, so small batches keep BoTorch's screening.
+        hedge_max_observations: from this many finished observations on, ``gp_prior="auto"``
+            stops hedging and fits the dimension-scaled prior alone. None: it hedges
+            throughout.
+        device: where the GP fit and the acquisition run: ``"auto"`` (the first CUDA GPU
+            when torch in the driver's process sees one, else the CPU), ``"cpu"``,
+            ``"cuda"`` or ``"cuda:N"``. Trials run on the workers' GPUs either way; on a
+            machine whose GPUs also run trials, a proposal shares the GPU with one of them
+            (it needs little memory: tens of MB at a few thousand observations).
     """
 
     num_restarts: int = 2
@@ -93,17 +105,25 @@ class OptimizeSettings:
     gp_prior: str = "auto"
     subset_size: int | None = 256
     subset_baseline: int = 64
+    hedge_max_observations: int | None = None
+    device: str = "auto"
     lazy_screening_from_q: int | None = 8
 
     def __post_init__(self) -> None:
         if self.gp_prior not in GP_PRIORS:
             raise ValueError(f"gp_prior={self.gp_prior!r}; expected one of {GP_PRIORS}")
+        if not isinstance(self.device, str) or not _DEVICE.fullmatch(self.device):
+            raise ValueError(
+                f"device={self.device!r}; expected 'auto', 'cpu', 'cuda' or 'cuda:N' (N: the "
+                "index of a GPU torch sees; BoTorch computes in float64, which Apple's 'mps' "
+                "does not support)"
+            )
         lazy = self.lazy_screening_from_q
         if lazy is not None and (isinstance(lazy, bool) or not isinstance(lazy, int) or lazy < 2):
             raise ValueError(f"lazy_screening_from_q={lazy!r}; expected None or an integer >= 2")
-        for name in ("subset_size", "subset_baseline"):
+        for name in ("subset_size", "subset_baseline", "hedge_max_observations"):
             value = getattr(self, name)
-            if value is None and name == "subset_size":
+            if value is None and name != "subset_baseline":
                 continue
             if isinstance(value, bool) or not isinstance(value, int) or value < 4:
                 raise ValueError(f"{name}={value!r}; expected an integer >= 4")
