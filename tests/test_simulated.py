@@ -492,6 +492,43 @@ def test_proposals_are_kept_ready_ahead_and_are_pending_points_of_the_next():
     assert max(opt.pending) > 8, opt.pending
 
 
+@pytest.mark.parametrize("model_s", [0.0, 0.4])
+def test_more_proposals_are_kept_ahead_when_trials_end_faster_than_one_is_made(model_s):
+    """Half the workers' worth while proposals are fast; as many as end while one is made
+    (up to two rounds of workers) when they are slow. Requests made while all 4 workers are
+    busy ask for that many points: more than 4 only under the second rule."""
+    import dataclasses
+
+    from hpo_notebook.optimizers.random import SobolSearch
+
+    class Model(SobolSearch):
+        def __init__(self) -> None:
+            self.asked: list[int] = []
+
+        def uses_model(self, space, history) -> bool:
+            return True
+
+        def suggest(self, space, objectives, history, n, seed, state=None):
+            self.asked.append(n)
+            time.sleep(model_s)  # real compute: charged to the virtual clock
+            s = super().suggest(space, objectives, history, n, seed, state)
+            return Suggestion([dataclasses.replace(p, kind="model") for p in s.proposals], None)
+
+    def short(params, trial):  # 0.05-0.15 virtual s: the ends are spread out
+        trial.sleep(0.05 + 0.1 * params["x"])
+        return {"loss": params["x"]}
+
+    opt = Model()
+    study = run(study_of(short, optimizer=opt, suggest_timeout=None), 60, workers=4)
+    assert study.counts()["COMPLETE"] == 60
+    assert len({tuple(t.params.values()) for t in study.trials}) == 60
+    if model_s == 0:
+        assert max(opt.asked) <= 4, opt.asked
+    else:  # 10-20 trials end per virtual second, a proposal takes 0.4 s or more
+        assert max(opt.asked) > 4, opt.asked
+        assert max(opt.asked) <= 8, opt.asked
+
+
 def test_a_run_sets_its_own_trial_timeout_and_bad_values_fail_before_any_trial():
     def long(params, trial):
         trial.sleep(100.0)
