@@ -396,10 +396,9 @@ class Driver:
         While every worker is busy, proposals are kept ready for half the workers (the
         trials that tend to end close together) or for this many, up to two rounds of
         workers; a request for waiting workers asks for this many too. With 4 workers,
-        trials of 0.2-2 s and proposals of 1-2 s (the utilization part of
-        ``benchmarks/dispatch.py``, steady state, 3 runs each), proposals for half the
-        workers kept them 51% busy, this rule while all were busy 70%, and this rule for
-        waiting workers too 76%."""
+        trials of 0.2-2 s and proposals of 1-3 s (the utilization part of
+        ``benchmarks/dispatch.py``, steady state, in one session), proposals for half the
+        workers kept them 46-54% busy (3 runs), this rule 60-86% (6 runs)."""
         took, durations = self._proposal_s, self._durations
         if took is None or not durations:
             return 0
