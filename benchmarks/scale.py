@@ -47,6 +47,7 @@ import tempfile
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -343,33 +344,65 @@ def _utilization_run(
     }
 
 
-def speedup(n: int, workers: list[int], optimizer: str, seed: int = 0) -> dict[str, Any]:
+def speedup(
+    n: int,
+    workers: list[int],
+    optimizer: str,
+    seed: int = 0,
+    real_budget_s: float | None = None,
+    on_row: Callable[[dict[str, Any]], None] | None = None,
+    earlier: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Part c: virtual time to finish ``n`` trials on each number of ``workers``.
+
+    Each row also has its ``busy_share``: the trials' summed durations over ``workers`` x
+    the virtual time, which needs no 1-worker run. ``real_budget_s`` stops a run after that
+    many real seconds (its row says how many trials completed); ``on_row`` sees the result
+    after each row (to save it); ``earlier`` rows of other worker counts are kept."""
     import hpo_notebook as hn
 
     space = {"x0": hn.Float(0.0, 1.0), "x1": hn.Float(0.0, 1.0)}
-    rows = []
+    rows = {r["workers"]: r for r in earlier or [] if r["workers"] not in workers}
+    result: dict[str, Any] = {"trials": n, "optimizer": optimizer, "rows": []}
     for w in workers:
         study = hn.Study(
             seeded_length_trial, space, {"f0": "min", "f1": "min"}, optimizer=optimizer, seed=seed
         )
+        timer = None if real_budget_s is None else threading.Timer(real_budget_s, study.stop)
+        if timer is not None:
+            timer.daemon = True
+            timer.start()
         t0 = time.perf_counter()
         study.run(n, cluster=hn.SimulatedCluster(w, start=T0), progress=False, show=False)
-        rows.append(
-            {
-                "workers": w,
-                "virtual_s": round(study.clock.time() - T0, 1),
-                "complete": study.counts()["COMPLETE"],
-                "real_s": round(time.perf_counter() - t0, 1),
-            }
-        )
-        print(f"  speedup {optimizer} {w} workers: {rows[-1]}", flush=True)
-    one = next((r["virtual_s"] for r in rows if r["workers"] == 1), None)
+        if timer is not None:
+            timer.cancel()
+        virtual = study.clock.time() - T0
+        work = sum(e - s for s, e in _busy(study.trials))
+        rows[w] = {
+            "workers": w,
+            "virtual_s": round(virtual, 1),
+            "complete": study.counts()["COMPLETE"],
+            "real_s": round(time.perf_counter() - t0, 1),
+            "busy_share": round(work / (w * virtual), 3) if virtual > 0 else None,
+        }
+        print(f"  speedup {optimizer} {w} workers: {rows[w]}", flush=True)
+        result["rows"] = _speedups([rows[k] for k in sorted(rows)], n)
+        if on_row is not None:
+            on_row(result)
+    return result
+
+
+def _speedups(rows: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
+    """Speedup and efficiency against the 1-worker row, where it finished all ``n`` trials."""
+    one = next((r for r in rows if r["workers"] == 1 and r["complete"] == n), None)
     for r in rows:
-        if one is not None:
-            r["speedup"] = round(one / r["virtual_s"], 2)
+        for key in ("speedup", "ideal", "efficiency"):
+            r.pop(key, None)
+        if one is not None and r["complete"] == n:
+            r["speedup"] = round(one["virtual_s"] / r["virtual_s"], 2)
             r["ideal"] = r["workers"]
-            r["efficiency"] = round(one / r["virtual_s"] / r["workers"], 3)
-    return {"trials": n, "optimizer": optimizer, "rows": rows}
+            r["efficiency"] = round(one["virtual_s"] / r["virtual_s"] / r["workers"], 3)
+    return rows
 
 
 # ---------------------------------------------------------------------- output
@@ -463,15 +496,33 @@ def render(results: dict[str, Any]) -> str:
             "",
             f"`{c.get('command', '')}`",
             "",
-            "| workers | virtual time (s) | speedup | linear ideal | efficiency | real time (s) |",
-            "|---|---|---|---|---|---|",
+            "| workers | virtual time (s) | speedup | linear ideal | efficiency | busy share "
+            "| real time (s) |",
+            "|---|---|---|---|---|---|---|",
         ]
+        short = []
         for r in c["rows"]:
+            done = r.get("complete", c["trials"])
+            if done < c["trials"]:
+                short.append(f"{r['workers']} workers: {done:,} of {c['trials']:,}")
             lines.append(
-                f"| {r['workers']} | {r['virtual_s']:,} | {r.get('speedup', '')} | "
-                f"{r.get('ideal', '')} | {r.get('efficiency', '')} | {r['real_s']} |"
+                f"| {r['workers']} | {r['virtual_s']:,}{'' if done == c['trials'] else ' *'} | "
+                f"{r.get('speedup', '')} | {r.get('ideal', '')} | {r.get('efficiency', '')} | "
+                f"{r.get('busy_share', '')} | {r['real_s']} |"
             )
         lines.append("")
+        if short:
+            lines += [
+                "\\* Stopped by its real-time budget before every trial completed ("
+                + "; ".join(short)
+                + " trials): its virtual time covers what ran, and it has no speedup.",
+                "",
+            ]
+        lines += [
+            "Busy share: the trials' summed durations over workers x virtual time (proposal "
+            "time is charged to the virtual clock, so a slow model shows here).",
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -542,6 +593,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--trials-c", type=int, default=2_000)
     ap.add_argument("--workers-c", type=int, nargs="+", default=[1, 4, 16, 64, 256, 512])
     ap.add_argument("--speedup-optimizers", nargs="+", default=["sobol", "qLogNEHVI"])
+    ap.add_argument(
+        "--real-budget-c",
+        type=float,
+        default=None,
+        help="stop each part c run after this many real s",
+    )
     ap.add_argument("--trials-d", type=int, default=2_000)
     ap.add_argument("--workers-d", type=int, default=64)
     ap.add_argument("--optimizers-d", nargs="+", default=["qLogNEHVI", "sobol"])
@@ -579,10 +636,28 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         results["utilization"] = {**b, "command": command}
         print("b:", json.dumps(results["utilization"]), flush=True)
     if "c" in args.parts:
-        results.setdefault("speedup", {})
+        runs = results.setdefault("speedup", {})
         for opt in args.speedup_optimizers:
-            c = speedup(args.trials_c, args.workers_c, opt)
-            results["speedup"][f"{opt}, {args.trials_c} trials"] = {**c, "command": command}
+            key = f"{opt}, {args.trials_c} trials"
+            earlier = runs.get(key, {})
+
+            def save(c: dict[str, Any], key: str = key) -> None:
+                # rows kept from earlier runs keep the command that made them
+                for r in c["rows"]:
+                    if r["workers"] in args.workers_c:
+                        r["command"] = command
+                made = dict.fromkeys(r.get("command", "") for r in c["rows"])
+                runs[key] = {**c, "command": " and ".join(m for m in made if m)}
+                _save(args.out, results)
+
+            speedup(
+                args.trials_c,
+                args.workers_c,
+                opt,
+                real_budget_s=args.real_budget_c,
+                on_row=save,
+                earlier=earlier.get("rows"),
+            )
     if "d" in args.parts:
         d = {"command": command, "runs": {}}
         for opt in args.optimizers_d:
@@ -592,11 +667,23 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             print("d:", json.dumps({k: v for k, v in d["runs"][opt].items() if k != "windows"}),
                   flush=True)  # fmt: skip
         results["big_cluster"] = d
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "scale.json").write_text(json.dumps(results, indent=1) + "\n")
-    (args.out / "scale.md").write_text(render(results) + "\n")
+    _save(args.out, results)
     print(render(results))
     return results
+
+
+def _save(out: Path, results: dict[str, Any]) -> None:
+    """Write ``results`` over what ``out`` holds now (another run may have saved other parts
+    or other speedup runs since this one started)."""
+    now = _load(out)
+    results = {
+        **now,
+        **results,
+        "speedup": {**now.get("speedup", {}), **results.get("speedup", {})},
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "scale.json").write_text(json.dumps(results, indent=1) + "\n")
+    (out / "scale.md").write_text(render(results) + "\n")
 
 
 if __name__ == "__main__":

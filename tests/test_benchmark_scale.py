@@ -58,3 +58,31 @@ def test_big_cluster_part_scores_the_front_it_found():
     text = scale.render({"big_cluster": {"command": "c", "runs": {"sobol": got}}})
     assert "## d. A big cluster: 64 DTLZ2 trials of 60 s, 8 workers" in text
     assert f"| log10 hypervolume gap at the end | {got['log10_gap']} |" in text
+
+
+def test_speedup_rows_are_saved_one_by_one_and_merge_with_earlier_runs(tmp_path):
+    seen = []
+    first = scale.speedup(40, [1], "sobol", on_row=lambda c: seen.append(len(c["rows"])))
+    got = scale.speedup(40, [2, 4], "sobol", earlier=first["rows"], on_row=lambda c: None)
+    assert seen == [1] and [r["workers"] for r in got["rows"]] == [1, 2, 4]
+    # the speedup of a later run is taken against the 1-worker row of the earlier one
+    assert got["rows"][2]["speedup"] == pytest.approx(4.0, rel=0.15)
+    # busy share needs no 1-worker row: the trials' durations over workers x virtual time
+    assert all(0.5 < r["busy_share"] <= 1.0 for r in got["rows"])
+
+
+def test_a_speedup_run_stopped_by_its_budget_has_no_speedup(tmp_path):
+    got = scale.speedup(100_000, [1], "sobol", real_budget_s=0.3)
+    (row,) = got["rows"]
+    assert row["complete"] < 100_000 and "speedup" not in row
+    text = scale.render({"speedup": {"x": got}})
+    assert "Stopped by its real-time budget" in text and f"{row['complete']:,} of 100,000" in text
+
+
+def test_saving_keeps_what_another_run_saved_meanwhile(tmp_path):
+    scale._save(tmp_path, {"speedup": {"sobol, 40 trials": scale.speedup(40, [1], "sobol")}})
+    mine = {"speedup": {"qLogNEHVI, 40 trials": {"trials": 40, "optimizer": "q", "rows": []}}}
+    scale._save(tmp_path, {**mine, "utilization": {"trials": 1}})
+    now = scale._load(tmp_path)
+    assert set(now["speedup"]) == {"sobol, 40 trials", "qLogNEHVI, 40 trials"}
+    assert now["utilization"] == {"trials": 1}
