@@ -9,7 +9,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 TORCH ?= torch==2.13.0
 
-.PHONY: venv demo test lint bench notebooks lab docs docs-build binder-check clean
+.PHONY: venv demo test lint bench notebooks lab docs docs-build binder-check dist dist-check clean
 
 venv: $(VENV)/.installed
 
@@ -68,5 +68,15 @@ docs: docs-build
 binder-check:
 	bash binder/check.sh
 
+# the wheel and the sdist in dist/, their metadata checked by twine
+dist: venv
+	$(PY) -m pip install --quiet build twine
+	rm -rf dist && $(PY) -m build --outdir dist . >/dev/null
+	$(PY) -m twine check --strict dist/*
+
+# dist, then the wheel installed into a fresh environment runs a short demo study
+dist-check: dist
+	bash .ci/dist_check.sh
+
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis build site *.egg-info
+	rm -rf $(VENV) .pytest_cache .hypothesis build dist site *.egg-info
