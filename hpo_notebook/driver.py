@@ -455,7 +455,7 @@ class Driver:
         for t in trials:
             self.running[t.number] = t.attempt
             spec = TrialSpec(
-                t.number, dict(t.params), t.seed or 0, t.attempt, self.ledger.checkpoint_dir
+                t.number, dict(t.params), t.seed or 0, t.attempt, self.ledger.checkpoint_root
             )
             self.executor.submit(self.fn, spec)  # type: ignore[arg-type]
 

@@ -90,7 +90,7 @@ class TrialLedger:
         self._report_history: ReportHistory | None = None
         self._hv_history: R.HypervolumeHistory | None = None
         self._gambles_warned: set[tuple[float, str]] = set()
-        self._checkpoint_root: str | None = None
+        self._checkpoint_root: checkpoints.Root | None = None
 
     @property
     def name(self) -> str:
@@ -221,13 +221,19 @@ class TrialLedger:
         return new
 
     @property
-    def checkpoint_dir(self) -> str:
-        """The folder of this study's trial checkpoints (``<dir>/<study uid>``)."""
+    def checkpoint_root(self) -> checkpoints.Root:
+        """The folder of this study's trial checkpoints (``<dir>/<study uid>``), with the
+        storage options of a URL (what the trials get)."""
         if self._checkpoint_root is None:
             policy = self.checkpoint_policy.resolved(self.store.path)
             self.checkpoint_policy = policy
             self._checkpoint_root = policy.study_root(self.record.uid)
         return self._checkpoint_root
+
+    @property
+    def checkpoint_dir(self) -> str:
+        """The folder (or URL) of this study's trial checkpoints."""
+        return str(self.checkpoint_root)
 
     def reload(self) -> StudyRecord:
         """Catch up with the store (another process may have driven the study meanwhile);
@@ -248,7 +254,7 @@ class TrialLedger:
         """A trial starts again: drop its reports after its checkpoint (all without one), and
         restore those saved with the checkpoint that never reached the store (sent just before
         the driver died)."""
-        root = self.checkpoint_dir
+        root = self.checkpoint_root
         step = checkpoints.checkpoint_step(root, number)
         self.store.delete_reports(self.record.id, number, after_step=step)
         if self._report_history is not None:

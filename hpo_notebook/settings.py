@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,7 +54,7 @@ class StudySettings:
             "seed": self.seed,
             "max_failure_share": self.max_failure_share,
             "suggest_timeout": self.suggest_timeout,
-            "checkpoints": dataclasses.asdict(self.checkpoints),
+            "checkpoints": self.checkpoints.to_json(),
             "pruned_in_model": self.pruned_in_model,
             "pruner": self.pruner,
             "trial_timeout": self.trial_timeout,

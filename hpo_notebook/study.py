@@ -272,7 +272,8 @@ class Study:
 
     @property
     def checkpoint_dir(self) -> str:
-        """The folder of this study's trial checkpoints (``<dir>/<study uid>``)."""
+        """The folder of this study's trial checkpoints (``<dir>/<study uid>``; a URL for an
+        object store)."""
         return self._ledger.checkpoint_dir
 
     @property
@@ -379,7 +380,7 @@ class Study:
                 t.seed or 0,
                 t.attempt,
                 _LocalChannel(self._ledger),
-                self.checkpoint_dir,
+                self._ledger.checkpoint_root,
             )
             for t in trials
         ]
@@ -872,6 +873,7 @@ def load_study(
     name: str | None = None,
     optimizer: str | Optimizer | None = None,
     pruner: Pruner | None = None,
+    storage_options: Mapping[str, Any] | None = None,
 ) -> Study:
     """Reopen a stored study, to read its results or to continue it.
 
@@ -884,9 +886,13 @@ def load_study(
         name: which study, when the file holds several.
         optimizer: overrides the stored optimizer name (needed for a custom optimizer).
         pruner: overrides the stored pruner (built-in pruners are stored and rebuilt).
+        storage_options: fsspec options for a study whose checkpoints are at a URL
+            (credentials, endpoint): they are never stored, so without them the
+            environment's credentials are used.
 
     Raises:
-        StorageError: the file does not exist or is not a study file.
+        StorageError: the file does not exist or is not a study file, or ``storage_options``
+            were given for a study whose checkpoints are not at a URL.
     """
     from pathlib import Path
 
@@ -904,6 +910,7 @@ def load_study(
                 unusable = f"study {rec.name!r} in {path}: {exc}"
         constraints = {m: tuple(v) for m, v in s.get("constraints", {}).items()}
         objectives = Objectives.from_json(s)
+        checkpoints = _with_options(s.get("checkpoints"), storage_options, path)
         study = Study(
             fn,
             Space.from_json(s["space"]),
@@ -920,6 +927,7 @@ def load_study(
             trial_timeout=s.get("trial_timeout"),
             name=rec.name,
             load_if_exists=True,
+            checkpoints=checkpoints,
         )
     except StorageError:
         store.close()
@@ -953,6 +961,21 @@ def _told(number: int, attempt: int, result: Any, state: TrialState | str | None
         traceback="".join(tb_module.format_exception(result)),
         ended_at=now,
     )
+
+
+def _with_options(
+    stored: Any, storage_options: Mapping[str, Any] | None, path: str
+) -> Checkpoints | None:
+    """The stored checkpoint URL with the storage options given to :func:`load_study`."""
+    if storage_options is None:
+        return None
+    where = stored.get("dir") if isinstance(stored, dict) else None
+    if not isinstance(where, str) or "://" not in where or where.startswith("file://"):
+        raise StorageError(
+            f"{path}: storage_options were given, but the study's checkpoints are not at a URL "
+            f"(they are in {where!r})"
+        )
+    return Checkpoints(**{**stored, "storage_options": storage_options})
 
 
 def _stored_checkpoints(data: Any, path: str | None) -> Checkpoints:

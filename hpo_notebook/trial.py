@@ -23,9 +23,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from hpo_notebook.exceptions import HpoError, Pruned, TrialInterrupted
+
+if TYPE_CHECKING:
+    from hpo_notebook.checkpoints import Root
 
 
 class TrialState(str, Enum):
@@ -156,7 +159,7 @@ class TrialContext:
         seed: int,
         attempt: int = 1,
         channel: ReportChannel | None = None,
-        checkpoint_root: str | None = None,
+        checkpoint_root: Root | None = None,
     ) -> None:
         self.number = number
         self.params = dict(params)
@@ -212,8 +215,9 @@ class TrialContext:
         self._check_stop()
 
     @property
-    def checkpoint_dir(self) -> Path:
-        """This trial's checkpoint folder (for extra files; created on first save)."""
+    def checkpoint_dir(self) -> Path | str:
+        """This trial's checkpoint folder (for extra files; created on first save): a Path,
+        or a URL for an object store (write there with fsspec)."""
         from hpo_notebook import checkpoints
 
         return checkpoints.trial_dir(self._require_root(), self.number)
@@ -248,7 +252,7 @@ class TrialContext:
         self._last_step = self.checkpoint_step  # the curve goes on from here
         return obj
 
-    def _require_root(self) -> str:
+    def _require_root(self) -> Root:
         if self._checkpoint_root is None:
             raise HpoError(
                 "this trial has no checkpoint folder (it runs outside a study); "

@@ -26,6 +26,7 @@ from hpo_notebook.reports import Report
 from hpo_notebook.trial import TrialState
 
 if TYPE_CHECKING:
+    from hpo_notebook.checkpoints import Root
     from hpo_notebook.clock import Clock
     from hpo_notebook.trial import TrialContext
 
@@ -39,14 +40,15 @@ class TrialSpec:
         params: parameter values.
         seed: the trial's seed.
         attempt: 1 for the first run, more for re-runs.
-        checkpoint_root: the study's checkpoint folder.
+        checkpoint_root: the study's checkpoint folder (a path or URL, or a
+            :class:`~hpo_notebook.checkpoints.CheckpointRoot` with storage options).
     """
 
     number: int
     params: dict[str, Any]
     seed: int
     attempt: int
-    checkpoint_root: str | None = None
+    checkpoint_root: Root | None = None
 
 
 @dataclass(frozen=True)
