@@ -98,6 +98,7 @@ class DaskExecutor:
         self._futures: dict[tuple[int, int], Any] = {}
         # (number, attempt) -> the worker it started on, while it runs
         self._started: dict[tuple[int, int], str | None] = {}
+        self._sized: Any = None  # the trial function whose pickled size was checked
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -213,6 +214,9 @@ class DaskExecutor:
     # ------------------------------------------------------------------ trials
 
     def submit(self, fn: Callable[..., Any], spec: TrialSpec) -> None:
+        if self._sized is not fn:  # once per function: pickling a large one again costs
+            self._sized = fn
+            _warn_if_large(fn)
         route = _Route(self._topic, self._stop_name, self._control, self._policy)
         fut = self._client.submit(
             _run_trial,
@@ -514,6 +518,36 @@ def _free_worker(client: Any, worker: str, key: str, prefix: str) -> None:
         "returns",
         HpoWarning,
         stacklevel=1,
+    )
+
+
+#: a trial function that pickles to more than this many bytes gets a warning: it is sent to a
+#: worker with every trial
+LARGE_FUNCTION_BYTES = 10_000_000
+
+
+def _warn_if_large(fn: Callable[..., Any]) -> None:
+    """Warn when ``fn`` pickles (as Dask sends it, by cloudpickle) to more than
+    :data:`LARGE_FUNCTION_BYTES`: it almost always captured a dataset."""
+    import cloudpickle
+
+    try:
+        size = len(cloudpickle.dumps(fn))
+    except Exception:
+        return  # Dask reports a function that cannot be pickled, with its own message
+    if size <= LARGE_FUNCTION_BYTES:
+        return
+    name = getattr(fn, "__qualname__", None) or type(fn).__name__
+    warnings.warn(
+        f"hpo_notebook: the trial function {name!r} pickles to {size / 1e6:.1f} MB and is sent "
+        "to a worker with every trial: it captures data (a dataset in a global it uses or in "
+        "a closure). Load the data inside the trial function, from a file or URL the workers "
+        "can read, or send it to the workers once before the study: "
+        "`client.publish_dataset(dataset=client.scatter(dataset, broadcast=True))`, and inside "
+        "the trial `from distributed import get_client; "
+        'dataset = get_client().get_dataset("dataset").result()`.',
+        HpoWarning,
+        stacklevel=3,
     )
 
 
