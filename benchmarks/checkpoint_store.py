@@ -58,7 +58,7 @@ def _state(mb: int) -> dict[str, Any]:
     import torch
 
     gen = torch.Generator().manual_seed(0)
-    per = 4 * 2**20  # 4 MB tensors, as layers of a model
+    per = 2 * 2**20  # 2 MB tensors, as layers of a model
     n = max(1, mb * 2**20 // per)
     return {f"layer{i}.weight": torch.randn(per // 4, generator=gen) for i in range(n)}
 
