@@ -15,6 +15,7 @@ from __future__ import annotations
 from hpo_notebook import events
 from hpo_notebook.checkpoints import Checkpoints
 from hpo_notebook.exceptions import (
+    ClusterLostError,
     ConfigError,
     HpoError,
     HpoWarning,
@@ -44,6 +45,7 @@ __all__ = [
     "BoTorchOptimizer",
     "Checkpoints",
     "Choice",
+    "ClusterLostError",
     "ConfigError",
     "Float",
     "HpoError",

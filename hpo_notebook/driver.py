@@ -27,8 +27,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from hpo_notebook.events import StatusChanged, WorkerLost
-from hpo_notebook.exceptions import StudyFailedError
+from hpo_notebook.exceptions import ClusterLostError, StudyFailedError
 from hpo_notebook.execution.base import (
+    ClusterLost,
     DecisionPolicy,
     Executor,
     ReportArrived,
@@ -123,14 +124,14 @@ class RunProgress:
     def eta_s(self) -> float | None:
         """Seconds left at the pace so far (None before the first trial finished, or after
         the run ended)."""
-        if self.status == "idle" or not self.finished:
+        if self.status in ("idle", "cluster lost") or not self.finished:
             return None
         return self.elapsed_s / self.finished * max(0, self.target - self.finished)
 
     @property
     def utilization(self) -> float | None:
         """Share of the trial slots in use (None after the run ended)."""
-        if self.status == "idle" or not self.capacity:
+        if self.status in ("idle", "cluster lost") or not self.capacity:
             return None
         return self.running / self.capacity
 
@@ -189,6 +190,8 @@ class Driver:
         self.done = threading.Event()
         self.error: BaseException | None = None
         self.stop_reason: str | None = None
+        #: why the cluster counts as lost (the run ended with ClusterLostError), else None
+        self.lost: str | None = None
         self.running: dict[int, int] = {}  # trial number -> attempt
         self.finished = 0
         self.capacity = 0
@@ -213,6 +216,8 @@ class Driver:
 
     @property
     def status(self) -> str:
+        if self.lost is not None:
+            return "cluster lost"
         if self._stopping:
             return "stopping"
         return "paused" if self._paused else "running"
@@ -302,7 +307,7 @@ class Driver:
             if self._on_exit is not None:
                 self._on_exit()
             self.done.set()
-            self.ledger.publish(StatusChanged("idle"))
+            self.ledger.publish(StatusChanged("idle"))  # the run ended (also after a lost cluster)
 
     def _loop(self) -> None:
         self.capacity = self.concurrency or self.executor.capacity()
@@ -467,6 +472,9 @@ class Driver:
         elif isinstance(msg, WorkerLost):
             if self.running.get(msg.number) == msg.attempt:
                 self.ledger.worker_lost(msg)
+        elif isinstance(msg, ClusterLost):
+            self.lost = msg.reason
+            self.stop("cluster lost")
         elif isinstance(msg, ReportArrived):
             batch = [msg.report]
             # Drain what else is queued: one transaction for a burst of reports.
@@ -553,6 +561,25 @@ class Driver:
     def _shutdown(self) -> None:
         if not self.executor.is_open:
             return
+        if self.running and self.lost is not None:  # no trial can report or end any more
+            interrupted = len(self.running)
+            for number, attempt in list(self.running.items()):
+                self.running.pop(number)
+                self.ledger.finish(
+                    TrialEnded(number, attempt, TrialState.INTERRUPTED,
+                               error=f"ClusterLost: {self.lost}", ended_at=self.clock.time())
+                )  # fmt: skip
+            self.error = self.error or ClusterLostError(
+                f"{self.lost}. {interrupted} running trial(s) were marked INTERRUPTED; completed "
+                "trials are kept. Continue on a new cluster with study.run(cluster='tcp://"
+                "<scheduler>:8786') (or a Client): the interrupted trials run again, from "
+                "their checkpoints, and the plan is finished."
+            )
+        elif self.lost is not None:
+            self.error = self.error or ClusterLostError(
+                f"{self.lost}. No trial was running; continue on a new cluster with "
+                "study.run(cluster='tcp://<scheduler>:8786') (or a Client)."
+            )
         if self.running:
             self.executor.stop_trials()
             clock = self.clock

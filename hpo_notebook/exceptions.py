@@ -41,6 +41,12 @@ class StudyFailedError(HpoError):
     """The study stopped because too many of its trials failed."""
 
 
+class ClusterLostError(HpoError):
+    """The Dask scheduler stopped answering while the study ran. Running trials were marked
+    INTERRUPTED and completed ones are kept: ``study.run(cluster=<a new scheduler>)`` finishes
+    the plan (interrupted trials go on from their checkpoints)."""
+
+
 class Pruned(HpoError):
     """Raised by ``trial.report`` inside a trial that should stop early.
 

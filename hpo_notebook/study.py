@@ -309,8 +309,11 @@ class Study:
 
     @property
     def status(self) -> str:
-        """``"idle"``, ``"running"``, ``"paused"`` or ``"stopping"``."""
+        """``"idle"``, ``"running"``, ``"paused"``, ``"stopping"``, or ``"cluster lost"`` (the
+        last run ended because the Dask scheduler stopped answering; until the next run)."""
         r = self._driver
+        if r is not None and r.done.is_set() and r.lost is not None:
+            return "cluster lost"
         return "idle" if r is None or r.done.is_set() else r.status
 
     def __repr__(self) -> str:
@@ -406,7 +409,7 @@ class Study:
                 raise: the trial is marked FAILED with the reason.
         """
         number = trial if isinstance(trial, int) else trial.number
-        if number not in self._asked and self.status == "idle":
+        if number not in self._asked and self.status in ("idle", "cluster lost"):
             self._hold("tell")  # a trial asked for by an earlier process
         try:
             current = self._ledger.trial(number)
@@ -680,7 +683,7 @@ class Study:
             self._driver.stop()
 
     def _require_idle(self, what: str) -> None:
-        if self.status != "idle":
+        if self.status not in ("idle", "cluster lost"):
             raise ConfigError(f"{what}: the study is {self.status}; call wait() or stop() first")
 
     def close(self) -> None:

@@ -93,3 +93,20 @@ def _read_only(*paths):
 def read_only():
     """``with read_only(path, folder): ...`` makes files and folders unwritable meanwhile."""
     return _read_only
+
+
+@pytest.fixture()
+def external():
+    """An :class:`~tests._external.ExternalCluster` under a fresh folder: schedulers and
+    workers as separate processes that share nothing with the test; all killed afterwards."""
+    import tempfile
+    from pathlib import Path
+
+    from _external import ExternalCluster
+
+    with tempfile.TemporaryDirectory(prefix="hpo-external-") as d:
+        cluster = ExternalCluster(Path(d))
+        try:
+            yield cluster
+        finally:
+            cluster.close()

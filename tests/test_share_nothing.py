@@ -6,12 +6,8 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-import subprocess
-import sys
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 
@@ -22,23 +18,6 @@ from hpo_notebook.testing.problems import checkpointed
 pytestmark = pytest.mark.slow
 moto_server = pytest.importorskip("moto.server", reason="moto[server] is in the test extra")
 s3fs = pytest.importorskip("s3fs", reason="s3fs is in the test and cloud extras")
-
-DASK = str(Path(sys.executable).parent / "dask")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _spawn(args: list[str], cwd: Path, log: Path) -> subprocess.Popen:
-    cwd.mkdir(parents=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}  # no credentials
-    return subprocess.Popen(
-        args, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=log.open("w"),
-        start_new_session=True,  # its own process group: nanny and worker die together
-    )  # fmt: skip
 
 
 @pytest.fixture()
@@ -57,38 +36,26 @@ def s3_options():
 
 
 @pytest.fixture()
-def external_cluster(tmp_path):
-    """``dask scheduler`` and two ``dask worker`` processes, nothing shared with the test's
-    folders: each has its own working directory and ``--local-directory``."""
+def external_cluster(external):
+    """A scheduler and two workers, each process in a folder of its own."""
     from distributed import Client
 
-    port = _free_port()
-    address = f"tcp://127.0.0.1:{port}"
-    scheduler = [DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"]
-    procs = {"scheduler": _spawn(scheduler, tmp_path / "scheduler", tmp_path / "scheduler.log")}
+    address = external.scheduler()
     for name in ("w1", "w2"):
-        home = tmp_path / name
-        procs[name] = _spawn(
-            [DASK, "worker", address, "--name", name, "--nthreads", "1", "--host", "127.0.0.1",
-             "--no-dashboard", "--local-directory", str(home / "local")],
-            home / "cwd", tmp_path / f"{name}.log",
-        )  # fmt: skip
+        external.worker(address, name)
     client = Client(address, set_as_default=False, timeout=60)
     try:
         client.wait_for_workers(2, timeout=60)
-        yield client, procs
+        yield client, external
     finally:
         client.close()
-        for p in procs.values():
-            if p.poll() is None:
-                os.killpg(p.pid, signal.SIGKILL)
-            p.wait(timeout=30)
 
 
 def test_trials_checkpoint_to_the_store_and_resume_after_a_worker_is_killed(
     tmp_path, external_cluster, s3_options
 ):
-    client, procs = external_cluster
+    client, external = external_cluster
+    procs = external.procs
     bucket, options = s3_options
     driver = tmp_path / "driver"
     driver.mkdir()
@@ -128,8 +95,8 @@ def test_trials_checkpoint_to_the_store_and_resume_after_a_worker_is_killed(
     assert all(p.name.startswith("study.db") and p.is_file() for p in driver.iterdir())
     # the workers wrote no checkpoint to their own disks: everything is in the bucket
     for name in ("w1", "w2"):
-        assert list((tmp_path / name / "cwd").iterdir()) == []
-        assert not [p for p in (tmp_path / name).rglob("*") if "trial-" in p.name]
+        assert list((external.base / name / "cwd").iterdir()) == []
+        assert not [p for p in (external.base / name).rglob("*") if "trial-" in p.name]
     fs = s3fs.S3FileSystem(**options, skip_instance_cache=True)
     kept = {p.split("/")[3] for p in fs.find(f"{bucket}/hpo")}
     assert kept == {f"trial-{n}" for n in C.stored(study._ledger.checkpoint_root)}

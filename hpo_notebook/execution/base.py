@@ -101,13 +101,21 @@ class TrialStarted:
 
 
 @dataclass(frozen=True)
+class ClusterLost:
+    """The executor lost its cluster (the Dask scheduler stopped answering): no running trial
+    will report or end through it any more."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
 class ReportArrived:
     """An intermediate report of a running trial."""
 
     report: Report
 
 
-Message = TrialStarted | ReportArrived | WorkerLost | TrialEnded
+Message = TrialStarted | ReportArrived | WorkerLost | TrialEnded | ClusterLost
 
 
 @dataclass(frozen=True)

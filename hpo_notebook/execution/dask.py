@@ -36,6 +36,7 @@ from hpo_notebook.clock import WALL, Clock
 from hpo_notebook.events import WorkerLost
 from hpo_notebook.exceptions import ConfigError, HpoError, HpoWarning
 from hpo_notebook.execution.base import (
+    ClusterLost,
     DecisionPolicy,
     Message,
     ReportArrived,
@@ -99,6 +100,8 @@ class DaskExecutor:
         # (number, attempt) -> the worker it started on, while it runs
         self._started: dict[tuple[int, int], str | None] = {}
         self._sized: Any = None  # the trial function whose pickled size was checked
+        self._lost: str | None = None  # why the scheduler counts as lost
+        self._watching = threading.Event()  # set while the scheduler is watched
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -142,10 +145,53 @@ class DaskExecutor:
         self._check_resources()
         self._client.register_plugin(IgnoreInterrupts(), name="hpo-notebook-ignore-sigint")
         self._client.subscribe_topic(self._topic, self._on_report)
+        self._lost = None
+        self._watching.set()
+        threading.Thread(
+            target=self._watch_scheduler, name="hpo-watch-scheduler", daemon=True
+        ).start()
+
+    def _watch_scheduler(self) -> None:
+        """Report the cluster lost when the client has not been connected to its scheduler
+        for :data:`SCHEDULER_LOST_AFTER_S` (a blip shorter than that is ridden out: Dask
+        reconnects and the trials go on)."""
+        client, since = self._client, None
+        while self._watching.wait(0) and client is self._client:
+            status = getattr(client, "status", "running")
+            if status == "running":
+                since = None
+            elif since is None:
+                since = time.monotonic()
+            elif time.monotonic() - since >= SCHEDULER_LOST_AFTER_S:
+                self._cluster_lost(
+                    f"the Dask scheduler at {_address(client)} has not answered for "
+                    f"{SCHEDULER_LOST_AFTER_S:g} s (client status {status!r})"
+                )
+                return
+            time.sleep(SCHEDULER_POLL_S)
+
+    def _cluster_lost(self, reason: str) -> None:
+        if self._lost is not None or not self._watching.is_set():
+            return
+        self._lost = reason
+        self._watching.clear()
+        if self._messages is not None:
+            self._messages.put(ClusterLost(reason))
 
     def close(self) -> None:
+        self._watching.clear()  # closing on purpose: not a lost scheduler
         client = self._client
         if client is None:
+            return
+        if self._lost is not None:  # nothing to tell a dead scheduler; do not wait on it
+            self._futures.clear()
+            with _quiet("distributed", "tornado.application"):
+                if self._own_client:
+                    client.close(timeout=2)
+                if self._own_cluster is not None:
+                    self._own_cluster.close(timeout=2)
+            self._client = None
+            self._own_cluster = None
             return
         try:
             client.unsubscribe_topic(self._topic)
@@ -245,7 +291,8 @@ class DaskExecutor:
         self._client.log_event(self._control, msg)
 
     def stop_trials(self) -> None:
-        self._stop_event().set()
+        if self._lost is None:
+            self._stop_event().set()
 
     def stop_trial(self, number: int, attempt: int, reason: str, worker: str | None) -> None:
         """Stop one running trial the study has given up on (it timed out).
@@ -299,7 +346,14 @@ class DaskExecutor:
     def _on_done(self, fut: Any, spec: TrialSpec) -> None:
         self._futures.pop((spec.number, spec.attempt), None)
         self._started.pop((spec.number, spec.attempt), None)
-        if self._messages is None:
+        if self._messages is None or self._lost is not None:
+            return  # (after a lost scheduler, the study has marked its trials interrupted)
+        if fut.status == "cancelled" and getattr(self._client, "status", "running") != "running":
+            # Dask gave up on the scheduler before the watcher did: the trial did not fail
+            self._cluster_lost(
+                f"the Dask scheduler at {_address(self._client)} is gone (the client gave up "
+                "reconnecting)"
+            )
             return
         try:
             out = fut.result()
@@ -519,6 +573,19 @@ def _free_worker(client: Any, worker: str, key: str, prefix: str) -> None:
         HpoWarning,
         stacklevel=1,
     )
+
+
+#: seconds without a connection to the scheduler after which the cluster counts as lost
+SCHEDULER_LOST_AFTER_S = 10.0
+#: how often the connection is checked
+SCHEDULER_POLL_S = 0.5
+
+
+def _address(client: Any) -> str:
+    try:
+        return str(client.scheduler.address)
+    except Exception:
+        return "(unknown address)"
 
 
 #: a trial function that pickles to more than this many bytes gets a warning: it is sent to a
