@@ -56,10 +56,13 @@ class ExternalCluster:
         self._spawn(name, [*args, "127.0.0.1", "--no-dashboard", "--local-directory", local])
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        """Send ``sig`` to the process group of ``name``; wait for it to end unless the
+        signal only pauses it (SIGSTOP: a frozen machine, or one cut off the network)."""
         proc = self.procs[name]
         if proc.poll() is None:
             os.killpg(proc.pid, sig)
-        proc.wait(timeout=30)
+        if sig != signal.SIGSTOP:
+            proc.wait(timeout=30)
 
     def close(self) -> None:
         for name in list(self.procs):

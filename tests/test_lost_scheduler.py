@@ -5,6 +5,7 @@ twice."""
 
 from __future__ import annotations
 
+import signal
 import time
 from typing import Any
 
@@ -31,7 +32,11 @@ def _wait_for_workers(address: str, n: int = 2) -> None:
         c.wait_for_workers(n, timeout=60)
 
 
-def test_a_killed_scheduler_is_reported_and_a_new_cluster_finishes_the_plan(tmp_path, external):
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGSTOP], ids=["killed", "frozen"])
+def test_a_lost_scheduler_is_reported_and_a_new_cluster_finishes_the_plan(tmp_path, external, sig):
+    """Killed: the connection drops and Dask cancels every future. Frozen (SIGSTOP: a machine
+    that hangs or is cut off the network): the connection stays open and nothing answers, so
+    the study asks the scheduler every 2 s and gives up after 10 s of silence."""
     first = _cluster(external, "a")
     _wait_for_workers(first)
     space = hn.Space(x=hn.Float(0.2, 0.3), steps=hn.Choice([12]), step_s=hn.Choice([0.15]))
@@ -49,7 +54,7 @@ def test_a_killed_scheduler_is_reported_and_a_new_cluster_finishes_the_plan(tmp_
             return
         complete = study.counts()["COMPLETE"]
         if complete >= 2 and any(r.step >= 4 for r in event.reports):
-            external.kill("scheduler-a")  # SIGKILL: no goodbye to anyone
+            external.kill("scheduler-a", sig)  # no goodbye to anyone
             killed["at"] = time.monotonic()
 
     study.subscribe(kill_once_two_are_complete)

@@ -158,7 +158,8 @@ class DaskExecutor:
         client, since = self._client, None
         while self._watching.wait(0) and client is self._client:
             status = getattr(client, "status", "running")
-            if status == "running":
+            # a frozen or cut-off scheduler keeps the connection open: ask it something
+            if status == "running" and self._ping(client):
                 since = None
             elif since is None:
                 since = time.monotonic()
@@ -169,6 +170,46 @@ class DaskExecutor:
                 )
                 return
             time.sleep(SCHEDULER_POLL_S)
+
+    @staticmethod
+    def _ping(client: Any) -> bool:
+        try:
+            client.sync(client.scheduler.get_metadata, keys=["hpo-notebook-ping"],
+                        default=None, callback_timeout=SCHEDULER_POLL_S * 2)  # fmt: skip
+            return True
+        except Exception:  # a timeout, a closed comm
+            return False
+
+    def _rpc(self, handler: str, **kwargs: Any) -> None:
+        """One call to the scheduler that gives up after :data:`RPC_TIMEOUT_S`: a frozen
+        scheduler must not hang the study (the watcher reports it lost)."""
+        client = self._client
+        if client is None or self._lost is not None:
+            return
+        try:
+            client.sync(getattr(client.scheduler, handler), callback_timeout=RPC_TIMEOUT_S,
+                        **kwargs)  # fmt: skip
+        except Exception:
+            logging.getLogger(__name__).debug("scheduler call %s failed", handler, exc_info=True)
+
+    def _cancel(self, futures: list[Any]) -> None:
+        """Cancel ``futures`` without waiting more than :data:`RPC_TIMEOUT_S` on the
+        scheduler (Future.cancel waits for its answer)."""
+        client = self._client
+        if not futures or client is None or self._lost is not None:
+            return
+        done = threading.Event()
+
+        def cancel() -> None:
+            try:
+                client.cancel(futures)
+            except Exception:
+                logging.getLogger(__name__).debug("cancelling failed", exc_info=True)
+            finally:
+                done.set()
+
+        threading.Thread(target=cancel, name="hpo-cancel", daemon=True).start()
+        done.wait(RPC_TIMEOUT_S)
 
     def _cluster_lost(self, reason: str) -> None:
         if self._lost is not None or not self._watching.is_set():
@@ -195,18 +236,17 @@ class DaskExecutor:
             return
         try:
             client.unsubscribe_topic(self._topic)
-            for fut in self._futures.values():
-                fut.cancel()
+            self._cancel(list(self._futures.values()))
             self._futures.clear()
-            self._stop_event().clear()
+            self._rpc("event_clear", name=self._stop_name)
         except Exception:  # closing must not raise over the real error, if any
             logging.getLogger(__name__).debug("while closing the executor", exc_info=True)
         finally:
             with _quiet("distributed", "tornado.application"):  # closing on purpose
                 if self._own_client:
-                    client.close()
+                    client.close(timeout=CLOSE_TIMEOUT_S)
                 if self._own_cluster is not None:
-                    self._own_cluster.close()
+                    self._own_cluster.close(timeout=CLOSE_TIMEOUT_S)
             self._client = None
             self._own_cluster = None
 
@@ -288,11 +328,10 @@ class DaskExecutor:
         """Tell a running trial the pruner's decision on its report at ``step`` (pushed to its
         worker: the trial checks a local flag, no round trip)."""
         msg = {"trial": number, "attempt": attempt, "step": step, "prune": prune}
-        self._client.log_event(self._control, msg)
+        self._rpc("log_event", topic=self._control, msg=msg)
 
     def stop_trials(self) -> None:
-        if self._lost is None:
-            self._stop_event().set()
+        self._rpc("event_set", name=self._stop_name)
 
     def stop_trial(self, number: int, attempt: int, reason: str, worker: str | None) -> None:
         """Stop one running trial the study has given up on (it timed out).
@@ -306,7 +345,7 @@ class DaskExecutor:
         self.send_decision(number, attempt, math.inf, reason)
         fut = self._futures.pop((number, attempt), None)
         if fut is not None:
-            fut.cancel()
+            self._cancel([fut])
         if worker is not None and self._client is not None:
             args = (self._client, worker, self._key(number, attempt), self._topic)
             threading.Thread(
@@ -314,17 +353,10 @@ class DaskExecutor:
             ).start()
 
     def abandon(self, numbers: Mapping[int, int]) -> None:
-        for number, attempt in numbers.items():
-            fut = self._futures.pop((number, attempt), None)
-            if fut is not None:
-                fut.cancel()
+        futures = [self._futures.pop(key, None) for key in numbers.items()]
+        self._cancel([f for f in futures if f is not None])
 
     # ------------------------------------------------------------------ callbacks
-
-    def _stop_event(self) -> Any:
-        from distributed import Event
-
-        return Event(self._stop_name, client=self._client)
 
     def _on_report(self, event: tuple[float, dict[str, Any]]) -> None:
         # Runs on the client's event loop: only enqueue.
@@ -577,8 +609,12 @@ def _free_worker(client: Any, worker: str, key: str, prefix: str) -> None:
 
 #: seconds without a connection to the scheduler after which the cluster counts as lost
 SCHEDULER_LOST_AFTER_S = 10.0
-#: how often the connection is checked
-SCHEDULER_POLL_S = 0.5
+#: how often the scheduler is asked whether it is there
+SCHEDULER_POLL_S = 2.0
+#: seconds a call to the scheduler may take before the study gives up on it
+RPC_TIMEOUT_S = 10.0
+#: seconds closing our own client and cluster may take
+CLOSE_TIMEOUT_S = 30.0
 
 
 def _address(client: Any) -> str:
