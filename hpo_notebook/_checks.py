@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import copy
 import inspect
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 from hpo_notebook._numbers import positive_int, positive_number
-from hpo_notebook.exceptions import ConfigError
+from hpo_notebook.exceptions import ConfigError, HpoWarning
 from hpo_notebook.objectives import Objectives
 from hpo_notebook.optimizers import Optimizer, make_optimizer
 from hpo_notebook.pruners.base import Pruner
@@ -32,16 +33,38 @@ def check_fn(fn: Any) -> Callable[..., Any] | None:
     return fn
 
 
+#: a trial function that pickles to more than this many bytes gets a warning: it is sent to a
+#: worker with every trial
+LARGE_FUNCTION_BYTES = 10_000_000
+
+
 def check_picklable(fn: Any) -> None:
+    """Refuse a trial function that cannot travel to Dask workers (by cloudpickle, as Dask
+    sends it), and warn when it pickles to more than :data:`LARGE_FUNCTION_BYTES`: it almost
+    always captured a dataset, which would then travel with every trial."""
     import cloudpickle
 
     try:
-        cloudpickle.dumps(fn)
+        size = len(cloudpickle.dumps(fn))
     except Exception as exc:
         raise ConfigError(
             f"the trial function cannot be sent to Dask workers ({type(exc).__name__}: {exc}); "
             "make sure it does not capture open files, locks or clients"
         ) from None
+    if size <= LARGE_FUNCTION_BYTES:
+        return
+    name = getattr(fn, "__qualname__", None) or type(fn).__name__
+    warnings.warn(
+        f"hpo_notebook: the trial function {name!r} pickles to {size / 1e6:.1f} MB and is sent "
+        "to a worker with every trial: it captures data (a dataset in a global it uses or in "
+        "a closure). Load the data inside the trial function, from a file or URL the workers "
+        "can read, or send it to the workers once before the study: "
+        "`client.publish_dataset(dataset=client.scatter(dataset, broadcast=True))`, and inside "
+        "the trial `from distributed import get_client; "
+        'dataset = get_client().get_dataset("dataset").result()`.',
+        HpoWarning,
+        stacklevel=1,
+    )
 
 
 def check_pruner(pruner: Any, objectives: Objectives) -> Pruner | None:

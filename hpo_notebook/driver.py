@@ -36,6 +36,7 @@ from hpo_notebook.execution.base import (
     TrialEnded,
     TrialSpec,
     TrialStarted,
+    WorkersChanged,
 )
 from hpo_notebook.trial import Trial, TrialState
 
@@ -105,6 +106,7 @@ class RunProgress:
         capacity: trials it may run at once.
         started_at: when it started, and ``now``, on the study's clock (virtual on a
             simulated cluster).
+        workers: workers of the cluster now (None: not known, e.g. a simulated cluster).
     """
 
     status: str
@@ -114,6 +116,7 @@ class RunProgress:
     capacity: int
     started_at: float
     now: float
+    workers: int | None = None
 
     @property
     def elapsed_s(self) -> float:
@@ -192,6 +195,8 @@ class Driver:
         self.stop_reason: str | None = None
         #: why the cluster counts as lost (the run ended with ClusterLostError), else None
         self.lost: str | None = None
+        #: workers of the cluster, as last seen (None: the executor does not say)
+        self.workers: int | None = None
         self.running: dict[int, int] = {}  # trial number -> attempt
         self.finished = 0
         self.capacity = 0
@@ -237,6 +242,7 @@ class Driver:
             self.capacity,
             self.started_at,
             self.clock.time(),
+            self.workers,
         )
 
     def join(self) -> None:
@@ -271,7 +277,7 @@ class Driver:
         self.messages.put(_Call(lambda: self._set_capacity(k)))
 
     def _set_capacity(self, k: int) -> None:
-        self.capacity = k
+        self.capacity = self.concurrency = k
         self.executor.scale(k)
 
     def prune(self, number: int, reason: str) -> None:
@@ -359,6 +365,17 @@ class Driver:
                 )
             )
             self._check_failures(t)
+
+    def _on_workers(self, msg: WorkersChanged) -> None:
+        """Trials at once follow the workers there are (an adaptive cluster: the workers it
+        may grow to), up to the ``concurrency`` asked for. Running trials are never stopped:
+        fewer slots only hold back new starts (a worker that left has its trial re-run by
+        Dask elsewhere)."""
+        self.workers = msg.workers
+        cap = msg.slots if self.concurrency is None else min(self.concurrency, msg.slots)
+        if cap > 0 and cap != self.capacity:
+            self.capacity = cap
+        self.ledger.publish(StatusChanged(self.status))  # the dashboard shows the workers
 
     def _to_start(self) -> int:
         return self.n_trials - self.finished - len(self.running)
@@ -475,6 +492,8 @@ class Driver:
         elif isinstance(msg, ClusterLost):
             self.lost = msg.reason
             self.stop("cluster lost")
+        elif isinstance(msg, WorkersChanged):
+            self._on_workers(msg)
         elif isinstance(msg, ReportArrived):
             batch = [msg.report]
             # Drain what else is queued: one transaction for a burst of reports.

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import hpo_notebook as hn
-from hpo_notebook.execution import dask as dask_executor
+from hpo_notebook import _checks
 
 pytestmark = pytest.mark.slow
 
@@ -56,8 +56,8 @@ def test_the_scatter_fix_runs_without_a_warning(dask_client):
 def test_small_functions_are_not_flagged():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        dask_executor._warn_if_large(lambda p, t: {"loss": 0.0})
-    assert dask_executor.LARGE_FUNCTION_BYTES == 10_000_000
+        _checks.check_picklable(lambda p, t: {"loss": 0.0})
+    assert _checks.LARGE_FUNCTION_BYTES == 10_000_000
 
 
 NOTEBOOK = [

@@ -101,6 +101,16 @@ class TrialStarted:
 
 
 @dataclass(frozen=True)
+class WorkersChanged:
+    """Workers joined or left the cluster: ``slots`` trials fit on the ``workers`` there now
+    (``elastic``: an adaptive cluster that grows while trials wait, up to ``slots``)."""
+
+    workers: int
+    slots: int
+    elastic: bool = False
+
+
+@dataclass(frozen=True)
 class ClusterLost:
     """The executor lost its cluster (the Dask scheduler stopped answering): no running trial
     will report or end through it any more."""
@@ -115,7 +125,7 @@ class ReportArrived:
     report: Report
 
 
-Message = TrialStarted | ReportArrived | WorkerLost | TrialEnded | ClusterLost
+Message = TrialStarted | ReportArrived | WorkerLost | TrialEnded | ClusterLost | WorkersChanged
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ from hpo_notebook.execution.base import (
     TrialEnded,
     TrialSpec,
     TrialStarted,
+    WorkersChanged,
     call_trial,
     check_resources,
 )
@@ -99,7 +100,6 @@ class DaskExecutor:
         self._futures: dict[tuple[int, int], Any] = {}
         # (number, attempt) -> the worker it started on, while it runs
         self._started: dict[tuple[int, int], str | None] = {}
-        self._sized: Any = None  # the trial function whose pickled size was checked
         self._lost: str | None = None  # why the scheduler counts as lost
         self._watching = threading.Event()  # set while the scheduler is watched
 
@@ -155,12 +155,16 @@ class DaskExecutor:
         """Report the cluster lost when the client has not been connected to its scheduler
         for :data:`SCHEDULER_LOST_AFTER_S` (a blip shorter than that is ridden out: Dask
         reconnects and the trials go on)."""
-        client, since = self._client, None
+        client, since, seen = self._client, None, None
         while self._watching.wait(0) and client is self._client:
             status = getattr(client, "status", "running")
             # a frozen or cut-off scheduler keeps the connection open: ask it something
-            if status == "running" and self._ping(client):
+            workers = self._workers(client) if status == "running" else None
+            if workers is not None:
                 since = None
+                if workers != seen:
+                    seen = workers
+                    self._workers_changed(workers)
             elif since is None:
                 since = time.monotonic()
             elif time.monotonic() - since >= SCHEDULER_LOST_AFTER_S:
@@ -172,13 +176,28 @@ class DaskExecutor:
             time.sleep(SCHEDULER_POLL_S)
 
     @staticmethod
-    def _ping(client: Any) -> bool:
+    def _workers(client: Any) -> tuple[tuple[str, int, tuple[tuple[str, float], ...]], ...] | None:
+        """``(address, threads, resources)`` of every worker, or None if the scheduler did
+        not answer in time."""
         try:
-            client.sync(client.scheduler.get_metadata, keys=["hpo-notebook-ping"],
-                        default=None, callback_timeout=SCHEDULER_POLL_S * 2)  # fmt: skip
-            return True
+            info = client.sync(client.scheduler.identity, n_workers=-1,
+                               callback_timeout=SCHEDULER_POLL_S * 2)  # fmt: skip
         except Exception:  # a timeout, a closed comm
-            return False
+            return None
+        return tuple(sorted(
+            (a, int(w.get("nthreads", 1)), tuple(sorted(w.get("resources", {}).items())))
+            for a, w in info.get("workers", {}).items()
+        ))  # fmt: skip
+
+    def _workers_changed(self, workers: tuple[Any, ...]) -> None:
+        if self._messages is None:
+            return
+        slots = self._slots({"nthreads": n, "resources": dict(r)} for _, n, r in workers)
+        maximum = self._adaptive_maximum()
+        if maximum is not None:  # it grows while trials wait: count the workers it may have
+            per_worker = slots / len(workers) if workers else 1.0
+            slots = max(slots, math.floor(maximum * max(per_worker, 1.0)))
+        self._messages.put(WorkersChanged(len(workers), slots, maximum is not None))
 
     def _rpc(self, handler: str, **kwargs: Any) -> None:
         """One call to the scheduler that gives up after :data:`RPC_TIMEOUT_S`: a frozen
@@ -272,7 +291,9 @@ class DaskExecutor:
             return None
 
     def capacity(self) -> int:
-        workers = self._client.scheduler_info(n_workers=-1)["workers"].values()
+        return self._slots(self._client.scheduler_info(n_workers=-1)["workers"].values())
+
+    def _slots(self, workers: Any) -> int:
         total = 0
         for w in workers:
             slots = int(w.get("nthreads", 1))
@@ -281,6 +302,19 @@ class DaskExecutor:
                 slots = min(slots, int(have // need))
             total += slots
         return total
+
+    def _adaptive_maximum(self) -> int | None:
+        """The most workers an adaptive cluster (``cluster.adapt(maximum=...)``) may grow to,
+        if the cluster we run on is one."""
+        cluster = self._own_cluster or getattr(self._cluster_arg, "cluster", None)
+        if cluster is None and hasattr(self._cluster_arg, "scheduler_address"):
+            cluster = self._cluster_arg
+        adaptive = getattr(cluster, "_adaptive", None)
+        maximum = getattr(adaptive, "maximum", None)
+        state = getattr(getattr(adaptive, "periodic_callback", None), "is_running", None)
+        if adaptive is None or not isinstance(maximum, (int, float)) or math.isinf(maximum):
+            return None
+        return int(maximum) if state is None or state() else None
 
     def _check_resources(self) -> None:
         if not self.resources:
@@ -300,9 +334,6 @@ class DaskExecutor:
     # ------------------------------------------------------------------ trials
 
     def submit(self, fn: Callable[..., Any], spec: TrialSpec) -> None:
-        if self._sized is not fn:  # once per function: pickling a large one again costs
-            self._sized = fn
-            _warn_if_large(fn)
         route = _Route(self._topic, self._stop_name, self._control, self._policy)
         fut = self._client.submit(
             _run_trial,
@@ -609,7 +640,7 @@ def _free_worker(client: Any, worker: str, key: str, prefix: str) -> None:
 
 #: seconds without a connection to the scheduler after which the cluster counts as lost
 SCHEDULER_LOST_AFTER_S = 10.0
-#: how often the scheduler is asked whether it is there
+#: how often the scheduler is asked which workers it has (which also shows it is there)
 SCHEDULER_POLL_S = 2.0
 #: seconds a call to the scheduler may take before the study gives up on it
 RPC_TIMEOUT_S = 10.0
@@ -622,36 +653,6 @@ def _address(client: Any) -> str:
         return str(client.scheduler.address)
     except Exception:
         return "(unknown address)"
-
-
-#: a trial function that pickles to more than this many bytes gets a warning: it is sent to a
-#: worker with every trial
-LARGE_FUNCTION_BYTES = 10_000_000
-
-
-def _warn_if_large(fn: Callable[..., Any]) -> None:
-    """Warn when ``fn`` pickles (as Dask sends it, by cloudpickle) to more than
-    :data:`LARGE_FUNCTION_BYTES`: it almost always captured a dataset."""
-    import cloudpickle
-
-    try:
-        size = len(cloudpickle.dumps(fn))
-    except Exception:
-        return  # Dask reports a function that cannot be pickled, with its own message
-    if size <= LARGE_FUNCTION_BYTES:
-        return
-    name = getattr(fn, "__qualname__", None) or type(fn).__name__
-    warnings.warn(
-        f"hpo_notebook: the trial function {name!r} pickles to {size / 1e6:.1f} MB and is sent "
-        "to a worker with every trial: it captures data (a dataset in a global it uses or in "
-        "a closure). Load the data inside the trial function, from a file or URL the workers "
-        "can read, or send it to the workers once before the study: "
-        "`client.publish_dataset(dataset=client.scatter(dataset, broadcast=True))`, and inside "
-        "the trial `from distributed import get_client; "
-        'dataset = get_client().get_dataset("dataset").result()`.',
-        HpoWarning,
-        stacklevel=3,
-    )
 
 
 def _running_keys(dask_worker: Any) -> list[str]:

@@ -358,6 +358,8 @@ class Dashboard:
             parts.append(f"ETA {_clock(summary.eta_s)}")
         if summary.score is not None:
             parts.append(f"{summary.score_label} {summary.score:.4g}")
+        if "workers" in summary.extra:  # the cluster's workers now (they come and go)
+            parts.append(f"{summary.extra['workers']} workers")
         if summary.utilization is not None:
             parts.append(f"workers busy {summary.utilization:.0%}")
         link = s.dask_dashboard
@@ -448,10 +450,13 @@ def summarize(study: Any, trials: list[Any], started: float) -> D.Summary:
     for t in trials:
         counts[t.state.value] += 1
     progress = study.progress()
+    extra: dict[str, Any] = {}
     if progress is None:  # no run yet: time since the dashboard opened
         elapsed, eta, utilization = study.clock.time() - started, None, None
     else:
         elapsed, eta, utilization = progress.elapsed_s, progress.eta_s, progress.utilization
+        if progress.workers is not None and utilization is not None:
+            extra["workers"] = progress.workers
     score_label, score = ("hypervolume", None) if study.objectives.n > 1 else ("best", None)
     try:
         if study.objectives.n > 1:
@@ -461,7 +466,7 @@ def summarize(study: Any, trials: list[Any], started: float) -> D.Summary:
             score = float(study.best().values[name])
     except Exception:
         score = None
-    return D.Summary(study.name, counts, elapsed, eta, score_label, score, utilization)
+    return D.Summary(study.name, counts, elapsed, eta, score_label, score, utilization, extra)
 
 
 def trial_rows(
