@@ -29,7 +29,7 @@ from hpo_notebook.exceptions import (
     TrialResultError,
 )
 from hpo_notebook.execution.gpu import local_gpu_cluster
-from hpo_notebook.execution.simulated import SimulatedCluster
+from hpo_notebook.execution.simulated import Preemptions, SimulatedCluster
 from hpo_notebook.lineage import fingerprint
 from hpo_notebook.objectives import Objective
 from hpo_notebook.optimizers.botorch import BoTorchOptimizer, OptimizeSettings
@@ -55,6 +55,7 @@ __all__ = [
     "MultiObjectiveASHA",
     "Objective",
     "OptimizeSettings",
+    "Preemptions",
     "Pruned",
     "PruningGambleWarning",
     "SimulatedCluster",

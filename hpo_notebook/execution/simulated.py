@@ -53,6 +53,7 @@ from typing import Any
 
 from hpo_notebook._numbers import positive_int
 from hpo_notebook.clock import Work
+from hpo_notebook.events import WorkerLost
 from hpo_notebook.exceptions import ConfigError
 from hpo_notebook.execution.base import (
     DecisionPolicy,
@@ -62,6 +63,7 @@ from hpo_notebook.execution.base import (
     TrialEnded,
     TrialSpec,
     TrialStarted,
+    WorkersChanged,
     call_trial,
     check_resources,
 )
@@ -185,6 +187,56 @@ class _VirtualWork:
         messages.put(_TICK)
 
 
+@dataclass(frozen=True)
+class Preemptions:
+    """Simulated workers taken away while they run, as spot instances are.
+
+    At a rate: every worker instance lives an exponential time whose half-life is
+    ``half_life_s`` (half the instances are gone within it), and is replaced by a new instance
+    ``replace_after_s`` later (which may be preempted in turn). Or at given times:
+    ``at=((seconds after the run starts, worker index), ...)``, each replaced the same way.
+
+    A trial on a preempted worker is run again on another worker with the same attempt
+    number, as Dask does: it goes on from its checkpoint, its reports after the checkpoint's
+    step are dropped, and it counts once. Every preemption is logged in the cluster's
+    :attr:`SimulatedCluster.preempted`.
+
+    Example:
+        >>> spot = Preemptions(half_life_s=7200.0, replace_after_s=600.0, seed=1)
+        >>> spot.mean_life_s > spot.half_life_s
+        True
+    """
+
+    half_life_s: float | None = None
+    replace_after_s: float = 300.0
+    at: tuple[tuple[float, int], ...] = ()
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        def positive(name: str, v: Any) -> None:
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < math.inf:
+                raise ConfigError(f"Preemptions: {name} must be a positive number, got {v!r}")
+
+        if self.half_life_s is not None:
+            positive("half_life_s", self.half_life_s)
+        positive("replace_after_s", self.replace_after_s)
+        if self.half_life_s is None and not self.at:
+            raise ConfigError("Preemptions: give half_life_s (a rate) or at=((time, worker), ...)")
+        for item in self.at:
+            ok = isinstance(item, tuple) and len(item) == 2
+            if not ok or isinstance(item[1], bool) or not isinstance(item[1], int):
+                raise ConfigError(
+                    f"Preemptions: at holds (seconds, worker index) pairs, got {item!r}"
+                )
+            if isinstance(item[0], bool) or not isinstance(item[0], (int, float)) or item[0] < 0:
+                raise ConfigError(f"Preemptions: a time in at must be >= 0, got {item[0]!r}")
+
+    @property
+    def mean_life_s(self) -> float:
+        """The mean lifetime of an instance (half-life / ln 2)."""
+        return math.inf if self.half_life_s is None else self.half_life_s / math.log(2)
+
+
 class SimulatedCluster:
     """A cluster of ``n_workers`` simulated workers on a virtual clock; pass it as
     ``cluster=`` to ``Study.run``/``start``/``run_async`` (see the module docstring).
@@ -195,10 +247,17 @@ class SimulatedCluster:
             ``resources={"GPU": 1}`` uses only the workers that offer it.
         start: the UNIX time the virtual clock starts at (default: now). The clock goes on
             from where it stopped when the cluster is used again.
+        preemptions: workers taken away while they run, and replaced (see
+            :class:`Preemptions`); None: workers never leave.
+
+    Attributes:
+        preempted: one dict per preemption (``time``, ``worker``, and the ``trial`` and
+            ``attempt`` it ran, or None), across runs.
 
     Raises:
-        ConfigError: ``n_workers`` is not a positive integer, or ``resources`` is not a
-            mapping of names to positive amounts.
+        ConfigError: ``n_workers`` is not a positive integer, ``resources`` is not a
+            mapping of names to positive amounts, or ``preemptions`` names a worker the
+            cluster does not have.
     """
 
     def __init__(
@@ -206,9 +265,22 @@ class SimulatedCluster:
         n_workers: int = 8,
         resources: Mapping[str, float] | None = None,
         start: float | None = None,
+        preemptions: Preemptions | None = None,
     ) -> None:
         self.n_workers = positive_int("n_workers", n_workers)
         self.resources = check_resources(resources)
+        if preemptions is not None and not isinstance(preemptions, Preemptions):
+            raise ConfigError(
+                f"preemptions must be hn.Preemptions(...) or None, got {preemptions!r}"
+            )
+        for _, index in preemptions.at if preemptions else ():
+            if not 0 <= index < self.n_workers:
+                raise ConfigError(
+                    f"Preemptions: worker index {index} is not one of the cluster's "
+                    f"{self.n_workers} workers (0 to {self.n_workers - 1})"
+                )
+        self.preemptions = preemptions
+        self.preempted: list[dict[str, Any]] = []
         if start is not None and (
             isinstance(start, bool)
             or not isinstance(start, (int, float))
@@ -250,6 +322,7 @@ class _Job:
     wake: int = 0  # which of its sleeps the pending wake-up belongs to
     ended: bool = False
     awaited: float | None = field(default=None)
+    lost_from: str | None = None  # a re-run: the worker preempted under it
 
 
 class _Fiber:
@@ -347,6 +420,9 @@ class SimulatedExecutor:
         self._fibers: list[_Fiber] = []
         self._idle: list[_Fiber] = []
         self._lineage: dict[str, Any] | None = None
+        self._alive: list[str] = []  # worker instances there now
+        self._generation: dict[int, int] = {}  # worker index -> its instances so far
+        self._rng = random.Random(0)
 
     @property
     def clock(self) -> VirtualClock:
@@ -371,7 +447,9 @@ class SimulatedExecutor:
         self._messages = messages
         self.policy = policy
         self.stopping = False
-        self._free = [w for w in self._workers() if self._fits(w)]
+        self._alive = self._workers()
+        self._generation = {}
+        self._free = [w for w in self._alive if self._fits(w)]
         if not self._free:
             raise ConfigError(
                 f"no simulated worker offers resources {self.resources} (workers offer "
@@ -379,9 +457,75 @@ class SimulatedExecutor:
                 f"hn.SimulatedCluster(..., resources={self.resources})"
             )
         self._free.reverse()  # pop() hands out worker 0 first
+        spot = self.cluster.preemptions
+        if spot is not None:
+            self._rng = random.Random(spot.seed)
+            now = self.clock.time()
+            for offset, index in spot.at:
+                self.clock.at(now + offset, lambda i=index: self._preempt(self._instance(i)))
+            for worker in self._alive:
+                self._schedule_end(worker)
 
     def _workers(self) -> list[str]:
         return [f"sim://worker-{i}" for i in range(self.cluster.n_workers)]
+
+    # ------------------------------------------------------------------ preemption
+
+    def _instance(self, index: int) -> str:
+        """The name of worker ``index``'s current instance (a replacement gets ``.<n>``)."""
+        gen = self._generation.get(index, 0)
+        return f"sim://worker-{index}" + (f".{gen}" if gen else "")
+
+    def _schedule_end(self, worker: str) -> None:
+        spot = self.cluster.preemptions
+        if spot is not None and spot.half_life_s is not None:
+            life = self._rng.expovariate(1.0 / spot.mean_life_s)
+            self.clock.at(self.clock.time() + life, lambda: self._preempt(worker))
+
+    def _preempt(self, worker: str) -> None:
+        """Driver side: ``worker`` is gone. Its trial runs again elsewhere, from its
+        checkpoint, as the same attempt; a replacement comes ``replace_after_s`` later."""
+        if self._messages is None or worker not in self._alive:
+            return
+        self._alive.remove(worker)
+        if worker in self._free:
+            self._free.remove(worker)
+        job = next((j for j in self._jobs.values() if j.worker == worker and not j.abandoned
+                    and not j.ended), None)  # fmt: skip
+        self.cluster.preempted.append({
+            "time": self.clock.time(), "worker": worker,
+            "trial": None if job is None else job.spec.number,
+            "attempt": None if job is None else job.spec.attempt,
+        })  # fmt: skip
+        if job is not None:
+            again = _Job(job.fn, job.spec, lost_from=worker)
+            job.abandoned = True  # its code unwinds; no end is posted for it
+            job.worker = None
+            self._jobs[(job.spec.number, job.spec.attempt)] = again
+            self._queued.appendleft(again)
+            if job.fiber is not None:
+                job.fiber.resume()  # raises TrialAbandoned in the trial; back when unwound
+        self._post_workers()
+        index = int(worker.split("-", 1)[1].split(".")[0])
+        replace_after = self.cluster.preemptions.replace_after_s  # type: ignore[union-attr]
+        self.clock.at(self.clock.time() + replace_after, lambda: self._replace(index))
+        self._dispatch()
+
+    def _replace(self, index: int) -> None:
+        if self._messages is None:
+            return
+        self._generation[index] = self._generation.get(index, 0) + 1
+        worker = self._instance(index)
+        self._alive.append(worker)
+        if self._fits(worker):
+            self._free.append(worker)
+        self._schedule_end(worker)
+        self._post_workers()
+        self._dispatch()
+
+    def _post_workers(self) -> None:
+        slots = sum(self._fits(w) for w in self._alive)
+        self.post(WorkersChanged(len(self._alive), slots))
 
     def _fits(self, worker: str) -> bool:
         have = self.cluster.resources or {}
@@ -396,7 +540,7 @@ class SimulatedExecutor:
         return None
 
     def capacity(self) -> int:
-        return sum(self._fits(w) for w in self._workers())
+        return sum(self._fits(w) for w in (self._alive or self._workers()))
 
     def scale(self, n: int) -> None:
         """A simulated cluster is the user's: its size stays as given."""
@@ -446,6 +590,8 @@ class SimulatedExecutor:
         """Fiber side: run one trial and post how it ended."""
         spec, now = job.spec, self.clock.time
         _seed(spec.seed)
+        if job.lost_from is not None:  # as Dask's second start of a task tells the study
+            self.post(WorkerLost(spec.number, spec.attempt, job.lost_from))
         self.post(TrialStarted(spec.number, spec.attempt, job.worker, now()))
         ctx = TrialContext(
             spec.number, spec.params, spec.seed, spec.attempt, _Channel(self, job),
@@ -474,9 +620,11 @@ class SimulatedExecutor:
             self._release(job)
 
     def _release(self, job: _Job) -> None:
-        self._jobs.pop((job.spec.number, job.spec.attempt), None)
+        if self._jobs.get((job.spec.number, job.spec.attempt)) is job:
+            del self._jobs[(job.spec.number, job.spec.attempt)]
         if job.worker is not None:
-            self._free.append(job.worker)
+            if job.worker in self._alive:  # (a preempted one is gone)
+                self._free.append(job.worker)
             job.worker = None
         self._dispatch()
 
