@@ -320,3 +320,15 @@ def test_driver_killed_then_resumed_with_checkpoints_in_s3(tmp_path, options, bu
     kept = {n.split("/")[2] for n in _objects(options, bucket)}
     assert kept == {f"trial-{n}" for n in C.stored(study._ledger.checkpoint_root)}
     assert len(kept) == 3 and all(n.startswith(f"runs/{uid}/") for n in _objects(options, bucket))
+
+
+def test_max_bytes_bounds_the_store_worst_first(options, bucket):
+    policy = Checkpoints(f"s3://{bucket}/c", keep_best=3, max_bytes=2_500, storage_options=options)
+    study = hn.Study(None, SPACE, {"loss": "min"}, optimizer="sobol", checkpoints=policy)
+    root = study._ledger.checkpoint_root
+    for t, loss in zip(study.ask(3), [0.3, 0.1, 0.2]):
+        t.save_checkpoint({"w": [loss] * 100}, step=1)  # about 1.7 KB each, with its meta
+        study.tell(t, loss)
+    sizes = {n: C.size(root, n) for n in C.stored(root)}
+    assert C.stored(root) == [1]  # the best; the others went worst first past 2,500 bytes
+    assert 1_000 < sum(sizes.values()) <= 2_500
