@@ -105,19 +105,29 @@ class Objectives:
 
     objectives: tuple[tuple[str, Objective], ...]
     constraints: tuple[Constraint, ...] = ()
+    #: held-out metrics: ``(metric, the objective it mirrors or None)``; stored and shown,
+    #: never seen by the optimizer, the pruner or the ranking
+    held_out: tuple[tuple[str, str | None], ...] = ()
 
     @classmethod
     def parse(
         cls,
         objectives: Mapping[str, str | Objective] | str | None,
         constraints: Mapping[str, tuple[str, float]] | None = None,
+        held_out: Mapping[str, str | None] | Iterable[str] | None = None,
     ) -> Objectives:
         """Validate user input (see the module docstring for the accepted forms).
 
         A single string such as ``"min"`` means one objective named ``"value"``.
+        ``held_out`` maps each held-out metric (a test-set score, say) to the objective it
+        mirrors (its validation counterpart), or lists them without one.
 
         Raises:
-            ConfigError: naming the offending objective or constraint.
+            ConfigError: naming the offending objective, constraint or held-out metric.
+
+        Example:
+            >>> Objectives.parse({"val_loss": "min"}, held_out={"test_loss": "val_loss"}).held_out
+            (('test_loss', 'val_loss'),)
         """
         if objectives is None:
             raise ConfigError(
@@ -152,7 +162,7 @@ class Objectives:
                 )
             for metric, spec in constraints.items():
                 cons.append(_parse_constraint(metric, spec))
-        return cls(tuple(parsed), tuple(cons))
+        return cls(tuple(parsed), tuple(cons), _parse_held_out(held_out, parsed, cons))
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -306,15 +316,19 @@ class Objectives:
                         f"dict), got {type(value).__name__} {_short(value)}"
                     ) from None
                 out[key] = value
+        self.check_held_out(out)
         return out
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "objectives": {
                 n: {"direction": o.direction, "threshold": o.threshold} for n, o in self.objectives
             },
             "constraints": {c.metric: [c.op, c.bound] for c in self.constraints},
         }
+        if self.held_out:  # (files written before held-out metrics existed lack the key)
+            out["held_out"] = dict(self.held_out)
+        return out
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Objectives:
@@ -323,7 +337,52 @@ class Objectives:
             for n, d in data["objectives"].items()
         }
         cons = {m: tuple(v) for m, v in data.get("constraints", {}).items()}
-        return cls.parse(objs, cons or None)
+        return cls.parse(objs, cons or None, data.get("held_out") or None)
+
+    def check_held_out(self, result: Mapping[str, Any]) -> None:
+        """Raise if a held-out metric in ``result`` is not a number (or None)."""
+        for name, _ in self.held_out:
+            v = result.get(name)
+            if v is not None and not _is_number(v):
+                raise TrialResultError(
+                    f"held-out metric {name!r} must be a number, got {_short(v)}"
+                )
+
+
+def _parse_held_out(
+    held_out: Mapping[str, str | None] | Iterable[str] | None,
+    objectives: list[tuple[str, Objective]],
+    constraints: list[Constraint],
+) -> tuple[tuple[str, str | None], ...]:
+    if held_out is None:
+        return ()
+    if isinstance(held_out, str) or not isinstance(held_out, (Mapping, Iterable)):
+        raise ConfigError(
+            "held_out must map held-out metrics to the objective each mirrors, e.g. "
+            f"{{'test_loss': 'val_loss'}}, or list them; got {held_out!r}"
+        )
+    pairs = held_out.items() if isinstance(held_out, Mapping) else ((m, None) for m in held_out)
+    names = [n for n, _ in objectives]
+    used = set(names) | {c.metric for c in constraints}
+    out: list[tuple[str, str | None]] = []
+    for metric, mirrors in pairs:
+        if not isinstance(metric, str) or not metric:
+            raise ConfigError(f"held-out metric names must be non-empty strings, got {metric!r}")
+        if metric in used:
+            raise ConfigError(
+                f"held-out metric {metric!r} is an objective or a constrained metric of this "
+                "study; a held-out metric must never reach the optimizer: report it under "
+                "another name"
+            )
+        if mirrors is not None and mirrors not in names:
+            raise ConfigError(
+                f"held-out metric {metric!r} mirrors {mirrors!r}, which is not an objective; "
+                f"choose from {names} (or None)"
+            )
+        if metric in dict(out):
+            raise ConfigError(f"held-out metric {metric!r} is given twice")
+        out.append((metric, mirrors))
+    return tuple(out)
 
 
 def _parse_constraint(metric: Any, spec: Any) -> Constraint:

@@ -281,3 +281,44 @@ def best_trial(trials: Sequence[Trial], objectives: Objectives) -> Trial:
         raise ConfigError("no feasible completed trial yet")
     y = objective_matrix(feas, objectives)[:, 0]
     return feas[int(np.argmax(y))]
+
+
+def held_out_gap(trials: Sequence[Trial], objectives: Objectives, top: int = 5) -> pd.DataFrame:
+    """Validation against held-out values where the search would pick: per trial of the
+    Pareto front (for one objective, the ``top`` best) and per held-out metric that mirrors an
+    objective, the two values, ``gap`` (held-out minus validation) and ``worse_by`` (how much
+    worse the held-out value is, in the objective's direction: positive means the validation
+    value flattered the trial).
+
+    Example:
+        >>> import hpo_notebook as hn
+        >>> objs = Objectives.parse({"loss": "min"}, held_out={"test_loss": "loss"})
+        >>> t = hn.Trial(0, hn.TrialState.COMPLETE, {}, values={"loss": 0.2, "test_loss": 0.3})
+        >>> round(float(held_out_gap([t], objs)["worse_by"].iloc[0]), 3)
+        0.1
+    """
+    import pandas as pd
+
+    columns = ["number", "objective", "validation", "held_out_metric", "held_out", "gap",
+               "worse_by"]  # fmt: skip
+    pairs = [(m, o) for m, o in objectives.held_out if o is not None]
+    feas = feasible(trials, objectives)
+    if not pairs or not feas:
+        return pd.DataFrame(columns=columns)
+    if objectives.n > 1:
+        picked = pareto_trials(trials, objectives)
+    else:
+        y = objective_matrix(feas, objectives)[:, 0]
+        picked = [feas[i] for i in np.argsort(-y, kind="stable")[:top]]
+    rows = []
+    for t in picked:
+        for metric, mirrors in pairs:
+            held, val = (t.values or {}).get(metric), (t.values or {}).get(mirrors)
+            if not isinstance(held, (int, float)) or not isinstance(val, (int, float)):
+                continue  # not reported by this trial
+            rows.append({
+                "number": t.number, "objective": mirrors, "validation": float(val),
+                "held_out_metric": metric, "held_out": float(held), "gap": float(held) - val,
+                "worse_by": objectives.to_max(mirrors, float(val) - float(held)),
+            })  # fmt: skip
+    return pd.DataFrame(rows, columns=columns)

@@ -104,6 +104,11 @@ class Study:
             ``start`` and ``run_async`` take it too, for one run.
         load_if_exists: reopen the study of that name if the file already has it.
         lineage: extra JSON data to record (e.g. data fingerprints, see ``hn.fingerprint``).
+        held_out: metrics the trial returns (or reports) that must never steer the search,
+            such as a test-set score beside the validation objective: a mapping from each to
+            the objective it mirrors (``{"test_loss": "val_loss"}``), or a list. They are
+            stored and shown (``trials_frame()``, the dashboard, :meth:`held_out_gap`), and
+            never reach the optimizer, the pruner or the ranking.
 
     Raises:
         ConfigError, SpaceError, StorageError: bad arguments, before anything runs.
@@ -129,10 +134,11 @@ class Study:
         trial_timeout: float | None = None,
         load_if_exists: bool = False,
         lineage: dict[str, Any] | None = None,
+        held_out: Mapping[str, str | None] | Sequence[str] | None = None,
     ) -> None:
         self.fn = _checks.check_fn(fn)
         self.space = space if isinstance(space, Space) else Space(space)
-        self.objectives = Objectives.parse(objectives, constraints)
+        self.objectives = Objectives.parse(objectives, constraints, held_out)
         self.pruner = _checks.check_pruner(pruner, self.objectives)
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise ConfigError(f"seed must be an integer or None, got {seed!r}")
@@ -846,6 +852,14 @@ class Study:
         first, obj = self.objectives.objectives[0]
         return out.sort_values(R.metric_column(first), ascending=obj.direction == "min")
 
+    def held_out_gap(self, top: int = 5) -> pd.DataFrame:
+        """Validation against held-out values (``held_out=``) where the search would pick:
+        on the Pareto front (one objective: the ``top`` best), per trial and held-out metric,
+        the two values, ``gap`` and ``worse_by`` (positive: the held-out value is worse, the
+        validation value flattered the trial). Empty without a held-out metric that mirrors an
+        objective."""
+        return R.held_out_gap(self.trials, self.objectives, top)
+
     def reference_point(self) -> list[float]:
         """The hypervolume reference point, in each objective's own direction."""
         ref = R.study_reference_point(self.trials, self.objectives)
@@ -919,6 +933,7 @@ def load_study(
             Space.from_json(s["space"]),
             objectives={n: o for n, o in objectives.objectives},
             constraints=constraints or None,
+            held_out=dict(objectives.held_out) or None,
             storage=store,
             seed=s["seed"],
             optimizer=optimizer or s["optimizer"],

@@ -165,7 +165,9 @@ class Dashboard:
         for w in (self.pareto_x, self.pareto_y):
             w.observe(lambda _: self._mark("pareto"), "value")
         self.pareto_image = self._image(W)
-        pareto_children = [self.pareto_image]
+        #: validation against held-out values on the front (studies with ``held_out=``)
+        self.held_out = W.HTML()
+        pareto_children = [self.pareto_image, self.held_out]
         if len(names) >= 3:
             pareto_children.insert(0, W.HBox([self.pareto_x, self.pareto_y]))
         pareto_box = W.VBox(pareto_children)
@@ -390,6 +392,7 @@ class Dashboard:
                 data = _pair(data, i, j)
             fig = P.pareto(data)
         self._set(self.pareto_image, "pareto", fig)
+        self.held_out.value = held_out_html(s.held_out_gap()) if s.objectives.held_out else ""
 
     def _draw_trials(self, trials: list[Any]) -> None:
         rows = trial_rows(
@@ -467,6 +470,30 @@ def summarize(study: Any, trials: list[Any], started: float) -> D.Summary:
     except Exception:
         score = None
     return D.Summary(study.name, counts, elapsed, eta, score_label, score, utilization, extra)
+
+
+def held_out_html(gap: Any, rows: int = 8) -> str:
+    """A small table of validation against held-out values on the front (pure: a frame
+    from :meth:`Study.held_out_gap` in, HTML out)."""
+    if gap is None or not len(gap):
+        return "<i>held-out metrics: none reported on the front yet</i>"
+    mean = float(gap["worse_by"].mean())
+    head = (
+        f"<b>Held out vs validation on the front</b>: held-out values are worse by "
+        f"{mean:.4g} on average" if mean > 0 else
+        f"<b>Held out vs validation on the front</b>: held-out values are better by "
+        f"{-mean:.4g} on average"
+    )  # fmt: skip
+    cells = "".join(
+        f"<tr><td>{int(r.number)}</td><td>{html.escape(str(r.objective))}</td>"
+        f"<td>{r.validation:.4g}</td><td>{html.escape(str(r.held_out_metric))}</td>"
+        f"<td>{r.held_out:.4g}</td><td>{r.worse_by:+.4g}</td></tr>"
+        for r in gap.head(rows).itertuples()
+    )
+    return (
+        f"{head}<table><tr><th>trial</th><th>objective</th><th>validation</th>"
+        f"<th>held out</th><th>value</th><th>worse by</th></tr>{cells}</table>"
+    )
 
 
 def trial_rows(
