@@ -37,6 +37,8 @@ class Proposer:
         state: the optimizer state stored with the study (None before its first model).
         deadline_s: the study's ``suggest_timeout``, handed to the optimizer with each
             history (``History.deadline_s``).
+        baseline: parameters proposed first, once (kind ``"baseline"``), when no trial of
+            the study has them yet.
     """
 
     def __init__(
@@ -45,10 +47,13 @@ class Proposer:
         optimizer: Optimizer,
         state: dict[str, Any] | None,
         deadline_s: float | None = None,
+        baseline: dict[str, Any] | None = None,
     ) -> None:
         self.ledger = ledger
         self.optimizer = optimizer
         self.deadline_s = deadline_s
+        self.baseline = baseline
+        self._baseline_served = False
         self._state = state
         self._pool: _ProposalThread | None = None
 
@@ -116,8 +121,25 @@ class Proposer:
             self._pool.shutdown()
             self._pool = None
 
+    def _baseline_due(self) -> bool:
+        if self.baseline is None or self._baseline_served:
+            return False
+        return not any(t.proposal.get("kind") == "baseline" for t in self.ledger.trials)
+
     def _suggest(self, n: int, history: History) -> list[Proposal]:
-        """Call the optimizer and save the state it returns."""
+        """Call the optimizer and save the state it returns (the baseline comes first)."""
+        if self._baseline_due():
+            self._baseline_served = True
+            head = [Proposal(dict(self.baseline or {}), "baseline", {"note": "baseline="})]
+            if n == 1:
+                return head
+            point = np.array([self.ledger.space.to_unit(head[0].params)], dtype=float)
+            history = dataclasses.replace(
+                history,
+                X_pending=np.concatenate([history.X_pending, point]),
+                n_trials=history.n_trials + 1,
+            )
+            return head + self._suggest(n - 1, history)
         ledger = self.ledger
         if self.deadline_s is not None:
             history = dataclasses.replace(history, deadline_s=self.deadline_s)

@@ -24,6 +24,7 @@ class StudySettings:
             :class:`~hpo_notebook.Study`.
         checkpoints: where checkpoints go and which are kept.
         pruner: the pruner as JSON (None without one).
+        baseline: the configuration used today, run first (None without one).
 
     Example:
         >>> import hpo_notebook as hn
@@ -43,6 +44,7 @@ class StudySettings:
     pruned_in_model: str
     pruner: dict[str, Any] | None
     trial_timeout: float | None
+    baseline: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The JSON stored with the study (its unique id is added when it is created)."""
@@ -58,4 +60,5 @@ class StudySettings:
             "pruned_in_model": self.pruned_in_model,
             "pruner": self.pruner,
             "trial_timeout": self.trial_timeout,
+            "baseline": self.baseline,
         }

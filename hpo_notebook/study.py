@@ -27,6 +27,7 @@ import secrets
 import time
 import traceback as tb_module
 import uuid
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, overload
 
@@ -34,10 +35,11 @@ from hpo_notebook import _checks
 from hpo_notebook import results as R
 from hpo_notebook.checkpoints import Checkpoints
 from hpo_notebook.clock import Clock
-from hpo_notebook.events import StatusChanged, StudyEvent
+from hpo_notebook.events import StatusChanged, StudyEvent, TrialChanged
 from hpo_notebook.exceptions import (
     ConfigError,
     HpoError,
+    HpoWarning,
     Pruned,
     StorageError,
 )
@@ -64,6 +66,10 @@ if TYPE_CHECKING:
 
 TrialFn = Callable[[dict[str, Any], TrialContext], Any]
 Listener = Callable[[StudyEvent], None]
+
+#: trials the model proposed (after the initial design) before a baseline that nothing
+#: dominates gets a warning
+BASELINE_PATIENCE = 10
 
 
 class Study:
@@ -109,6 +115,12 @@ class Study:
             the objective it mirrors (``{"test_loss": "val_loss"}``), or a list. They are
             stored and shown (``trials_frame()``, the dashboard, :meth:`held_out_gap`), and
             never reach the optimizer, the pruner or the ranking.
+        baseline: the configuration you run today (every parameter of the space). It is the
+            study's first trial (proposal kind ``"baseline"``, once); :meth:`pareto` gives each
+            trial's gain over it per objective (``gain_<objective>``, positive is better), the
+            dashboard's header the best gains, and :meth:`warnings` says so when nothing
+            dominates it after the initial design and :data:`BASELINE_PATIENCE` trials the
+            model proposed.
 
     Raises:
         ConfigError, SpaceError, StorageError: bad arguments, before anything runs.
@@ -135,6 +147,7 @@ class Study:
         load_if_exists: bool = False,
         lineage: dict[str, Any] | None = None,
         held_out: Mapping[str, str | None] | Sequence[str] | None = None,
+        baseline: Mapping[str, Any] | None = None,
     ) -> None:
         self.fn = _checks.check_fn(fn)
         self.space = space if isinstance(space, Space) else Space(space)
@@ -160,6 +173,9 @@ class Study:
                 f"pruned_in_model must be one of {PRUNED_IN_MODEL}, got {pruned_in_model!r}"
             )
         trial_timeout = _checks.check_timeout("trial_timeout", trial_timeout)
+        if baseline is not None and not isinstance(baseline, Mapping):
+            raise ConfigError(f"baseline must be a dict of parameter values, got {baseline!r}")
+        baseline = None if baseline is None else self.space.validate(baseline)
         self._store = open_store(storage)
         self._driver_lock = (
             DriverLock(self._store.path)
@@ -183,6 +199,7 @@ class Study:
             pruned_in_model,
             _checks.pruner_json(self.pruner),
             trial_timeout,
+            baseline,
         )
         record = self._create_or_load(name or "study", seed, given, load_if_exists, lineage)
         record.uid  # noqa: B018 - a tampered id is refused now, before anything runs
@@ -191,8 +208,12 @@ class Study:
             self._checkpoint_policy = _stored_checkpoints(stored, self._store.path)
         #: the settings of this study object (frozen)
         self.settings = dataclasses.replace(
-            given, seed=int(record.settings["seed"]), checkpoints=self._checkpoint_policy
+            given,
+            seed=int(record.settings["seed"]),
+            checkpoints=self._checkpoint_policy,
+            baseline=baseline if baseline is not None else record.settings.get("baseline"),
         )
+        self._warnings: list[str] = []
         self._ledger = TrialLedger(
             self._store,
             record,
@@ -204,8 +225,15 @@ class Study:
             self._checkpoint_policy,
         )
         self._proposer = Proposer(
-            self._ledger, self.optimizer, record.optimizer_state, self.settings.suggest_timeout
+            self._ledger,
+            self.optimizer,
+            record.optimizer_state,
+            self.settings.suggest_timeout,
+            self.settings.baseline,
         )
+        self._unwatch_baseline: Callable[[], None] | None = None
+        if self.settings.baseline is not None:
+            self._unwatch_baseline = self.subscribe(self._watch_baseline)
 
     # ------------------------------------------------------------------ construction
 
@@ -848,9 +876,57 @@ class Study:
         df = self.trials_frame()
         if not front:
             return df.iloc[0:0]
-        out = df[df["number"].isin(front)]
+        out = df[df["number"].isin(front)].copy()
+        base = self.baseline_trial()
+        if base is not None and base.state is TrialState.COMPLETE and base.values:
+            for name, _ in self.objectives.objectives:  # positive: better than the baseline
+                col = R.metric_column(name)
+                out[f"gain_{name}"] = [self.objectives.to_max(name, v - base.values[name])
+                                       for v in out[col]]  # fmt: skip
         first, obj = self.objectives.objectives[0]
         return out.sort_values(R.metric_column(first), ascending=obj.direction == "min")
+
+    def baseline_trial(self) -> Trial | None:
+        """The trial of the ``baseline=`` configuration (None: no baseline, or not run yet)."""
+        return next((t for t in self.trials if t.proposal.get("kind") == "baseline"), None)
+
+    def warnings(self) -> list[str]:
+        """What this study found worth a warning while it ran (the baseline not beaten, ...),
+        oldest first; each was also issued once as an :class:`HpoWarning`."""
+        return list(self._warnings)
+
+    def _warn(self, message: str) -> None:
+        if message not in self._warnings:
+            self._warnings.append(message)
+            warnings.warn(message, HpoWarning, stacklevel=2)
+
+    def _watch_baseline(self, event: StudyEvent) -> None:
+        """Once the initial design and BASELINE_PATIENCE model trials have finished, warn if
+        no feasible completed trial dominates the baseline (one check, then no more)."""
+        if not isinstance(event, TrialChanged) or not event.trial.state.finished:
+            return
+        base = self.baseline_trial()
+        if base is None or base.state is not TrialState.COMPLETE or not base.values:
+            return
+        trials = self.trials
+        kinds = [(t, str(t.proposal.get("kind", "sobol"))) for t in trials if t.state.finished]
+        model = [t for t, k in kinds if k != "baseline" and not k.startswith("sobol")]
+        if len(model) < BASELINE_PATIENCE:
+            return
+        if self._unwatch_baseline is not None:
+            self._unwatch_baseline()
+            self._unwatch_baseline = None
+        ref = self.objectives.to_max_frame(base.values)
+        for t in R.feasible(trials, self.objectives):
+            y = self.objectives.to_max_frame(t.values or {})
+            if t.number != base.number and all(a >= b for a, b in zip(y, ref)) and y != ref:
+                return
+        self._warn(
+            f"hpo_notebook: no trial dominates the baseline (trial {base.number}, "
+            f"{ {n: base.values[n] for n in self.objectives.names} }) after the initial design "
+            f"and {len(model)} trials the model proposed: widen the search space, check the "
+            "objectives' directions, or keep the baseline"
+        )
 
     def held_out_gap(self, top: int = 5) -> pd.DataFrame:
         """Validation against held-out values (``held_out=``) where the search would pick:
@@ -934,6 +1010,7 @@ def load_study(
             objectives={n: o for n, o in objectives.objectives},
             constraints=constraints or None,
             held_out=dict(objectives.held_out) or None,
+            baseline=s.get("baseline"),
             storage=store,
             seed=s["seed"],
             optimizer=optimizer or s["optimizer"],

@@ -364,6 +364,12 @@ class Dashboard:
             parts.append(f"{summary.extra['workers']} workers")
         if summary.utilization is not None:
             parts.append(f"workers busy {summary.utilization:.0%}")
+        gains = summary.extra.get("baseline_gains")
+        if gains:  # the best gain over the baseline on the front, per objective
+            parts.append("vs baseline " + ", ".join(
+                f"{html.escape(n)} {g:+.3g}" for n, g in gains.items()))  # fmt: skip
+        for w in summary.extra.get("warnings", []):
+            parts.append(f'<span style="color:#b35900">&#9888; {html.escape(w)}</span>')
         link = s.dask_dashboard
         if link:
             parts.append(f'<a href="{html.escape(link)}" target="_blank">Dask dashboard</a>')
@@ -469,6 +475,17 @@ def summarize(study: Any, trials: list[Any], started: float) -> D.Summary:
             score = float(study.best().values[name])
     except Exception:
         score = None
+    if study.settings.baseline is not None:
+        try:
+            front = study.pareto()
+        except Exception:
+            front = None
+        gains = {c[len("gain_"):]: float(front[c].max()) for c in front.columns
+                 if c.startswith("gain_")} if front is not None and len(front) else {}  # fmt: skip
+        if gains:
+            extra["baseline_gains"] = gains
+    if study.warnings():
+        extra["warnings"] = study.warnings()
     return D.Summary(study.name, counts, elapsed, eta, score_label, score, utilization, extra)
 
 
