@@ -104,3 +104,20 @@ def test_a_baseline_that_is_beaten_gets_no_warning(monkeypatch):
     study = _run({"x": 0.99, "y": 0.99})  # an HpoWarning would fail the test (pyproject)
     assert study.warnings() == []
     assert study.pareto()["gain_f0"].max() > 0
+
+
+def test_the_pareto_plot_marks_the_baseline():
+    study = hn.Study(None, UNIT, OBJ, optimizer="sobol", baseline={"x": 0.5, "y": 0.5})
+    for t, r in zip(study.ask(3), [{"f0": 0.5, "f1": 0.5}, {"f0": 0.3, "f1": 0.6},
+                                    {"f0": 0.6, "f1": 0.2}]):  # fmt: skip
+        study.tell(t, r)
+    fig = hn.plots.pareto(study)
+    ax = fig.axes[0]
+    assert "baseline" in [t.get_text() for t in ax.get_legend().get_texts()]
+    star = next(c for c in ax.collections if c.get_label() == "baseline")
+    assert star.get_offsets().tolist() == [[0.5, 0.5]]
+    plain = hn.Study(None, UNIT, OBJ, optimizer="sobol")
+    for t in plain.ask(2):
+        plain.tell(t, {"f0": t.params["x"], "f1": t.params["y"]})
+    legend = hn.plots.pareto(plain).axes[0].get_legend().get_texts()
+    assert "baseline" not in [t.get_text() for t in legend]

@@ -65,6 +65,7 @@ class ParetoData:
     feasible: np.ndarray  # n
     front: np.ndarray  # n, non-dominated among the feasible
     ref_point: tuple[float, ...] | None
+    baseline: int | None = None  # the number of the baseline trial, when it completed
 
     def frame(self, *columns: int) -> Objectives:
         """The objectives of these columns (default: all), to move values between user units
@@ -213,6 +214,7 @@ def pareto_data(trials: Sequence[Trial], objectives: Objectives) -> ParetoData:
     if objectives.n >= 2 and feasible.any():
         r = R.study_reference_point(trials, objectives)
         ref = tuple(objectives.from_max_array(r).tolist())
+    base = next((t.number for t in done if t.proposal.get("kind") == "baseline"), None)
     return ParetoData(
         names,
         tuple(o.direction for _, o in objectives.objectives),
@@ -221,6 +223,7 @@ def pareto_data(trials: Sequence[Trial], objectives: Objectives) -> ParetoData:
         feasible,
         front,
         ref,
+        base,
     )
 
 

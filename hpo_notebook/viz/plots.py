@@ -182,6 +182,12 @@ def _pareto_pair(ax: Any, data: D.ParetoData, i: int, j: int) -> None:
         if len(data.names) == 2:
             _front_steps(ax, f, data.frame(i, j), data.ref_point)
         ax.scatter(f[:, 0], f[:, 1], s=28, color="#08519c", zorder=3, label="Pareto front")
+    if data.baseline is not None and data.baseline in data.numbers:
+        # the baseline, and the lines past which a trial beats it on one objective
+        b = v[int(np.flatnonzero(data.numbers == data.baseline)[0])]
+        ax.axvline(b[i], color="#e6550d", lw=0.8, ls="--", alpha=0.7)
+        ax.axhline(b[j], color="#e6550d", lw=0.8, ls="--", alpha=0.7)
+        ax.scatter([b[i]], [b[j]], s=90, marker="*", color="#e6550d", zorder=4, label="baseline")
     ax.legend(fontsize=7, loc="best")
 
 

@@ -591,6 +591,7 @@ def _pair(data: D.ParetoData, i: int, j: int) -> D.ParetoData:
         data.feasible,
         data.front,
         None,
+        data.baseline,
     )
 
 
