@@ -408,6 +408,33 @@ class Space(Mapping[str, Param]):
             )
         return {n: p.check_value(n, params[n]) for n, p in self._params.items()}
 
+    def check_widening(self, wider: Space) -> None:
+        """Check that ``wider`` holds every value of this space: the same parameters in the
+        same order and of the same kinds (and scales), each range or set of options the same
+        or larger (what a study may continue with, its past trials kept).
+
+        Raises:
+            SpaceError: naming the first parameter that ``wider`` narrows or changes.
+
+        Example:
+            >>> Space(x=Float(0, 1)).check_widening(Space(x=Float(-1, 2)))
+        """
+        if self.names != wider.names:
+            raise SpaceError(
+                f"a widened space must have the same parameters in the same order: "
+                f"{list(self.names)}, got {list(wider.names)}"
+            )
+        for name in self.names:
+            old, new = self[name], wider[name]
+            if type(old) is not type(new) or getattr(old, "log", None) != getattr(new, "log", None):
+                raise SpaceError(f"parameter {name!r}: {old!r} cannot become {new!r}")
+            if isinstance(old, Choice):
+                lost = [o for o in old.options if o not in new.options]
+                if lost:
+                    raise SpaceError(f"parameter {name!r}: the wider space drops options {lost}")
+            elif new.low > old.low or new.high < old.high:  # type: ignore[union-attr]
+                raise SpaceError(f"parameter {name!r}: {new!r} does not contain the range {old!r}")
+
     def to_unit(self, params: Mapping[str, Any]) -> list[float]:
         """Encode a parameter assignment as a point of the unit cube."""
         checked = self.validate(params)

@@ -41,6 +41,7 @@ from hpo_notebook.exceptions import (
     HpoError,
     HpoWarning,
     Pruned,
+    SpaceError,
     StorageError,
 )
 from hpo_notebook.execution.base import TrialEnded
@@ -234,6 +235,9 @@ class Study:
         self._unwatch_baseline: Callable[[], None] | None = None
         if self.settings.baseline is not None:
             self._unwatch_baseline = self.subscribe(self._watch_baseline)
+        self._warned_bounds: set[tuple[str, str]] = set()
+        self._next_bound_check = 0
+        self.subscribe(self._watch_bounds)
 
     # ------------------------------------------------------------------ construction
 
@@ -900,6 +904,23 @@ class Study:
             self._warnings.append(message)
             warnings.warn(message, HpoWarning, stacklevel=2)
 
+    def _watch_bounds(self, event: StudyEvent) -> None:
+        """As trials complete, warn once per bound that the good trials pile up against
+        (see :mod:`hpo_notebook.boundary`): at every completion up to 50 trials, then each
+        time the study has grown by a tenth (a check reads every trial)."""
+        if not isinstance(event, TrialChanged) or event.trial.state is not TrialState.COMPLETE:
+            return
+        n = event.trial.number + 1
+        if n < self._next_bound_check:
+            return
+        self._next_bound_check = n + 1 if n < 50 else int(n * 1.1)
+        from hpo_notebook.boundary import boundary_warnings
+
+        for w in boundary_warnings(self.space, self.objectives, self.trials):
+            if (w.parameter, w.bound) not in self._warned_bounds:
+                self._warned_bounds.add((w.parameter, w.bound))
+                self._warn(w.message())
+
     def _watch_baseline(self, event: StudyEvent) -> None:
         """Once the initial design and BASELINE_PATIENCE model trials have finished, warn if
         no feasible completed trial dominates the baseline (one check, then no more)."""
@@ -967,6 +988,7 @@ def load_study(
     optimizer: str | Optimizer | None = None,
     pruner: Pruner | None = None,
     storage_options: Mapping[str, Any] | None = None,
+    space: Space | Mapping[str, Any] | None = None,
 ) -> Study:
     """Reopen a stored study, to read its results or to continue it.
 
@@ -982,6 +1004,10 @@ def load_study(
         storage_options: fsspec options for a study whose checkpoints are at a URL
             (credentials, endpoint): they are never stored, so without them the
             environment's credentials are used.
+        space: a wider space to continue with (after a boundary warning): the same
+            parameters, each range the same or wider, each Choice with the same options or
+            more. The study's past trials are kept; the stored space is replaced, and the old
+            one recorded in its settings (``"widened"``).
 
     Raises:
         StorageError: the file does not exist or is not a study file, or ``storage_options``
@@ -995,12 +1021,25 @@ def load_study(
     try:
         rec = store.get_study(name)
         s = rec.settings
+        if space is not None:
+            s = _widened(store, rec, space)
         unusable = None
         if pruner is None:
             try:
                 pruner = pruner_from_json(s.get("pruner"))
             except StorageError as exc:  # readable, but not runnable as it was stored
                 unusable = f"study {rec.name!r} in {path}: {exc}"
+        if optimizer is None:
+            try:
+                _checks.resolve_optimizer(s["optimizer"], s.get("n_initial"))
+                optimizer = s["optimizer"]
+            except ConfigError:  # a custom optimizer object: its code is not stored
+                optimizer = "sobol"  # (only to read the study; running it is refused)
+                unusable = unusable or (
+                    f"study {rec.name!r} in {path} was run with the custom optimizer "
+                    f"{s['optimizer']!r}: reopen it with hn.load_study(path, fn, "
+                    "optimizer=<that optimizer object>) to run it"
+                )
         constraints = {m: tuple(v) for m, v in s.get("constraints", {}).items()}
         objectives = Objectives.from_json(s)
         checkpoints = _with_options(s.get("checkpoints"), storage_options, path)
@@ -1013,7 +1052,7 @@ def load_study(
             baseline=s.get("baseline"),
             storage=store,
             seed=s["seed"],
-            optimizer=optimizer or s["optimizer"],
+            optimizer=optimizer,
             n_initial=s.get("n_initial"),
             max_failure_share=s.get("max_failure_share", 0.5),
             suggest_timeout=s.get("suggest_timeout", 30.0),
@@ -1056,6 +1095,22 @@ def _told(number: int, attempt: int, result: Any, state: TrialState | str | None
         traceback="".join(tb_module.format_exception(result)),
         ended_at=now,
     )
+
+
+def _widened(store: SQLiteStore, rec: StudyRecord, space: Space | Mapping[str, Any]) -> dict:
+    """Store ``space`` as the study's space, if it widens the stored one; the new settings."""
+    wider = space if isinstance(space, Space) else Space(space)
+    old = Space.from_json(rec.settings["space"])
+    try:
+        old.check_widening(wider)
+    except SpaceError as exc:
+        raise StorageError(f"load_study(space=...): {exc}") from None
+    if wider == old:
+        return rec.settings
+    history = [*rec.settings.get("widened", []), {"from": old.to_json(), "at": time.time()}]
+    settings = {**rec.settings, "space": wider.to_json(), "widened": history}
+    store.set_settings(rec.id, settings)
+    return settings
 
 
 def _with_options(

@@ -89,6 +89,8 @@ class Store(Protocol):
 
     def set_target(self, study_id: int, target: int | None) -> None: ...
 
+    def set_settings(self, study_id: int, settings: dict[str, Any]) -> None: ...
+
     def add_trials(self, study_id: int, trials: Iterable[Trial]) -> None:
         """Insert new trials in one transaction; raises ``StorageError`` (writing nothing) if a
         number is taken: trials are never overwritten by a second writer."""

@@ -273,6 +273,11 @@ class SQLiteStore:
         with self._tx() as cur:
             cur.execute("UPDATE studies SET target=? WHERE id=?", (target, study_id))
 
+    def set_settings(self, study_id: int, settings: dict[str, Any]) -> None:
+        """Replace a study's settings (a widened space)."""
+        with self._tx() as cur:
+            cur.execute("UPDATE studies SET settings=? WHERE id=?", (_dumps(settings), study_id))
+
     # ------------------------------------------------------------------ trials
 
     def add_trials(self, study_id: int, trials: Iterable[Trial]) -> None:
