@@ -72,12 +72,14 @@ class PruningGamble(DictReads):
 @dataclass(frozen=True)
 class WorkerLost(DictReads):
     """Trial ``number`` lost its worker (``worker``, if known) during attempt ``attempt``;
-    the cluster runs it again, from its last checkpoint if it saved one."""
+    the cluster runs it again, from its last checkpoint if it saved one (``from_step``: that
+    checkpoint's step as the re-run found it when it started; None: none, or not known)."""
 
     type: ClassVar[str] = "worker_lost"
     number: int
     attempt: int
     worker: str | None = None
+    from_step: float | None = None
 
 
 StudyEvent = TrialChanged | ReportsAdded | StatusChanged | PruningGamble | WorkerLost

@@ -250,12 +250,14 @@ class TrialLedger:
                 self._hv_history = None
         return rec
 
-    def _keep_curve_to_checkpoint(self, number: int) -> float | None:
+    def _keep_curve_to_checkpoint(self, number: int, step: float | None = None) -> float | None:
         """A trial starts again: drop its reports after its checkpoint (all without one), and
         restore those saved with the checkpoint that never reached the store (sent just before
-        the driver died)."""
+        the driver died). ``step``: the checkpoint step the re-run started from, when its
+        worker said (read now, the re-run may have saved a newer one already)."""
         root = self.checkpoint_root
-        step = checkpoints.checkpoint_step(root, number)
+        if step is None:
+            step = checkpoints.checkpoint_step(root, number)
         self.store.delete_reports(self.record.id, number, after_step=step)
         if self._report_history is not None:
             self._report_history.drop_after(number, step)
@@ -283,7 +285,7 @@ class TrialLedger:
             t = self._trials.get(number)
             if t is None or t.attempt != lost.attempt or t.state is not TrialState.RUNNING:
                 return
-            step = self._keep_curve_to_checkpoint(number)
+            step = self._keep_curve_to_checkpoint(number, lost.from_step)
             extra = {
                 **t.extra,
                 "worker_restarts": t.extra.get("worker_restarts", 0) + 1,

@@ -307,3 +307,26 @@ def test_an_unmarked_or_odd_checkpoint_is_not_loaded(tmp_path):
     assert C.load(root, 4) == ({"old": True}, 5)
     (d / "meta.json").write_text(json.dumps({"step": 5, "file": "../../x.pt"}))
     assert C.load(root, 4) is None
+
+
+def test_a_rerun_that_saved_before_the_loss_was_handled_keeps_the_step_it_resumed_from(tmp_path):
+    """Dask announces a re-run with its start message; the study used to read the checkpoint
+    step when it handled that message, and with a remote store the re-run had sometimes saved
+    a newer checkpoint by then: the study recorded that newer step and kept the lost worker's
+    report of it. The re-run's worker now says which step it resumed from."""
+    from hpo_notebook.events import WorkerLost
+
+    study = hn.Study(None, SPACE, objectives={"loss": "min"}, checkpoints=str(tmp_path))
+    old = study.ask()
+    for step in (1, 2, 3):
+        old.report(step, loss=1.0 / step)
+        old.save_checkpoint({"at": step})
+    old.report(4, loss=99.0)  # the lost worker got this far without saving
+    rerun = hn.TrialContext(old.number, old.params, old.seed, old.attempt,
+                            checkpoint_root=old._checkpoint_root)  # fmt: skip
+    assert rerun.load_checkpoint() == {"at": 3}
+    rerun.save_checkpoint({"at": 4}, step=4)  # saved before the study handled the loss
+    study._ledger.worker_lost(WorkerLost(old.number, old.attempt, "tcp://gone", from_step=3.0))
+    t = study.trial(old.number)
+    assert t.extra["checkpoint_step"] == 3.0 and t.extra["worker_restarts"] == 1
+    assert study.curves(old.number)["step"].tolist() == [1, 2, 3]  # the stale 4 is gone

@@ -399,7 +399,9 @@ class DaskExecutor:
             worker = worker if isinstance(worker, str) else None
             key = (int(msg["trial"]), int(msg["attempt"]))
             if key in self._started:  # Dask ran it again: the first worker was lost
-                self._messages.put(WorkerLost(*key, self._started[key]))
+                step = msg.get("checkpoint_step")
+                step = float(step) if isinstance(step, (int, float)) else None
+                self._messages.put(WorkerLost(*key, self._started[key], step))
             if key in self._futures:  # (a start that arrives after the end is not kept)
                 self._started[key] = worker
             self._messages.put(TrialStarted(*key, worker, msg.get("t")))
@@ -596,6 +598,8 @@ def _run_trial(fn: Callable[..., Any], spec: TrialSpec, route: _Route) -> dict[s
         "t": time.time(),
         "pid": os.getpid(),
         "worker": worker.address,
+        # what a re-run resumes from: read before the trial can save a newer checkpoint
+        "checkpoint_step": _checkpoint_step(spec),
     }
     worker.log_event(route.topic, start)
     channel = _WorkerChannel(worker, spec, route)
@@ -653,6 +657,18 @@ def _address(client: Any) -> str:
         return str(client.scheduler.address)
     except Exception:
         return "(unknown address)"
+
+
+def _checkpoint_step(spec: TrialSpec) -> float | None:
+    """The step of the trial's checkpoint as the task starts (None: none, or unreadable)."""
+    if spec.checkpoint_root is None:
+        return None
+    from hpo_notebook import checkpoints
+
+    try:
+        return checkpoints.checkpoint_step(spec.checkpoint_root, spec.number)
+    except Exception:  # the study reads it itself then
+        return None
 
 
 def _running_keys(dask_worker: Any) -> list[str]:

@@ -591,7 +591,11 @@ class SimulatedExecutor:
         spec, now = job.spec, self.clock.time
         _seed(spec.seed)
         if job.lost_from is not None:  # as Dask's second start of a task tells the study
-            self.post(WorkerLost(spec.number, spec.attempt, job.lost_from))
+            from hpo_notebook.checkpoints import checkpoint_step
+
+            step = None if spec.checkpoint_root is None else checkpoint_step(
+                spec.checkpoint_root, spec.number)  # fmt: skip
+            self.post(WorkerLost(spec.number, spec.attempt, job.lost_from, step))
         self.post(TrialStarted(spec.number, spec.attempt, job.worker, now()))
         ctx = TrialContext(
             spec.number, spec.params, spec.seed, spec.attempt, _Channel(self, job),
