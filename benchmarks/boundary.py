@@ -20,15 +20,14 @@ Results: ``docs/results/boundary.json`` and ``.md``.
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import sys
 import time
 import warnings
 from pathlib import Path
 from typing import Any
 
-RESULTS = Path(__file__).resolve().parent.parent / "docs" / "results"
+from benchmarks._results import RESULTS, publish
+
 T0 = 1_700_000_000.0
 
 
@@ -139,14 +138,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--seeds-inside", type=int, default=20)
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
-    res = run(args.trials, args.seeds_outside, args.seeds_inside)
-    res["command"] = "python -m benchmarks.boundary " + " ".join(argv or sys.argv[1:])
-    res["when"] = time.strftime("%Y-%m-%d")
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "boundary.json").write_text(json.dumps(res, indent=1) + "\n")
-    (args.out / "boundary.md").write_text(render(res))
-    print(render(res))
-    return res
+    return publish(
+        "boundary", run(args.trials, args.seeds_outside, args.seeds_inside), render, args.out, argv
+    )
 
 
 if __name__ == "__main__":

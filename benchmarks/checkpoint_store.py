@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import socket
 import statistics
 import subprocess
@@ -28,7 +27,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-RESULTS = Path(__file__).resolve().parent.parent / "docs" / "results"
+from benchmarks._results import RESULTS, publish
 
 
 def _free_port() -> int:
@@ -158,13 +157,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
-    res = run(args.mb, args.repeats)
-    res["command"] = "python -m benchmarks.checkpoint_store " + " ".join(argv or sys.argv[1:])
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "checkpoint_store.json").write_text(json.dumps(res, indent=1) + "\n")
-    (args.out / "checkpoint_store.md").write_text(render(res))
-    print(render(res))
-    return res
+    return publish("checkpoint_store", run(args.mb, args.repeats), render, args.out, argv)
 
 
 if __name__ == "__main__":

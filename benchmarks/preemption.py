@@ -15,17 +15,16 @@ Results: ``docs/results/preemption.json`` and ``.md``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import statistics
-import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
-RESULTS = Path(__file__).resolve().parent.parent / "docs" / "results"
+from benchmarks._results import RESULTS, publish
+
 HOW = ("SIGTERM", "retire_workers")
 
 
@@ -136,13 +135,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
-    res = run(args.repeats)
-    res["command"] = "python -m benchmarks.preemption " + " ".join(argv or sys.argv[1:])
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "preemption.json").write_text(json.dumps(res, indent=1) + "\n")
-    (args.out / "preemption.md").write_text(render(res))
-    print(render(res))
-    return res
+    return publish("preemption", run(args.repeats), render, args.out, argv)
 
 
 if __name__ == "__main__":

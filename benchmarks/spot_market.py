@@ -22,16 +22,15 @@ Results: ``docs/results/spot_market.json`` and ``.md``.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-RESULTS = Path(__file__).resolve().parent.parent / "docs" / "results"
+from benchmarks._results import RESULTS, publish
+
 T0 = 1_700_000_000.0
 CHECKPOINT_S = 300.0
 
@@ -169,14 +168,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
-    res = run(args.trials, args.workers, args.half_life_s, args.replace_after_s, args.seed)
-    res["command"] = "python -m benchmarks.spot_market " + " ".join(argv or sys.argv[1:])
-    res["when"] = time.strftime("%Y-%m-%d")
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "spot_market.json").write_text(json.dumps(res, indent=1) + "\n")
-    (args.out / "spot_market.md").write_text(render(res))
-    print(render(res))
-    return res
+    return publish(
+        "spot_market",
+        run(args.trials, args.workers, args.half_life_s, args.replace_after_s, args.seed),
+        render,
+        args.out,
+        argv,
+    )
 
 
 if __name__ == "__main__":
