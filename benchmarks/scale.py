@@ -501,16 +501,32 @@ def render(results: dict[str, Any]) -> str:
             "|---|---|---|---|---|---|---|",
         ]
         short = []
+        # without a 1-worker row of its own: the quasi-random run of the same trials (the
+        # same seeded durations, no proposal time) gives the 1-worker time
+        own = any(r["workers"] == 1 and r.get("complete") == c["trials"] for r in c["rows"])
+        sobol = next((r for r in results.get("speedup", {}).get(f"sobol, {c['trials']} trials",
+                      {}).get("rows", []) if r["workers"] == 1), None)  # fmt: skip
+        one = None if own or sobol is None else sobol["virtual_s"]
         for r in c["rows"]:
             done = r.get("complete", c["trials"])
             if done < c["trials"]:
                 short.append(f"{r['workers']} workers: {done:,} of {c['trials']:,}")
+            speedup, ideal, eff = r.get("speedup", ""), r.get("ideal", ""), r.get("efficiency", "")
+            if one is not None and done == c["trials"]:
+                speedup = f"{one / r['virtual_s']:.2f} \\*\\*"
+                ideal, eff = r["workers"], round(one / r["virtual_s"] / r["workers"], 3)
             lines.append(
                 f"| {r['workers']} | {r['virtual_s']:,}{'' if done == c['trials'] else ' *'} | "
-                f"{r.get('speedup', '')} | {r.get('ideal', '')} | {r.get('efficiency', '')} | "
-                f"{r.get('busy_share', '')} | {r['real_s']} |"
+                f"{speedup} | {ideal} | {eff} | {r.get('busy_share', '')} | {r['real_s']} |"
             )
         lines.append("")
+        if one is not None:
+            lines += [
+                f"\\*\\* Against the 1-worker time of the quasi-random run of the same "
+                f"{c['trials']:,} trials ({one:,} s: the same seeded durations, no proposal "
+                "time), which is the linear ideal's reference.",
+                "",
+            ]
         if short:
             lines += [
                 "\\* Stopped by its real-time budget before every trial completed ("

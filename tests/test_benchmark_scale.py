@@ -86,3 +86,13 @@ def test_saving_keeps_what_another_run_saved_meanwhile(tmp_path):
     now = scale._load(tmp_path)
     assert set(now["speedup"]) == {"sobol, 40 trials", "qLogNEHVI, 40 trials"}
     assert now["utilization"] == {"trials": 1}
+
+
+def test_a_model_run_without_its_own_one_worker_row_is_measured_against_the_quasi_random_one():
+    sobol = scale.speedup(40, [1], "sobol")
+    model = {"trials": 40, "optimizer": "q", "rows": [
+        {"workers": 4, "virtual_s": sobol["rows"][0]["virtual_s"] / 3.2, "complete": 40,
+         "real_s": 1.0, "busy_share": 0.8}]}  # fmt: skip
+    text = scale.render({"speedup": {"sobol, 40 trials": sobol, "q, 40 trials": model}})
+    assert "| 3.20 \\*\\* | 4 | 0.8 | 0.8 |" in text
+    assert "Against the 1-worker time of the quasi-random run of the same 40 trials" in text
