@@ -175,13 +175,18 @@ class DaskExecutor:
                 return
             time.sleep(SCHEDULER_POLL_S)
 
-    @staticmethod
-    def _workers(client: Any) -> tuple[tuple[str, int, tuple[tuple[str, float], ...]], ...] | None:
+    def _workers(
+        self, client: Any
+    ) -> tuple[tuple[str, int, tuple[tuple[str, float], ...]], ...] | None:
         """``(address, threads, resources)`` of every worker, or None if the scheduler did
-        not answer in time."""
+        not answer in time. Without ``resources=`` only the thread counts are asked for (a
+        few bytes per worker, where the full worker info is kilobytes: this runs every 2 s)."""
+        timeout = SCHEDULER_POLL_S * 2
         try:
-            info = client.sync(client.scheduler.identity, n_workers=-1,
-                               callback_timeout=SCHEDULER_POLL_S * 2)  # fmt: skip
+            if not self.resources:
+                threads = client.sync(client.scheduler.ncores, callback_timeout=timeout)
+                return tuple(sorted((a, int(n), ()) for a, n in threads.items()))
+            info = client.sync(client.scheduler.identity, n_workers=-1, callback_timeout=timeout)
         except Exception:  # a timeout, a closed comm
             return None
         return tuple(sorted(
@@ -641,6 +646,9 @@ def _free_worker(client: Any, worker: str, key: str, prefix: str) -> None:
         stacklevel=1,
     )
 
+
+#: a worker as the study sees it: address, threads, resources
+_Worker = tuple[str, int, tuple[tuple[str, float], ...]]
 
 #: seconds without a connection to the scheduler after which the cluster counts as lost
 SCHEDULER_LOST_AFTER_S = 10.0
