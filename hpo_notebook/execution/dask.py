@@ -175,9 +175,7 @@ class DaskExecutor:
                 return
             time.sleep(SCHEDULER_POLL_S)
 
-    def _workers(
-        self, client: Any
-    ) -> tuple[tuple[str, int, tuple[tuple[str, float], ...]], ...] | None:
+    def _workers(self, client: Any) -> tuple[_Worker, ...] | None:
         """``(address, threads, resources)`` of every worker, or None if the scheduler did
         not answer in time. Without ``resources=`` only the thread counts are asked for (a
         few bytes per worker, where the full worker info is kilobytes: this runs every 2 s)."""
