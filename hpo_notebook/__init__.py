@@ -12,7 +12,7 @@ Importing this package stays light: torch, BoTorch, Dask and matplotlib load on 
 
 from __future__ import annotations
 
-from hpo_notebook import events
+from hpo_notebook import events, stop
 from hpo_notebook.checkpoints import Checkpoints
 from hpo_notebook.exceptions import (
     ClusterLostError,
@@ -75,6 +75,7 @@ __all__ = [
     "fingerprint",
     "load_study",
     "local_gpu_cluster",
+    "stop",
 ]
 
 

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from hpo_notebook.optimizers import Proposal
     from hpo_notebook.proposer import Proposer
     from hpo_notebook.reports import Report
+    from hpo_notebook.stop import StopRule, StopState
 
 #: Seconds running trials get to return after a stop before they are marked INTERRUPTED.
 STOP_GRACE_S = 1.0
@@ -107,6 +108,8 @@ class RunProgress:
         started_at: when it started, and ``now``, on the study's clock (virtual on a
             simulated cluster).
         workers: workers of the cluster now (None: not known, e.g. a simulated cluster).
+        rule: where the stopping rules stand (budget used and left, projected end), or None.
+        stop_reason: why the stopping rule holds (status ``"finishing"``) or ended the run.
     """
 
     status: str
@@ -117,6 +120,8 @@ class RunProgress:
     started_at: float
     now: float
     workers: int | None = None
+    rule: str | None = None
+    stop_reason: str | None = None
 
     @property
     def elapsed_s(self) -> float:
@@ -158,6 +163,8 @@ class Driver:
         suggest_timeout: seconds a free worker waits for a model proposal.
         max_failure_share: the share of failed trials that stops the run.
         on_exit: called on the driver thread as its last act before it reports "idle".
+        stop_rule: the study's and the run's stopping rules (:mod:`hpo_notebook.stop`).
+        n_initial: trials of the initial design (a rule waits for them).
     """
 
     def __init__(
@@ -173,6 +180,8 @@ class Driver:
         suggest_timeout: float | None = None,
         max_failure_share: float = 0.5,
         on_exit: Any = None,
+        stop_rule: StopRule | None = None,
+        n_initial: int = 0,
     ) -> None:
         self.ledger = ledger
         self.proposer = proposer
@@ -193,6 +202,12 @@ class Driver:
         self.done = threading.Event()
         self.error: BaseException | None = None
         self.stop_reason: str | None = None
+        self.stop_rule = stop_rule
+        self.n_initial = n_initial
+        #: why the stopping rule holds now (no new trial starts), else None
+        self.holding: str | None = None
+        #: why the stopping rule ended the run, else None
+        self.rule_reason: str | None = None
         #: why the cluster counts as lost (the run ended with ClusterLostError), else None
         self.lost: str | None = None
         #: workers of the cluster, as last seen (None: the executor does not say)
@@ -225,7 +240,9 @@ class Driver:
             return "cluster lost"
         if self._stopping:
             return "stopping"
-        return "paused" if self._paused else "running"
+        if self._paused:
+            return "paused"
+        return "finishing" if self.holding is not None else "running"
 
     def start(self) -> None:
         _LIVE.add(self)
@@ -234,6 +251,7 @@ class Driver:
 
     def progress(self) -> RunProgress:
         """A snapshot of where this run stands."""
+        rule = None if self.stop_rule is None else self.stop_rule.describe(self.stop_state())
         return RunProgress(
             "idle" if self.done.is_set() else self.status,
             self.n_trials,
@@ -243,7 +261,44 @@ class Driver:
             self.started_at,
             self.clock.time(),
             self.workers,
+            rule,
+            self.rule_reason or self.holding,
         )
+
+    def stop_state(self) -> StopState:
+        """What the stopping rule looks at, now."""
+        from hpo_notebook.stop import StopState
+
+        ledger = self.ledger
+        progress = ledger.hypervolume_history().values if ledger.objectives.n > 1 else None
+        return StopState(
+            ledger.trials,
+            self.clock.time(),
+            ledger.objectives,
+            progress,
+            self.n_initial,
+            self.started_at,
+            self.ledger.gpus_per_trial,
+        )
+
+    def _rule_allows(self, free: int) -> int:
+        """How many of ``free`` trials the stopping rule lets start now. While it holds, none
+        starts, and once none runs the run ends with the rule's reason. Asked only when a
+        trial could start."""
+        rule = self.stop_rule
+        if rule is None or free <= 0:
+            return free
+        state = self.stop_state()
+        room = rule.room(state)
+        reason = (rule.check(state) or "a stopping rule holds") if room <= 0 else None
+        changed = (reason is None) != (self.holding is None)
+        self.holding = reason
+        if reason is not None and not self.running:
+            self.rule_reason = reason
+            self.stop(reason)
+        elif changed:
+            self.ledger.publish(StatusChanged(self.status))
+        return free if room == math.inf else min(free, int(room))
 
     def join(self) -> None:
         self._thread.join()
@@ -386,7 +441,9 @@ class Driver:
         with self._control:
             if self._paused or self._stopping:
                 return
-            free = min(self.capacity - len(self.running), self._to_start())
+            free = self._rule_allows(min(self.capacity - len(self.running), self._to_start()))
+            if self.holding is not None:
+                return
             if free > 0 and self._requeue:
                 numbers, self._requeue = self._requeue[:free], self._requeue[free:]
                 self._submit([ledger.start_attempt(n) for n in numbers])
@@ -469,7 +526,7 @@ class Driver:
         with self._control:
             if self._paused or self._stopping:
                 return
-            free = min(self.capacity - len(self.running), self._to_start())
+            free = self._rule_allows(min(self.capacity - len(self.running), self._to_start()))
             if free > 0:
                 self._submit(self.ledger.create(self.proposer.late(free, limit)))
 

@@ -82,6 +82,8 @@ class TrialLedger:
         self.checkpoint_policy = checkpoint_policy
         #: the clock of the executor of the latest run (times the ledger records)
         self.clock: Clock = WALL
+        #: GPUs each trial of the latest run asks for (recorded with the trial, for budgets)
+        self.gpus_per_trial = 0.0
         self._lock = threading.RLock()
         self._listeners: list[Listener] = []
         self._trials: dict[int, Trial] = {t.number: t for t in store.trials(record.id)}
@@ -170,6 +172,18 @@ class TrialLedger:
         """The saved target (None before the first run)."""
         return self.store.get_study(self.name).target
 
+    def setting(self, key: str) -> Any:
+        """One of the study's stored settings (None when absent)."""
+        return self.store.get_study(self.name).settings.get(key)
+
+    def update_settings(self, **values: Any) -> None:
+        """Store ``values`` in the study's settings (read afresh, so nothing else is lost)."""
+        with self._lock:
+            settings = self.store.get_study(self.name).settings
+            if all(settings.get(k) == v for k, v in values.items()):
+                return
+            self.store.set_settings(self.record.id, {**settings, **values})
+
     def set_optimizer_state(self, state: dict[str, Any] | None) -> None:
         """Save the optimizer's state (a resumed study proposes with it)."""
         self.store.set_optimizer_state(self.record.id, state)
@@ -208,6 +222,7 @@ class TrialLedger:
                         created_at=now,
                         started_at=now,
                         attempt=1,
+                        extra=self._run_extra(),
                     )
                 )
             self.store.add_trials(self.record.id, new)
@@ -333,12 +348,21 @@ class TrialLedger:
                 error=None,
                 traceback=None,
             )
-            extra: dict[str, Any] = {}
+            extra: dict[str, Any] = self._run_extra()
             if old.attempt:
                 extra["checkpoint_step"] = self._keep_curve_to_checkpoint(number)
+            # the time of earlier attempts was spent too (stop.Budget counts it)
+            earlier = float(old.extra.get("earlier_attempts_s", 0.0) or 0.0)
+            if old.started_at is not None and old.ended_at is not None:
+                earlier += max(0.0, old.ended_at - old.started_at)
+            if earlier:
+                extra["earlier_attempts_s"] = earlier
             t = dataclasses.replace(t, extra=extra)
             self._save(t)
         return t
+
+    def _run_extra(self) -> dict[str, Any]:
+        return {"gpus": self.gpus_per_trial} if self.gpus_per_trial else {}
 
     def _save(self, t: Trial) -> None:
         with self._lock:

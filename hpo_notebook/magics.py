@@ -78,6 +78,10 @@ def _cell_parser() -> _Parser:
     p.add_argument(
         "--cluster", default=None, help="variable holding a Client, a cluster or an address"
     )
+    p.add_argument(
+        "--no-improvement", default=None, help="stop rule: TRIALS or TRIALS:MIN_GAIN, e.g. 20:0.01"
+    )
+    p.add_argument("--budget", default=None, help="stop rule, e.g. gpu_hours=8,trials=100")
     p.add_argument("--start", action="store_true", help="run in the background")
     p.add_argument("--no-run", action="store_true", help="only define the study")
     return p
@@ -128,6 +132,41 @@ def parse_pruner(text: str | None) -> Any:
     )
 
 
+def parse_stop(no_improvement: str | None, budget: str | None) -> Any:
+    """``--no-improvement 20:0.01`` and ``--budget gpu_hours=8,hours=2,trials=100`` as one
+    stopping rule (None: neither given)."""
+    import hpo_notebook as hn
+
+    rules = []
+    if no_improvement:
+        trials, _, gain = no_improvement.partition(":")
+        try:
+            kw: dict[str, Any] = {"trials": int(trials)}
+            if gain:
+                kw["min_gain"] = float(gain)
+        except ValueError:
+            raise UsageError(
+                f"%hpo: --no-improvement {no_improvement!r} should look like TRIALS or "
+                "TRIALS:MIN_GAIN, e.g. --no-improvement 20:0.01"
+            ) from None
+        rules.append(hn.stop.NoImprovement(**kw))
+    if budget:
+        kinds: dict[str, Any] = {}
+        for part in filter(None, (p.strip() for p in budget.split(","))):
+            key, _, value = part.partition("=")
+            if key not in ("gpu_hours", "hours", "trials") or not value:
+                raise UsageError(
+                    f"%hpo: --budget part {part!r} should be gpu_hours=H, hours=H or trials=N, "
+                    "e.g. --budget gpu_hours=8,trials=100"
+                )
+            try:
+                kinds[key] = int(value) if key == "trials" else float(value)
+            except ValueError:
+                raise UsageError(f"%hpo: --budget {key} must be a number, got {value!r}") from None
+        rules.append(hn.stop.Budget(**kinds))
+    return hn.stop.combine(*rules)
+
+
 def trial_source(cell: str, space: Any, metrics: list[str]) -> str:
     """The source of the trial function a ``%%hpo`` cell stands for."""
     # Whatever from the study file shapes this source must be in _trust.cell_payload too, or
@@ -167,16 +206,20 @@ class HpoMagics(Magics):
             %%hpo --space SPACE --objectives a:min,b:max [--trials 20] [--concurrency K]
                   [--constraints c<=5] [--name study] [--storage runs/study.db|none]
                   [--seed S] [--optimizer qLogNEHVI] [--pruner asha:27|moasha:27|median]
-                  [--cluster VAR] [--start | --no-run]
+                  [--cluster VAR] [--no-improvement 20:0.01] [--budget gpu_hours=8]
+                  [--start | --no-run]
 
         ``--cluster VAR`` names a variable holding a ``distributed.Client``, a cluster object
         or a scheduler address (default: a local Dask cluster for the run).
+        ``--no-improvement TRIALS[:MIN_GAIN]`` and ``--budget gpu_hours=H,hours=H,trials=N``
+        are the study's stopping rules (``hn.stop``); the study stops when either holds.
 
         Line magics, on the current study (the last one defined or loaded)::
 
             %hpo run [N]        run N more trials (default: to the planned number), blocking
             %hpo start [N]      the same in the background (buttons stay live)
-                                (both take --cluster VAR; default: the cell's --cluster)
+                                (both take --cluster VAR, default: the cell's --cluster,
+                                and --no-improvement / --budget for this run)
             %hpo status         counts and state
             %hpo pause | resume | stop
             %hpo pareto         the Pareto front (a DataFrame)
@@ -234,6 +277,7 @@ class HpoMagics(Magics):
             optimizer=args.optimizer,
             pruner=parse_pruner(args.pruner),
             lineage={"magic": magic},
+            stop_when=parse_stop(args.no_improvement, args.budget),
         )
         cluster = self._cluster(args.cluster)
         self._bind(args.name, study, cluster)
@@ -317,9 +361,21 @@ class HpoMagics(Magics):
                 raise UsageError("%hpo: --cluster needs a variable name, e.g. --cluster client")
             cluster = self._cluster(words[i + 1])
             del words[i : i + 2]
+        flags: dict[str, str | None] = {"--no-improvement": None, "--budget": None}
+        for flag in flags:
+            if flag in words:
+                i = words.index(flag)
+                if i + 1 >= len(words):
+                    example = "20:0.01" if flag == "--no-improvement" else "trials=50"
+                    raise UsageError(f"%hpo: {flag} needs a value, e.g. {flag} {example}")
+                flags[flag] = words[i + 1]
+                del words[i : i + 2]
         if not words:
             raise UsageError("%hpo: write a command, e.g. %hpo status (see %hpo?)")
         cmd, rest = words[0], words[1:]
+        rule = parse_stop(flags["--no-improvement"], flags["--budget"])
+        if rule is not None and cmd not in ("run", "start"):
+            raise UsageError("%hpo: --no-improvement and --budget go with %hpo run or %hpo start")
         if cmd not in COMMANDS:
             raise UsageError(f"%hpo: unknown command {cmd!r}; write one of: {', '.join(COMMANDS)}")
         if trust and not (cmd == "resume" and rest):
@@ -335,7 +391,9 @@ class HpoMagics(Magics):
             return self._list(rest)
         study = self._require_study()
         if cmd in ("run", "start"):
-            getattr(study, cmd)(self._count(rest, cmd), cluster=cluster or self.cluster)
+            getattr(study, cmd)(
+                self._count(rest, cmd), cluster=cluster or self.cluster, stop_when=rule
+            )
             return None
         if cmd in ("pause", "resume", "stop"):
             getattr(study, cmd)()

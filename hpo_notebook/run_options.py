@@ -33,8 +33,12 @@ class RunOptions:
     progress: bool | None = None
     show: bool | None = None
     trial_timeout: float | None = None
+    stop_when: Any = None
 
     def __post_init__(self) -> None:
+        from hpo_notebook import stop
+
+        stop.parse(self.stop_when, "stop_when")
         if self.n_trials is not None:
             _checks.check_n_trials(self.n_trials)
         if self.concurrency is not None:

@@ -8,6 +8,7 @@ from typing import Any
 from hpo_notebook.checkpoints import Checkpoints
 from hpo_notebook.objectives import Objectives
 from hpo_notebook.space import Space
+from hpo_notebook.stop import StopRule
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class StudySettings:
         checkpoints: where checkpoints go and which are kept.
         pruner: the pruner as JSON (None without one).
         baseline: the configuration used today, run first (None without one).
+        stop_when: the study's stopping rules (:mod:`hpo_notebook.stop`), or None.
 
     Example:
         >>> import hpo_notebook as hn
@@ -45,6 +47,7 @@ class StudySettings:
     pruner: dict[str, Any] | None
     trial_timeout: float | None
     baseline: dict[str, Any] | None = None
+    stop_when: StopRule | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The JSON stored with the study (its unique id is added when it is created)."""
@@ -61,4 +64,5 @@ class StudySettings:
             "pruner": self.pruner,
             "trial_timeout": self.trial_timeout,
             "baseline": self.baseline,
+            "stop_when": None if self.stop_when is None else self.stop_when.to_json(),
         }

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, overload
 
 from hpo_notebook import _checks
 from hpo_notebook import results as R
+from hpo_notebook import stop as stop_rules
 from hpo_notebook.checkpoints import Checkpoints
 from hpo_notebook.clock import Clock
 from hpo_notebook.events import StatusChanged, StudyEvent, TrialChanged
@@ -56,6 +57,7 @@ from hpo_notebook.reports import ReportHistory
 from hpo_notebook.run_options import RunOptions
 from hpo_notebook.settings import StudySettings
 from hpo_notebook.space import Space
+from hpo_notebook.stop import StopRule
 from hpo_notebook.store import SQLiteStore, StudyRecord, open_store
 from hpo_notebook.store.lock import DriverLock
 from hpo_notebook.trial import Trial, TrialContext, TrialState
@@ -122,6 +124,11 @@ class Study:
             dashboard's header the best gains, and :meth:`warnings` says so when nothing
             dominates it after the initial design and :data:`BASELINE_PATIENCE` trials the
             model proposed.
+        stop_when: stopping rules for every run of the study, stored with it:
+            ``hn.stop.NoImprovement()``, ``hn.stop.Budget(gpu_hours=...)``, or several
+            combined with ``|``. When one holds, no new trial starts; the running ones finish,
+            then the run ends and :attr:`status` says why. Reopening the study with another
+            rule replaces the stored one. See :mod:`hpo_notebook.stop`.
 
     Raises:
         ConfigError, SpaceError, StorageError: bad arguments, before anything runs.
@@ -149,8 +156,10 @@ class Study:
         lineage: dict[str, Any] | None = None,
         held_out: Mapping[str, str | None] | Sequence[str] | None = None,
         baseline: Mapping[str, Any] | None = None,
+        stop_when: StopRule | None = None,
     ) -> None:
         self.fn = _checks.check_fn(fn)
+        stop_when = stop_rules.parse(stop_when)
         self.space = space if isinstance(space, Space) else Space(space)
         self.objectives = Objectives.parse(objectives, constraints, held_out)
         self.pruner = _checks.check_pruner(pruner, self.objectives)
@@ -201,6 +210,7 @@ class Study:
             _checks.pruner_json(self.pruner),
             trial_timeout,
             baseline,
+            stop_when,
         )
         record = self._create_or_load(name or "study", seed, given, load_if_exists, lineage)
         record.uid  # noqa: B018 - a tampered id is refused now, before anything runs
@@ -213,8 +223,11 @@ class Study:
             seed=int(record.settings["seed"]),
             checkpoints=self._checkpoint_policy,
             baseline=baseline if baseline is not None else record.settings.get("baseline"),
+            stop_when=stop_when or stop_rules.from_json(record.settings.get("stop_when")),
         )
         self._warnings: list[str] = []
+        #: why a stopping rule ended the study's last run (as stored), else None
+        self._stored_stop_reason: str | None = record.settings.get("stopped_by")
         self._ledger = TrialLedger(
             self._store,
             record,
@@ -235,6 +248,8 @@ class Study:
         self._unwatch_baseline: Callable[[], None] | None = None
         if self.settings.baseline is not None:
             self._unwatch_baseline = self.subscribe(self._watch_baseline)
+        if stop_when is not None:  # given to a reopened study: it replaces the stored rule
+            self._ledger.update_settings(stop_when=stop_when.to_json())
         self._warned_bounds: set[tuple[str, str]] = set()
         self._next_bound_check = 0
         self.subscribe(self._watch_bounds)
@@ -347,12 +362,22 @@ class Study:
 
     @property
     def status(self) -> str:
-        """``"idle"``, ``"running"``, ``"paused"``, ``"stopping"``, or ``"cluster lost"`` (the
-        last run ended because the Dask scheduler stopped answering; until the next run)."""
+        """``"idle"``, ``"running"``, ``"finishing"`` (a stopping rule holds: no new trials,
+        the running ones finish), ``"paused"``, ``"stopping"``, ``"cluster lost"`` (the last
+        run ended because the Dask scheduler stopped answering) or ``"stopped: <reason>"``
+        (a stopping rule ended the last run; also read back from the file). The last two
+        hold until the next run."""
         r = self._driver
-        if r is not None and r.done.is_set() and r.lost is not None:
+        if r is not None and not r.done.is_set():
+            return r.status
+        if r is not None and r.lost is not None:
             return "cluster lost"
-        return "idle" if r is None or r.done.is_set() else r.status
+        reason = r.rule_reason if r is not None else self._stored_stop_reason
+        return "idle" if reason is None else f"stopped: {reason}"
+
+    def _is_idle(self) -> bool:
+        r = self._driver
+        return r is None or r.done.is_set()
 
     def __repr__(self) -> str:
         c = self.counts()
@@ -447,7 +472,7 @@ class Study:
                 raise: the trial is marked FAILED with the reason.
         """
         number = trial if isinstance(trial, int) else trial.number
-        if number not in self._asked and self.status in ("idle", "cluster lost"):
+        if number not in self._asked and self._is_idle():
             self._hold("tell")  # a trial asked for by an earlier process
         try:
             current = self._ledger.trial(number)
@@ -498,6 +523,7 @@ class Study:
         progress: bool | None = None,
         show: bool | None = None,
         trial_timeout: float | None = None,
+        stop_when: StopRule | None = None,
     ) -> Study:
         """Run trials on Dask until ``n_trials`` more have finished; blocks.
 
@@ -522,6 +548,9 @@ class Study:
                 ``start()`` or ``await study.run_async(...)`` to keep them alive; the kernel's
                 stop button (or Ctrl-C) stops a blocking ``run`` cleanly.
             trial_timeout: seconds each trial may run, for this run (default: the study's).
+            stop_when: stopping rules for this run, beside the study's own (see
+                :mod:`hpo_notebook.stop`); stored with the plan, so ``run()`` after a crash
+                goes on under them.
 
         Raises:
             StudyFailedError: too many trials failed (see ``max_failure_share``).
@@ -531,7 +560,15 @@ class Study:
         """
         self._start(
             RunOptions(
-                n_trials, concurrency, cluster, resources, timeout, progress, show, trial_timeout
+                n_trials,
+                concurrency,
+                cluster,
+                resources,
+                timeout,
+                progress,
+                show,
+                trial_timeout,
+                stop_when,
             )
         )
         try:
@@ -552,6 +589,7 @@ class Study:
         progress: bool | None = None,
         show: bool | None = None,
         trial_timeout: float | None = None,
+        stop_when: StopRule | None = None,
     ) -> Study:
         """Like :meth:`run` but returns at once; the study runs in a background thread.
 
@@ -559,7 +597,15 @@ class Study:
         """
         return self._start(
             RunOptions(
-                n_trials, concurrency, cluster, resources, timeout, progress, show, trial_timeout
+                n_trials,
+                concurrency,
+                cluster,
+                resources,
+                timeout,
+                progress,
+                show,
+                trial_timeout,
+                stop_when,
             )
         )
 
@@ -575,6 +621,8 @@ class Study:
             )
         self._require_runnable()
         fn = self.fn
+        gpus = float((opts.resources or {}).get("GPU", 0) or 0)
+        rule = self._stop_rule_for(opts, gpus)
         executor = executor_for(
             opts.cluster, opts.concurrency, opts.resources, lambda: _checks.check_picklable(fn)
         )
@@ -584,8 +632,14 @@ class Study:
             if n == 0:  # nothing to run: no cluster to start
                 self._let_go()
                 return self
+            if opts.n_trials is not None or opts.stop_when is not None:  # a new plan
+                run_rule = opts.stop_when
+                self._ledger.update_settings(
+                    run_stop_when=None if run_rule is None else run_rule.to_json()
+                )
             self._ledger.set_target(self._ledger.n_finished() + n)
             self._ledger.clock = executor.clock
+            self._ledger.gpus_per_trial = gpus
             self._driver = Driver(
                 self._ledger,
                 self._proposer,
@@ -597,7 +651,9 @@ class Study:
                 opts.trial_timeout or self.trial_timeout,
                 self.suggest_timeout,
                 self.max_failure_share,
-                on_exit=lambda: self._let_go(runner_ending=True),
+                on_exit=self._on_run_exit,
+                stop_rule=rule,
+                n_initial=self._initial_design_size(),
             )
         except BaseException:
             self._let_go()
@@ -613,6 +669,30 @@ class Study:
         self._proposer.warm_up()
         self._driver.start()
         return self
+
+    def _stop_rule_for(self, opts: RunOptions, gpus: float) -> StopRule | None:
+        """The study's rule and this run's (continuing the plan with ``run()``, the rule the
+        plan was stored with), checked against the run's resources before anything starts."""
+        run_rule = opts.stop_when
+        if opts.n_trials is None and run_rule is None:
+            run_rule = stop_rules.from_json(self._ledger.setting("run_stop_when"))
+        rule = stop_rules.combine(self.settings.stop_when, run_rule)
+        if rule is not None:
+            rule.validate(gpus)
+        return rule
+
+    def _initial_design_size(self) -> int:
+        size = getattr(self.optimizer, "initial_design_size", None)
+        return int(size(self.space)) if callable(size) else 0
+
+    def _on_run_exit(self) -> None:
+        """Last act of the driver thread: record why the run ended, give the file up."""
+        r = self._driver
+        reason = None if r is None else r.rule_reason
+        with contextlib.suppress(Exception):  # a closed store must not hide the run's error
+            self._ledger.update_settings(stopped_by=reason)
+        self._stored_stop_reason = reason
+        self._let_go(runner_ending=True)
 
     def _resolve_n_trials(self, n_trials: int | None) -> int:
         if n_trials is None:
@@ -653,6 +733,7 @@ class Study:
         progress: bool | None = None,
         show: bool | None = None,
         trial_timeout: float | None = None,
+        stop_when: StopRule | None = None,
     ) -> Study:
         """Like :meth:`run`, awaitable: ``await study.run_async(...)`` in a notebook cell.
 
@@ -664,7 +745,15 @@ class Study:
 
         self._start(
             RunOptions(
-                n_trials, concurrency, cluster, resources, timeout, progress, show, trial_timeout
+                n_trials,
+                concurrency,
+                cluster,
+                resources,
+                timeout,
+                progress,
+                show,
+                trial_timeout,
+                stop_when,
             )
         )
         r = self._driver
@@ -721,7 +810,7 @@ class Study:
             self._driver.stop()
 
     def _require_idle(self, what: str) -> None:
-        if self.status not in ("idle", "cluster lost"):
+        if not self._is_idle():
             raise ConfigError(f"{what}: the study is {self.status}; call wait() or stop() first")
 
     def close(self) -> None:
@@ -989,6 +1078,7 @@ def load_study(
     pruner: Pruner | None = None,
     storage_options: Mapping[str, Any] | None = None,
     space: Space | Mapping[str, Any] | None = None,
+    stop_when: StopRule | None = None,
 ) -> Study:
     """Reopen a stored study, to read its results or to continue it.
 
@@ -1008,6 +1098,7 @@ def load_study(
             parameters, each range the same or wider, each Choice with the same options or
             more. The study's past trials are kept; the stored space is replaced, and the old
             one recorded in its settings (``"widened"``).
+        stop_when: stopping rules that replace the stored ones (None: keep them).
 
     Raises:
         StorageError: the file does not exist or is not a study file, or ``storage_options``
@@ -1062,6 +1153,7 @@ def load_study(
             name=rec.name,
             load_if_exists=True,
             checkpoints=checkpoints,
+            stop_when=stop_when,
         )
     except StorageError:
         store.close()

@@ -368,6 +368,8 @@ class Dashboard:
         if gains:  # the best gain over the baseline on the front, per objective
             parts.append("vs baseline " + ", ".join(
                 f"{html.escape(n)} {g:+.3g}" for n, g in gains.items()))  # fmt: skip
+        if "stop_rule" in summary.extra:
+            parts.append(html.escape(summary.extra["stop_rule"]))
         for w in summary.extra.get("warnings", []):
             parts.append(f'<span style="color:#b35900">&#9888; {html.escape(w)}</span>')
         link = s.dask_dashboard
@@ -466,6 +468,8 @@ def summarize(study: Any, trials: list[Any], started: float) -> D.Summary:
         elapsed, eta, utilization = progress.elapsed_s, progress.eta_s, progress.utilization
         if progress.workers is not None and utilization is not None:
             extra["workers"] = progress.workers
+        if progress.rule is not None and progress.status != "idle":
+            extra["stop_rule"] = progress.rule  # budget used and left, a projected end
     score_label, score = ("hypervolume", None) if study.objectives.n > 1 else ("best", None)
     try:
         if study.objectives.n > 1:
