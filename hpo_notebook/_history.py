@@ -20,7 +20,7 @@ import numpy as np
 from hpo_notebook.objectives import Objectives
 from hpo_notebook.optimizers import History
 from hpo_notebook.space import Space
-from hpo_notebook.trial import Trial, TrialState
+from hpo_notebook.trial import Trial, TrialState, is_rerun
 
 _PENDING = (TrialState.RUNNING, TrialState.INTERRUPTED)
 
@@ -98,6 +98,8 @@ class HistoryIndex:
         self._done.discard(n)
         self._pruned.discard(n)
         values = trial.values or {}
+        if is_rerun(trial):  # a seed re-run of a known point: nothing new for the search
+            return
         if trial.state in _PENDING:
             self._pending[n] = x
         elif trial.state is TrialState.COMPLETE and all(m in values for m in self.names):

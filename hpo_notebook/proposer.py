@@ -199,3 +199,24 @@ def _quietly(fn: Callable[[], Any]) -> None:
         fn()
     except Exception:  # a failed warm-up only means the first proposal pays for the imports
         logging.getLogger(__name__).debug("optimizer warm-up failed", exc_info=True)
+
+
+class FixedProposals:
+    """Proposals known in advance (seed re-runs), served in order through the part of the
+    :class:`Proposer` interface the driver uses; no model, no quasi-random stand-ins."""
+
+    def __init__(self, proposals: Sequence[Proposal]) -> None:
+        self._left = list(proposals)
+
+    def uses_model(self) -> bool:
+        return False
+
+    def propose(self, n: int) -> list[Proposal]:
+        take, self._left = self._left[:n], self._left[n:]
+        return take
+
+    def late(self, n: int, waited: float) -> list[Proposal]:
+        return self.propose(n)
+
+    def warm_up(self) -> None:
+        """Nothing to load."""

@@ -14,7 +14,7 @@ import numpy as np
 
 from hpo_notebook.exceptions import ConfigError
 from hpo_notebook.objectives import Objectives
-from hpo_notebook.trial import Trial, TrialState
+from hpo_notebook.trial import Trial, TrialState, is_rerun
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 #: The frames' own columns (``trials_frame`` and ``curves``), beside the metrics.
 FRAME_COLUMNS = frozenset(
     {"number", "state", "feasible", "duration_s", "proposal", "fit_s", "acq_s", "worker"}
-    | {"attempt", "error", "trial", "step", "t"}
+    | {"attempt", "error", "trial", "step", "t", "rerun_of"}
 )
 
 
@@ -45,12 +45,16 @@ def metric_column(name: str) -> str:
 
 
 def completed(trials: Sequence[Trial], objectives: Objectives) -> list[Trial]:
-    """COMPLETE trials that carry every objective and constrained metric."""
+    """COMPLETE trials that carry every objective and constrained metric (seed re-runs
+    excepted: they are read with ``robust_front``)."""
     names = objectives.metric_names
     return [
         t
         for t in trials
-        if t.state is TrialState.COMPLETE and t.values and all(n in t.values for n in names)
+        if t.state is TrialState.COMPLETE
+        and t.values
+        and all(n in t.values for n in names)
+        and not is_rerun(t)
     ]
 
 
@@ -92,6 +96,8 @@ def trials_frame(trials: Sequence[Trial], objectives: Objectives) -> pd.DataFram
                 "error": t.error,
             }
         )
+        if is_rerun(t):
+            row["rerun_of"] = t.proposal.get("rerun_of")
         rows.append(row)
     df = pd.DataFrame(rows)
     if df.empty:
@@ -176,7 +182,10 @@ class HypervolumeHistory:
             (
                 t
                 for t in trials
-                if t.state.finished and t.ended_at is not None and t.number not in self._seen
+                if t.state.finished
+                and t.ended_at is not None
+                and t.number not in self._seen
+                and not is_rerun(t)
             ),
             key=lambda t: (t.ended_at, t.number),
         )
@@ -322,3 +331,69 @@ def held_out_gap(trials: Sequence[Trial], objectives: Objectives, top: int = 5) 
                 "worse_by": objectives.to_max(mirrors, float(val) - float(held)),
             })  # fmt: skip
     return pd.DataFrame(rows, columns=columns)
+
+
+def robust_front(trials: Sequence[Trial], objectives: Objectives) -> pd.DataFrame:
+    """Every configuration that was re-run with new seeds (``Study.rerun``), over all its
+    seeds: the trial it re-ran (``number``), its parameters, each objective's mean and sample
+    standard deviation (``<objective>_mean``, ``<objective>_std``), ``n_seeds``, and two flags:
+
+    - ``on_front_share``: the share of seeds in which it is on the front of the configurations
+      compared seed by seed (the i-th run of each); ``unstable`` when below 1, i.e. its place
+      on the front changes across seeds;
+    - ``dominated_on_average``: another configuration is at least as good on the mean of every
+      objective and better on one (for one objective: not the best mean).
+
+    Rows are sorted by the first objective's mean, best first.
+    """
+    import pandas as pd
+
+    from hpo_notebook.pareto import non_dominated_mask
+
+    names = objectives.names
+    by_number = {t.number: t for t in trials}
+    samples: dict[int, list[Trial]] = {}
+    for t in trials:
+        source = t.proposal.get("rerun_of") if is_rerun(t) else None
+        ok = t.state is TrialState.COMPLETE and t.values and all(n in t.values for n in names)
+        if isinstance(source, int) and source in by_number and ok:
+            samples.setdefault(source, []).append(t)
+    columns = ["number", "n_seeds", "on_front_share", "unstable", "dominated_on_average"]
+    if not samples:
+        return pd.DataFrame(columns=columns)
+    groups: dict[int, list[Trial]] = {}
+    for source, reruns in sorted(samples.items()):
+        first = by_number[source]
+        done = first.state is TrialState.COMPLETE and first.values
+        groups[source] = ([first] if done else []) + reruns
+    numbers = list(groups)
+    Y = {n: objective_matrix(groups[n], objectives) for n in numbers}  # max frame, per seed
+    means = np.array([Y[n].mean(axis=0) for n in numbers])
+    dominated = ~non_dominated_mask(means)
+    on_front = {n: 0 for n in numbers}
+    rounds = {n: 0 for n in numbers}
+    for i in range(max(len(Y[n]) for n in numbers)):
+        here = [n for n in numbers if len(Y[n]) > i]
+        mask = non_dominated_mask(np.array([Y[n][i] for n in here]))
+        for n, keep in zip(here, mask):
+            rounds[n] += 1
+            on_front[n] += int(keep)
+    rows = []
+    for k, n in enumerate(numbers):
+        raw = np.array([[float((t.values or {})[m]) for m in names] for t in groups[n]])
+        row: dict[str, Any] = {"number": n}
+        row.update({f"params_{p}": v for p, v in by_number[n].params.items()})
+        for j, m in enumerate(names):
+            row[f"{m}_mean"] = float(raw[:, j].mean())
+            row[f"{m}_std"] = float(raw[:, j].std(ddof=1)) if len(raw) > 1 else float("nan")
+        share = on_front[n] / rounds[n]
+        row.update(
+            n_seeds=len(raw),
+            on_front_share=share,
+            unstable=share < 1.0,
+            dominated_on_average=bool(dominated[k]),
+        )
+        rows.append(row)
+    first, obj = objectives.objectives[0]
+    df = pd.DataFrame(rows).sort_values(f"{first}_mean", ascending=obj.direction == "min")
+    return df.set_index("number", drop=False).rename_axis(None)

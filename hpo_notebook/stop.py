@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from hpo_notebook._numbers import positive_int, positive_number
 from hpo_notebook.exceptions import ConfigError
-from hpo_notebook.trial import Trial, TrialState
+from hpo_notebook.trial import Trial, TrialState, is_rerun
 
 if TYPE_CHECKING:
     from hpo_notebook.objectives import Objectives
@@ -60,8 +60,9 @@ class StopState:
     gpus_per_trial: float = 0.0
 
     def finished(self) -> list[Trial]:
-        """Finished trials (complete, pruned or failed), in the order they ended."""
-        done = [t for t in self.trials if t.state.finished]
+        """Finished trials of the search (complete, pruned or failed; seed re-runs are not
+        trials of the search), in the order they ended."""
+        done = [t for t in self.trials if t.state.finished and not is_rerun(t)]
         return sorted(done, key=lambda t: (t.ended_at or 0.0, t.number))
 
     def running(self) -> list[Trial]:

@@ -49,7 +49,7 @@ from hpo_notebook.execution.base import TrialEnded
 from hpo_notebook.ledger import PRUNED_IN_MODEL, TrialLedger, _LocalChannel, trial_seed
 from hpo_notebook.lineage import study_lineage
 from hpo_notebook.objectives import Objective, Objectives
-from hpo_notebook.optimizers import Optimizer
+from hpo_notebook.optimizers import Optimizer, Proposal
 from hpo_notebook.proposer import Proposer
 from hpo_notebook.pruners import pruner_from_json
 from hpo_notebook.pruners.base import Pruner
@@ -609,9 +609,12 @@ class Study:
             )
         )
 
-    def _start(self, opts: RunOptions) -> Study:
+    def _start(self, opts: RunOptions, fixed: Sequence[Proposal] | None = None) -> Study:
+        """Start a run (``fixed``: run exactly these proposals, for seed re-runs: no plan,
+        no stopping rule, no model)."""
         from hpo_notebook.driver import Driver
         from hpo_notebook.execution import executor_for
+        from hpo_notebook.proposer import FixedProposals
 
         self._require_idle("start")
         if self.fn is None:
@@ -622,27 +625,31 @@ class Study:
         self._require_runnable()
         fn = self.fn
         gpus = float((opts.resources or {}).get("GPU", 0) or 0)
-        rule = self._stop_rule_for(opts, gpus)
+        rule = None if fixed is not None else self._stop_rule_for(opts, gpus)
         executor = executor_for(
             opts.cluster, opts.concurrency, opts.resources, lambda: _checks.check_picklable(fn)
         )
         self._hold("run")
         try:
-            n = self._resolve_n_trials(opts.n_trials)
+            if fixed is not None:  # interrupted trials run again first, and count
+                n = len(fixed) + self._ledger.counts()["INTERRUPTED"]
+            else:
+                n = self._resolve_n_trials(opts.n_trials)
             if n == 0:  # nothing to run: no cluster to start
                 self._let_go()
                 return self
-            if opts.n_trials is not None or opts.stop_when is not None:  # a new plan
-                run_rule = opts.stop_when
+            if fixed is None and (opts.n_trials is not None or opts.stop_when is not None):
+                run_rule = opts.stop_when  # a new plan
                 self._ledger.update_settings(
                     run_stop_when=None if run_rule is None else run_rule.to_json()
                 )
-            self._ledger.set_target(self._ledger.n_finished() + n)
+            if fixed is None:
+                self._ledger.set_target(self._ledger.n_finished() + n)
             self._ledger.clock = executor.clock
             self._ledger.gpus_per_trial = gpus
             self._driver = Driver(
                 self._ledger,
-                self._proposer,
+                self._proposer if fixed is None else FixedProposals(fixed),  # type: ignore[arg-type]
                 self.fn,
                 executor,
                 n,
@@ -666,7 +673,8 @@ class Study:
             from hpo_notebook.progress import TextProgress
 
             TextProgress(self, total=n).attach()
-        self._proposer.warm_up()
+        if fixed is None:
+            self._proposer.warm_up()
         self._driver.start()
         return self
 
@@ -768,6 +776,82 @@ class Study:
             raise
         self.wait()
         return self
+
+    def rerun(
+        self,
+        top: int | None = None,
+        seeds: int = 5,
+        concurrency: int | None = None,
+        cluster: Any = None,
+        resources: Mapping[str, float] | None = None,
+        progress: bool | None = None,
+        show: bool | None = None,
+    ) -> Study:
+        """Run the best configurations again with new seeds, to see whether the winner is real
+        or seed noise; blocks. Read the result with ``pareto(robust=True)``.
+
+        Each re-run is a new trial (proposal kind ``"rerun"``, ``rerun_of`` the trial it
+        repeats) with a seed of its own. Re-runs never reach the optimizer as new points,
+        nor the Pareto front, the hypervolume or :meth:`best`; stopping rules do not apply
+        to them. Calling it again adds more seeds.
+
+        Args:
+            top: how many configurations: for one objective the ``top`` best (default 5); for
+                several, the Pareto set (all of it by default, else the ``top`` that add the
+                most hypervolume).
+            seeds: runs of each configuration, besides the original one.
+            concurrency, cluster, resources, progress, show: as for :meth:`run`.
+
+        Example:
+            >>> import hpo_notebook as hn
+            >>> study = hn.Study(lambda p, t: p["x"], {"x": hn.Float(0, 1)}, "min")
+            >>> study.rerun()
+            Traceback (most recent call last):
+            ...
+            hpo_notebook.exceptions.ConfigError: rerun: no completed feasible trial to re-run yet
+        """
+        from hpo_notebook.trial import RERUN
+
+        _checks.positive_int("rerun: seeds", seeds)
+        if top is not None:
+            _checks.positive_int("rerun: top", top)
+        picks = self._rerun_picks(top)
+        if not picks:
+            raise ConfigError("rerun: no completed feasible trial to re-run yet")
+        fixed = [
+            Proposal(dict(t.params), RERUN, {"rerun_of": t.number})
+            for t in picks
+            for _ in range(seeds)
+        ]
+        opts = RunOptions(len(fixed), concurrency, cluster, resources, None, progress, show)
+        self._start(opts, fixed=fixed)
+        try:
+            self.wait()
+        except KeyboardInterrupt:
+            self.stop()
+            self.wait(raise_errors=False)
+            raise
+        return self
+
+    def _rerun_picks(self, top: int | None) -> list[Trial]:
+        """The configurations :meth:`rerun` repeats."""
+        if self.objectives.n == 1:
+            feas = R.feasible(self.trials, self.objectives)
+            name = self.objectives.names[0]
+            ordered = sorted(feas, key=lambda t: -self.objectives.to_max(name, t.values[name]))
+            return ordered[: top or 5]
+        front = R.pareto_trials(self.trials, self.objectives)
+        if top is None or len(front) <= top:
+            return front
+        from hpo_notebook import pareto
+
+        ref = R.study_reference_point(self.trials, self.objectives)
+        Y = R.objective_matrix(front, self.objectives)
+        total = pareto.hypervolume(Y, ref)
+        share = [total - pareto.hypervolume(Y[[j for j in range(len(Y)) if j != i]], ref)
+                 for i in range(len(Y))]  # fmt: skip
+        order = sorted(range(len(front)), key=lambda i: (-share[i], front[i].number))
+        return [front[i] for i in sorted(order[:top])]
 
     def add_trials(self, n: int) -> None:
         """Run ``n`` more trials than planned (while the study runs)."""
@@ -963,8 +1047,16 @@ class Study:
         ]  # fmt: skip
         return pd.DataFrame(rows, columns=["step", "metric", "trials", "spearman", "gamble"])
 
-    def pareto(self) -> pd.DataFrame:
-        """The non-dominated feasible completed trials (rows of :meth:`trials_frame`)."""
+    def pareto(self, robust: bool = False) -> pd.DataFrame:
+        """The non-dominated feasible completed trials (rows of :meth:`trials_frame`).
+
+        With ``robust=True``: every configuration re-run by :meth:`rerun`, over all its seeds,
+        with mean and standard deviation per objective and the flags ``unstable`` (its place
+        on the front changes across seeds) and ``dominated_on_average`` (see
+        :func:`hpo_notebook.results.robust_front`).
+        """
+        if robust:
+            return R.robust_front(self.trials, self.objectives)
         front = {t.number for t in R.pareto_trials(self.trials, self.objectives)}
         df = self.trials_frame()
         if not front:

@@ -61,6 +61,15 @@ class TrialState(str, Enum):
         return self.value
 
 
+#: the proposal kind of a seed re-run (``Study.rerun``): never a new point for the search
+RERUN = "rerun"
+
+
+def is_rerun(trial: Trial) -> bool:
+    """Whether ``trial`` re-runs another trial's configuration with a new seed."""
+    return trial.proposal.get("kind") == RERUN
+
+
 @dataclass(frozen=True)
 class Trial:
     """A read-only snapshot of one trial.

@@ -28,7 +28,7 @@ import numpy as np
 from hpo_notebook import results as R
 from hpo_notebook.objectives import Objectives
 from hpo_notebook.space import Space
-from hpo_notebook.trial import Trial, TrialState
+from hpo_notebook.trial import Trial, TrialState, is_rerun
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -66,6 +66,10 @@ class ParetoData:
     front: np.ndarray  # n, non-dominated among the feasible
     ref_point: tuple[float, ...] | None
     baseline: int | None = None  # the number of the baseline trial, when it completed
+    # seed re-runs (Study.rerun): per re-run configuration, the mean and std of each objective
+    rerun_numbers: np.ndarray | None = None
+    rerun_mean: np.ndarray | None = None  # k x m
+    rerun_std: np.ndarray | None = None  # k x m
 
     def frame(self, *columns: int) -> Objectives:
         """The objectives of these columns (default: all), to move values between user units
@@ -215,6 +219,13 @@ def pareto_data(trials: Sequence[Trial], objectives: Objectives) -> ParetoData:
         r = R.study_reference_point(trials, objectives)
         ref = tuple(objectives.from_max_array(r).tolist())
     base = next((t.number for t in done if t.proposal.get("kind") == "baseline"), None)
+    numbers = mean = std = None
+    if any(is_rerun(t) for t in trials):
+        robust = R.robust_front(trials, objectives)
+        if len(robust):
+            numbers = robust["number"].to_numpy(dtype=int)
+            mean = robust[[f"{n}_mean" for n in names]].to_numpy(dtype=float)
+            std = robust[[f"{n}_std" for n in names]].to_numpy(dtype=float)
     return ParetoData(
         names,
         tuple(o.direction for _, o in objectives.objectives),
@@ -224,6 +235,9 @@ def pareto_data(trials: Sequence[Trial], objectives: Objectives) -> ParetoData:
         front,
         ref,
         base,
+        numbers,
+        mean,
+        std,
     )
 
 

@@ -135,7 +135,8 @@ def _frame_trials(df: Any, objectives: Any) -> tuple[list[Any], Any]:
 
 def pareto(study_or_data: Any, x: int = 0, y: int = 1, objectives: Any = None) -> Figure:
     """Objective ``x`` against objective ``y``: trials, the Pareto front, the dominated region
-    (up to the reference point) and infeasible trials (crosses). With three or more
+    (up to the reference point), infeasible trials (crosses) and, after ``study.rerun()``,
+    each re-run configuration's mean with error bars of one standard deviation. With three or more
     objectives, every pair is drawn in a grid (``x``/``y`` pick a single pair when the data
     has exactly the columns asked for). Takes a study, plot data, or a study's
     ``trials_frame()`` with ``objectives={"name": "min" | "max", ...}``."""
@@ -182,6 +183,12 @@ def _pareto_pair(ax: Any, data: D.ParetoData, i: int, j: int) -> None:
         if len(data.names) == 2:
             _front_steps(ax, f, data.frame(i, j), data.ref_point)
         ax.scatter(f[:, 0], f[:, 1], s=28, color="#08519c", zorder=3, label="Pareto front")
+    if data.rerun_mean is not None and data.rerun_std is not None:
+        # seed re-runs: each configuration's mean over its seeds, +- one standard deviation
+        mean, std = data.rerun_mean, np.nan_to_num(data.rerun_std)
+        ax.errorbar(mean[:, i], mean[:, j], xerr=std[:, i], yerr=std[:, j], fmt="o", ms=4,
+                    color="#e6550d", ecolor="#fdae6b", elinewidth=1, capsize=2, zorder=4,
+                    label="mean ± std over seeds")  # fmt: skip
     if data.baseline is not None and data.baseline in data.numbers:
         # the baseline, and the lines past which a trial beats it on one objective
         b = v[int(np.flatnonzero(data.numbers == data.baseline)[0])]

@@ -368,6 +368,8 @@ class Dashboard:
         if gains:  # the best gain over the baseline on the front, per objective
             parts.append("vs baseline " + ", ".join(
                 f"{html.escape(n)} {g:+.3g}" for n, g in gains.items()))  # fmt: skip
+        if "reruns" in summary.extra:
+            parts.append(html.escape(summary.extra["reruns"]))
         if "stop_rule" in summary.extra:
             parts.append(html.escape(summary.extra["stop_rule"]))
         for w in summary.extra.get("warnings", []):
@@ -488,6 +490,13 @@ def summarize(study: Any, trials: list[Any], started: float) -> D.Summary:
                  if c.startswith("gain_")} if front is not None and len(front) else {}  # fmt: skip
         if gains:
             extra["baseline_gains"] = gains
+    if any(t.proposal.get("kind") == "rerun" for t in trials):
+        robust = study.pareto(robust=True)
+        if len(robust):
+            extra["reruns"] = (
+                f"re-runs: {len(robust)} configurations, {int(robust['n_seeds'].min())}+ seeds, "
+                f"{int(robust['dominated_on_average'].sum())} dominated on average"
+            )
     if study.warnings():
         extra["warnings"] = study.warnings()
     return D.Summary(study.name, counts, elapsed, eta, score_label, score, utilization, extra)
