@@ -69,7 +69,11 @@ def build_model(params: dict[str, Any]) -> Any:
 
 
 def train(
-    params: dict[str, Any], trial: Any, epochs: int = 20, size: str = "kparams"
+    params: dict[str, Any],
+    trial: Any,
+    epochs: int = 20,
+    size: str = "kparams",
+    held_out: bool = False,
 ) -> dict[str, float]:
     """Train for ``epochs`` epochs, reporting validation error and model size after each one
     (both objectives, so multi-objective pruners can rank on both).
@@ -77,6 +81,8 @@ def train(
     Args:
         size: the size objective: ``"kparams"`` (thousands of parameters) or
             ``"log10_params"``.
+        held_out: split the validation data in two halves, validation and test, and return
+            ``test_error`` too (declare it ``held_out={"test_error": "val_error"}``).
     """
     import torch
 
@@ -90,6 +96,9 @@ def train(
     gen = torch.Generator().manual_seed(trial.seed)
     n_params = sum(p.numel() for p in model.parameters())
     size_value = n_params / 1000.0 if size == "kparams" else math.log10(n_params)
+    if held_out:
+        half = len(Xva) // 2
+        Xva, yva, Xte, yte = Xva[:half], yva[:half], Xva[half:], yva[half:]
     val_error = 1.0
     for epoch in range(1, epochs + 1):
         model.train()
@@ -105,4 +114,8 @@ def train(
             val_error = float((model(Xva).argmax(1) != yva).float().mean())
             train_loss = float(loss)
         trial.report(epoch, val_error=val_error, train_loss=train_loss, **{size: size_value})
-    return {"val_error": val_error, size: size_value}
+    out = {"val_error": val_error, size: size_value}
+    if held_out:
+        with torch.no_grad():
+            out["test_error"] = float((model(Xte).argmax(1) != yte).float().mean())
+    return out

@@ -14,6 +14,7 @@ NAMES = [
     "03_dask_clusters_gpus",
     "04_magics",
     "05_resume_lineage",
+    "06_trust",
 ]
 
 
@@ -118,3 +119,15 @@ def test_05_resume_and_lineage(small):
     rerun = out.split("re-run trials: [")[1].split("]")[0]
     assert rerun.strip(), "no interrupted trial was re-run"
     assert '"data": "sha256:' in out
+
+
+@pytest.mark.slow
+def test_06_trust(small):
+    cells = texts(execute("06_trust", small))
+    out = "\n".join(cells)
+    assert "status: stopped: budget: 8 of 8 trials spent" in out  # 12 planned
+    assert "baseline: trial 0, baseline, {'val_error'" in out  # it ran first
+    assert "gain_val_error" in out
+    assert "test_error" in out  # the held-out gap
+    assert "re-run configurations:" in out and "seeds each: 3" in out
+    assert "dominated_on_average" in out and "<png>" in cells[-1]
