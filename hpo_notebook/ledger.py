@@ -93,6 +93,9 @@ class TrialLedger:
         self._hv_history: R.HypervolumeHistory | None = None
         self._gambles_warned: set[tuple[float, str]] = set()
         self._checkpoint_root: checkpoints.Root | None = None
+        # what catch_up() saw last (another process's writes change these)
+        self._seen_version = store.data_version()
+        self._seen_reports = store.reports_version(record.id)
 
     @property
     def name(self) -> str:
@@ -249,6 +252,35 @@ class TrialLedger:
     def checkpoint_dir(self) -> str:
         """The folder (or URL) of this study's trial checkpoints."""
         return str(self.checkpoint_root)
+
+    def catch_up(self) -> list[Trial]:
+        """Take in what other processes wrote to the file since the last look (cheap when
+        nothing changed: one ``PRAGMA``); publishes each changed trial, and the new reports as
+        one :class:`~hpo_notebook.events.ReportsAdded`. Returns the changed trials."""
+        version = self.store.data_version()
+        if version == self._seen_version:
+            return []
+        self._seen_version = version
+        rec = self.store.get_study(self.name)
+        trials = {t.number: t for t in self.store.trials(rec.id)}
+        n_reports = self.store.reports_version(rec.id)
+        with self._lock:
+            changed = [t for n, t in sorted(trials.items()) if self._trials.get(n) != t]
+            new_reports = n_reports != self._seen_reports
+            self.record = rec
+            self._seen_reports = n_reports
+            if changed:
+                self._trials = trials
+                self._state_counts = collections.Counter(t.state for t in trials.values())
+                self._index = None
+                self._hv_history = None
+            if changed or new_reports:
+                self._report_history = None
+        for t in changed:
+            self.publish(TrialChanged(t))
+        if new_reports:
+            self.publish(ReportsAdded(()))
+        return changed
 
     def reload(self) -> StudyRecord:
         """Catch up with the store (another process may have driven the study meanwhile);

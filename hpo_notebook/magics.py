@@ -50,6 +50,7 @@ COMMANDS = (
     "dashboard",
     "list",
     "load",
+    "attach",
 )
 _FN_NAME = "_hpo_trial_fn"
 
@@ -227,6 +228,10 @@ class HpoMagics(Magics):
             %hpo list [PATH]    studies in a file (default: the current study's)
             %hpo load PATH [NAME]
                                 open a stored study (to look at it)
+            %hpo attach PATH [NAME]
+                                the live dashboard of a study that another process
+                                (a script, a batch job, another kernel) runs: it
+                                follows the file as that process writes, read-only
             %hpo resume PATH [NAME] [--cluster VAR] [--trust]
                                 after a kernel restart: rebuild a %%hpo study's trial
                                 function, re-run interrupted trials, go on. The stored
@@ -385,6 +390,9 @@ class HpoMagics(Magics):
             )
         if cmd == "load":
             return self._load(rest, resume=False, cluster=cluster)
+        if cmd == "attach":
+            self._load(rest, resume=False, cluster=cluster)
+            return self._require_study().dashboard()
         if cmd == "resume" and rest:
             return self._load(rest, resume=True, cluster=cluster, trust=trust, again=again)
         if cmd == "list":

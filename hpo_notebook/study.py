@@ -24,6 +24,7 @@ import contextlib
 import dataclasses
 import os
 import secrets
+import threading
 import time
 import traceback as tb_module
 import uuid
@@ -193,6 +194,8 @@ class Study:
             else None
         )
         self._asked: set[int] = set()  # asked for in this process and not told yet
+        # a view catching up with another process's writes never overlaps taking the file
+        self._follow_lock = threading.Lock()
         self._unusable: str | None = None  # why this study can be read but not run
         self._driver: Driver | None = None
         self._dashboard: Any = None
@@ -375,6 +378,41 @@ class Study:
         reason = r.rule_reason if r is not None else self._stored_stop_reason
         return "idle" if reason is None else f"stopped: {reason}"
 
+    def catch_up(self) -> int:
+        """Take in what another process running this study wrote to its file since the last
+        look: trials, reports, their events (a dashboard of a reopened study calls this every
+        second, so it follows a study run by a script, a batch job or another kernel). Cheap
+        when nothing changed. Returns how many trials changed; 0 while this object runs or
+        asks itself (it is then the writer).
+
+        Example:
+            >>> import hpo_notebook as hn
+            >>> hn.Study(None, {"x": hn.Float(0, 1)}, "min").catch_up()
+            0
+        """
+        if self._store.path is None:
+            return 0
+        with self._follow_lock:
+            lock = self._driver_lock
+            if not self._is_idle() or self._asked or (lock is not None and lock.held):
+                return 0
+            return len(self._ledger.catch_up())
+
+    def driven_elsewhere(self) -> str | None:
+        """Which other process runs this study now, in words (None: none that can be seen;
+        this object itself does not count). Read from the study file's lock file, without
+        taking the lock."""
+        path = self._store.path
+        if path is None or not self._is_idle():
+            return None
+        if self._driver_lock is not None and self._driver_lock.held:
+            return None
+        h = DriverLock(path).elsewhere()
+        if h is None:
+            return None
+        since = time.strftime("%H:%M:%S", time.localtime(float(h.get("since") or 0)))
+        return f"process {h['pid']} on host {h['host']} ({h.get('what', 'run')}, since {since})"
+
     def _is_idle(self) -> bool:
         r = self._driver
         return r is None or r.done.is_set()
@@ -491,12 +529,13 @@ class Study:
         lock = self._driver_lock
         if lock is None or lock.held:
             return
-        lock.acquire(what)
-        try:
-            self._proposer.restore(self._ledger.reload().optimizer_state)
-        except BaseException:
-            lock.release()
-            raise
+        with self._follow_lock:
+            lock.acquire(what)
+            try:
+                self._proposer.restore(self._ledger.reload().optimizer_state)
+            except BaseException:
+                lock.release()
+                raise
 
     def _let_go(self, runner_ending: bool = False) -> None:
         """Give the file up once nothing of this object's is in flight (``runner_ending``: the

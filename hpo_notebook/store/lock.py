@@ -114,11 +114,17 @@ class DriverLock:
             self._file = f
 
     def release(self) -> None:
-        """Let the next driver in (what was written stays: it is only read under refusal)."""
+        """Let the next driver in. Who held it is erased first, while still held (so never a
+        next holder's record): watchers then see that nobody drives the file. A holder that
+        was killed leaves its record; :meth:`elsewhere` checks that it is still alive."""
         with self._guard:
             f, self._file = self._file, None
             if f is None:
                 return
+            with contextlib.suppress(OSError):
+                f.seek(0)
+                f.truncate()
+                f.flush()
             with contextlib.suppress(OSError):
                 _unlock(f)
             f.close()
@@ -126,6 +132,23 @@ class DriverLock:
     def __del__(self) -> None:
         with contextlib.suppress(Exception):
             self.release()
+
+    def elsewhere(self) -> dict[str, Any] | None:
+        """Who drives the study file from another process now, as far as one can tell without
+        taking the lock (which would refuse a driver starting at that moment): the holder the
+        lock file names, when that is another process still alive on this host, or a process
+        on another host. None when this object holds it or nobody seems to."""
+        if self._file is not None:
+            return None
+        try:
+            with open(self.path, encoding="utf-8") as f:
+                h = json.loads(f.read() or "null")
+            pid, host = int(h["pid"]), str(h["host"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        if host == socket.gethostname() and (pid == os.getpid() or not _alive(pid)):
+            return None
+        return dict(h)
 
 
 def _me(what: str) -> dict[str, Any]:

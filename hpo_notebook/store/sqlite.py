@@ -262,6 +262,12 @@ class SQLiteStore:
     def study_names(self) -> list[str]:
         return [r[0] for r in self._query("SELECT name FROM studies ORDER BY id")]
 
+    def data_version(self) -> int:
+        """A number that changes whenever another connection (another process, another
+        ``SQLiteStore``) commits to the file; cheap, for watching a study run elsewhere."""
+        with self._lock:
+            return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+
     def set_optimizer_state(self, study_id: int, state: dict[str, Any] | None) -> None:
         with self._tx() as cur:
             cur.execute(
@@ -371,6 +377,14 @@ class SQLiteStore:
                 "worker) VALUES (?,?,?,?,?,?,?)",
                 rows,
             )
+
+    def reports_version(self, study_id: int) -> tuple[int, int]:
+        """The study's report count and latest row id: changes with every report written
+        (a replaced report gets a new row id)."""
+        n, last = self._query(
+            "SELECT COUNT(*), COALESCE(MAX(rowid), 0) FROM reports WHERE study_id=?", (study_id,)
+        )[0]
+        return int(n), int(last)
 
     def reports(self, study_id: int, trial: int | None = None) -> list[dict[str, Any]]:
         sql = "SELECT trial, step, metrics, t, attempt, worker FROM reports WHERE study_id=?"

@@ -47,6 +47,8 @@ def _close_all() -> None:
         dash.close(join_s=2.0)
 
 
+#: seconds between two looks at the study file for another process's writes
+FOLLOW_S = 0.5
 PANELS = ("header", "curves", "pareto", "hypervolume", "trials", "params", "proposals")
 _STATES = [s.value for s in TrialState]
 
@@ -125,6 +127,14 @@ class Dashboard:
             "trials at once from now on",
         )
         self.status = W.HTML()
+        #: why the controls are disabled (a study that another process runs), else empty
+        self.watching = W.HTML()
+        self._read_only: str | None = None
+        self._tips = {
+            b.description: b.tooltip
+            for b in (self.pause_button, self.resume_button, self.stop_button,
+                      self.prune_button, self.add_button, self.concurrency_button)
+        }  # fmt: skip
         self.controls = W.HBox(
             [
                 self.pause_button,
@@ -136,6 +146,7 @@ class Dashboard:
                 self.concurrency,
                 self.concurrency_button,
                 self.status,
+                self.watching,
             ],
             layout={"flex_flow": "row wrap", "align_items": "center"},
         )
@@ -268,10 +279,19 @@ class Dashboard:
 
     def _loop(self) -> None:
         last: dict[str, float] = {}
+        followed = 0.0
         while not self._closed:
             self._wake.wait(timeout=1.0)  # the header clock ticks once a second anyway
             self._wake.clear()
             now = time.monotonic()
+            if now - followed >= FOLLOW_S:  # a study another process runs: its new writes
+                followed = now
+                try:
+                    self.study.catch_up()  # publishes what changed, which marks the panels
+                except Exception as exc:
+                    with self.errors:
+                        print(f"dashboard: cannot read the study file: {exc}")
+                now = time.monotonic()
             with self._lock:
                 due = {p for p in self._dirty if now - last.get(p, 0.0) >= self.refresh_s}
                 due.add("header")
@@ -374,12 +394,42 @@ class Dashboard:
             parts.append(html.escape(summary.extra["stop_rule"]))
         for w in summary.extra.get("warnings", []):
             parts.append(f'<span style="color:#b35900">&#9888; {html.escape(w)}</span>')
+        self._sync_controls()
         link = s.dask_dashboard
         if link:
             parts.append(f'<a href="{html.escape(link)}" target="_blank">Dask dashboard</a>')
         parts.append(f"<i>{html.escape(s.status)}</i>")
         self.header.value = " · ".join(parts)
         self.status.value = f"<i>{html.escape(s.status)}</i>"
+
+    def _sync_controls(self) -> None:
+        """A study that another process runs is read-only here: its controls are disabled and
+        say why."""
+        elsewhere = self.study.driven_elsewhere()
+        reason = (
+            None
+            if elsewhere is None
+            else f"read-only: this study is run by {elsewhere}; pause, stop and the other "
+            "controls work in that process"
+        )
+        if reason == self._read_only:
+            return
+        self._read_only = reason
+        for b in self._control_widgets():
+            b.disabled = reason is not None
+            if hasattr(b, "tooltip"):
+                b.tooltip = reason or self._tips.get(b.description, "")
+        self.watching.value = "" if reason is None else f"<i>{html.escape(reason)}</i>"
+
+    def _control_widgets(self) -> list[Any]:
+        buttons = [self.pause_button, self.resume_button, self.stop_button, self.prune_button]
+        return [
+            *buttons,
+            self.add_count,
+            self.add_button,
+            self.concurrency,
+            self.concurrency_button,
+        ]
 
     def _draw_curves(self, trials: list[Any]) -> None:
         self._set(

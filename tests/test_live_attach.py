@@ -1,0 +1,127 @@
+"""Watching a study that another process runs (issue 16 item 4): ``hn.load_study(path)``'s
+dashboard and ``%hpo attach`` follow the file as the other process writes, read-only."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+import hpo_notebook as hn
+from hpo_notebook.events import ReportsAdded, TrialChanged
+
+SCRIPT = textwrap.dedent(
+    """
+    import sys, time
+    import hpo_notebook as hn
+
+    def fn(params, trial):
+        for step in (1, 2):
+            time.sleep(0.1)  # real time: the watcher sees the study grow
+            trial.report(step, loss=params["x"] / step)
+        return {"loss": params["x"]}
+
+    study = hn.Study(fn, {"x": hn.Float(0, 1)}, {"loss": "min"}, storage=sys.argv[1],
+                     optimizer="sobol", seed=0)
+    study.run(int(sys.argv[2]), cluster=hn.SimulatedCluster(2), progress=False, show=False)
+    """
+)
+
+
+def wait_for(predicate, timeout: float, what: str) -> float:
+    """Poll ``predicate`` (another process writes the file: there is no event to await)."""
+    t0 = time.monotonic()
+    while not predicate():
+        if time.monotonic() - t0 > timeout:
+            raise AssertionError(f"not within {timeout} s: {what}")
+        time.sleep(0.02)
+    return time.monotonic() - t0
+
+
+def completed_in_header(dash) -> int:
+    m = re.search(r"(\d+) complete", dash.header.value)
+    return int(m.group(1)) if m else 0
+
+
+def test_catch_up_takes_in_another_writers_trials_and_reports(tmp_path):
+    path = str(tmp_path / "s.db")
+    writer = hn.Study(None, {"x": hn.Float(0, 1)}, {"loss": "min"}, storage=path, seed=0)
+    reader = hn.load_study(path)
+    events = []
+    reader.subscribe(events.append)
+    assert reader.catch_up() == 0 and events == []  # nothing new: one PRAGMA, no event
+    t = writer.ask()
+    t.report(1, loss=0.5)
+    assert reader.catch_up() == 1 and reader.trials[0].state.value == "RUNNING"
+    writer.tell(t, 0.25)
+    assert reader.catch_up() == 1 and reader.trials[0].values == {"loss": 0.25}
+    assert reader.curves()["loss"].tolist() == [0.5]
+    assert [type(e) for e in events] == [TrialChanged, ReportsAdded, TrialChanged]
+    assert reader.catch_up() == 0
+
+
+@pytest.mark.slow
+def test_a_dashboard_follows_a_study_that_another_process_runs(tmp_path):
+    from hpo_notebook.store import SQLiteStore
+    from hpo_notebook.widgets.dashboard import Dashboard
+
+    path = str(tmp_path / "batch.db")
+    proc = subprocess.Popen([sys.executable, "-c", SCRIPT, path, "24"])
+    try:
+        wait_for(lambda: _has_trials(path), 60, "the other process starts its study")
+        study = hn.load_study(path)
+        dash = Dashboard(study, refresh_s=0.1)
+        wait_for(lambda: completed_in_header(dash) >= 3, 30, "the dashboard shows trials")
+        assert proc.poll() is None, "the run ended before the view could follow it live"
+        # read-only while the other process drives it: the controls say why
+        wait_for(lambda: dash.stop_button.disabled, 5, "the controls are disabled")
+        assert f"process {proc.pid} on host" in dash.watching.value
+        assert f"process {proc.pid}" in dash.stop_button.tooltip
+        # follows within 2 s: from the moment the file holds one more completed trial
+        store = SQLiteStore(path)
+
+        def in_file() -> int:
+            return sum(t.state.value == "COMPLETE" for t in store.trials(1))
+
+        goal = in_file() + 1
+        wait_for(lambda: in_file() >= goal, 30, "one more trial completes")
+        lag = wait_for(lambda: completed_in_header(dash) >= goal, 2.0, "the view follows")
+        store.close()
+        assert proc.wait(timeout=120) == 0
+        wait_for(lambda: completed_in_header(dash) == 24, 2.0, "the view shows the end")
+        wait_for(lambda: not dash.stop_button.disabled, 2.0, "controls back once it ended")
+        assert dash.watching.value == ""
+        assert len(study.curves()) == 48  # every report of every trial
+        print(f"followed with a lag of {lag:.2f} s")
+        dash.close(join_s=2.0)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def _has_trials(path: str) -> bool:
+    try:
+        study = hn.load_study(path)
+    except hn.StorageError:
+        return False
+    try:
+        return len(study.trials) > 0
+    finally:
+        study.close()
+
+
+def test_hpo_attach_shows_the_dashboard_of_a_stored_study(tmp_path, ipython_shell):
+    path = str(tmp_path / "s.db")
+    study = hn.Study(None, {"x": hn.Float(0, 1)}, {"loss": "min"}, storage=path, seed=0)
+    t = study.ask()
+    study.tell(t, 0.5)
+    study.close()
+    ipython_shell.run_line_magic("load_ext", "hpo_notebook")
+    widget = ipython_shell.run_line_magic("hpo", f"attach {path}")
+    assert type(widget).__name__ == "VBox"
+    assert ipython_shell.user_ns["study"].counts()["COMPLETE"] == 1
+    ipython_shell.user_ns["study"]._dashboard.close(join_s=2.0)
