@@ -993,6 +993,25 @@ class Study:
         fig = plots.pareto(self) if self.objectives.n > 1 else plots.hypervolume(self)
         return plots.to_png(fig)
 
+    def report(self, path: str | os.PathLike[str]) -> str:
+        """Write one self-contained HTML file to share: summary, warnings, the front (chart
+        and table), seed re-runs, curves, hypervolume, parameters, every trial in a sortable
+        table, lineage. Its charts are interactive (hover, zoom) and it opens without network.
+        Returns the file's path.
+
+        Example:
+            >>> import hpo_notebook as hn, tempfile, os
+            >>> study = hn.Study(None, {"x": hn.Float(0, 1)}, {"a": "min", "b": "max"}, seed=0)
+            >>> for t in study.ask(4):
+            ...     study.tell(t, {"a": t.params["x"], "b": t.params["x"] ** 2})
+            >>> path = study.report(os.path.join(tempfile.mkdtemp(), "study.html"))
+            >>> os.path.getsize(path) > 1_000_000  # plotly.js is inside
+            True
+        """
+        from hpo_notebook import report
+
+        return str(report.write(self, path))
+
     def progress(self) -> RunProgress | None:
         """Where the latest ``run``/``start`` of this object stands (None before the first):
         target, finished and running trials, elapsed time and ETA on the study's clock.
