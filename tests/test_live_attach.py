@@ -125,3 +125,59 @@ def test_hpo_attach_shows_the_dashboard_of_a_stored_study(tmp_path, ipython_shel
     assert type(widget).__name__ == "VBox"
     assert ipython_shell.user_ns["study"].counts()["COMPLETE"] == 1
     ipython_shell.user_ns["study"]._dashboard.close(join_s=2.0)
+
+
+@pytest.mark.slow
+def test_the_browser_app_shows_a_study_that_another_process_runs(tmp_path):
+    """``hpo-notebook dashboard PATH`` (Voilà on 127.0.0.1), opened in headless Chromium
+    while a study runs in another process: the dashboard renders and its header follows."""
+    import shutil
+    from pathlib import Path
+
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(chromium).exists():
+        pytest.skip(reason=f"no Chromium at {chromium} (.ci/run installs Debian's chromium)")
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_browser import ARGS
+
+    path = str(tmp_path / "batch.db")
+    study_proc = subprocess.Popen([sys.executable, "-c", SCRIPT, path, "60"])
+    app = None
+    try:
+        wait_for(lambda: _has_trials(path), 60, "the other process starts its study")
+        cli = str(Path(sys.executable).with_name("hpo-notebook"))
+        app = subprocess.Popen([cli, "dashboard", path], stdout=subprocess.PIPE, text=True)
+        line = app.stdout.readline()  # printed once Voilà listens
+        url = re.search(r"http://127\.0\.0\.1:\d+/\?token=\S+", line)
+        assert url, line
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, headless=True, args=ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            try:
+                page.goto(url.group(0))
+                header = page.locator(".hpo-dashboard .widget-html").first
+                header.wait_for(timeout=90000)
+                page.wait_for_function(
+                    "() => /\\d+ complete/.test(document.querySelector("
+                    "'.hpo-dashboard .widget-html').textContent)",
+                    timeout=60000,
+                )
+                first = int(re.search(r"(\d+) complete", header.inner_text()).group(1))
+                assert study_proc.poll() is None, "the study ended before the app showed it"
+                page.wait_for_function(
+                    f"() => +document.querySelector('.hpo-dashboard .widget-html').textContent"
+                    f".match(/(\\d+) complete/)[1] > {first}",
+                    timeout=30000,
+                )  # it follows the other process
+                assert "read-only: this study is run by process" in page.inner_text(
+                    ".hpo-dashboard"
+                )
+                assert page.get_by_role("button", name="Stop").is_disabled()
+            finally:
+                browser.close()
+    finally:
+        for proc in (study_proc, app):
+            if proc is not None and proc.poll() is None:
+                proc.terminate()
+                proc.wait(15)
