@@ -231,6 +231,21 @@ def _drive(page, jupyter: str) -> Path:
         assert "status=idle" in text
         assert done_at - clicked_at < 2.0, f"Stop took {done_at - clicked_at:.2f} s"
 
+        # the Trials tab: a data grid of the trials; clicking a row shows that trial
+        dash = page.locator(".hpo-dashboard").first
+        dash.get_by_role("tab", name="Trials").click()
+        grid = dash.locator(".hpo-trial-grid canvas").first
+        grid.wait_for(timeout=30000)
+        box = grid.bounding_box()
+        page.mouse.click(box["x"] + 40, box["y"] + 60)  # a row below the column headers
+        page.wait_for_function(
+            "() => /Trial \\d+/.test(document.querySelector('.hpo-dashboard').textContent)",
+            timeout=15000,
+        )
+        SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+        dash.screenshot(path=str(SCREENSHOT_DIR / "dashboard-trials.png"))
+        dash.get_by_role("tab", name="Curves").click()
+
         # a blocking run streams its dashboard too, and the kernel interrupt ends it cleanly
         _run_cell(page, 2)  # blocking run()
         page.locator(".hpo-dashboard").nth(1).wait_for(timeout=60000)

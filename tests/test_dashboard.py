@@ -6,7 +6,7 @@ import pytest
 
 import hpo_notebook as hn
 from hpo_notebook.testing.problems import UNIT_2D, branin_currin_values
-from hpo_notebook.widgets.dashboard import PANELS, Dashboard, trial_rows
+from hpo_notebook.widgets.dashboard import PANELS, Dashboard, trial_table
 
 
 def make_study(n=8, **kw):
@@ -35,7 +35,7 @@ def test_refresh_fills_every_panel():
         dash.proposals_image,
     ):
         assert image.value[:8] == b"\x89PNG\r\n\x1a\n"
-    assert len(dash.trial_list.options) == 8
+    assert len(dash.trial_grid.data) == 8
     assert all(dash.renders[p] == 1 for p in PANELS)
 
 
@@ -68,20 +68,32 @@ def test_events_mark_the_right_panels_dirty():
     assert dash._dirty >= {"pareto", "hypervolume", "trials"}
 
 
-def test_trial_table_filters_sorts_and_shows_details():
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # reading ipydatagrid's .data
+def test_trial_table_holds_every_trial_and_a_selected_row_shows_its_details():
     s = make_study(4)
     bad = s.ask()
     s.tell(bad, ValueError("diverged"))
     dash = Dashboard(s, autostart=False)
-    dash.state_filter.value = ("FAILED",)
     dash.refresh({"trials"})
-    assert [v for _, v in dash.trial_list.options] == [bad.number]
-    dash.trial_list.value = bad.number
+    table = dash.trial_grid.data
+    assert list(table["trial"]) == [0, 1, 2, 3, 4]
+    assert list(table.columns[:4]) == ["trial", "state", "f0", "f1"]
+    assert table.loc[4, "state"] == "FAILED" and table["f0"].isna().tolist()[-1]
+    assert dash.trial_curve.layout.display == "none" and "select a row" in dash.trial_detail.value
+    # a cell clicked in the grid (the message its frontend sends, here after a sort that put
+    # the failed trial on top): the data row it names is shown
+    click = {"event_type": "cell-click", "region": "body", "column": "state", "column_index": 1,
+             "row": 0, "primary_key_row": 4, "cell_value": "FAILED"}  # fmt: skip
+    dash.trial_grid._DataGrid__handle_custom_msg(None, click, None)  # as from the browser
+    assert dash.selected == bad.number
     dash.refresh({"detail"})
     assert "ValueError: diverged" in dash.trial_detail.value and "<pre" in dash.trial_detail.value
-    rows = trial_rows(s.trials, {"COMPLETE"}, "f0", ("f0", "f1"))
-    f0 = [s.trial(n).values["f0"] for _, n in rows]
-    assert f0 == sorted(f0)
+    assert dash.trial_curve.layout.display is None
+    # the table is sent again only when a trial changed
+    before = dash.trial_grid.data
+    dash.refresh({"trials"})
+    assert dash.trial_grid.data is before or dash.trial_grid.data.equals(before)
+    assert list(trial_table(s.trials, ("f0", "f1"))["trial"]) == [0, 1, 2, 3, 4]
 
 
 def test_button_errors_are_shown_not_raised():

@@ -21,9 +21,11 @@ Example:
 from __future__ import annotations
 
 import atexit
+import contextlib
 import html
 import threading
 import time
+import warnings
 import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -185,22 +187,31 @@ class Dashboard:
 
         self.hv_image = self._image(W)
 
-        self.state_filter = W.SelectMultiple(
-            options=_STATES, value=tuple(_STATES), rows=5, description="states"
-        )
-        sort_keys = ["number", *names, "duration"]
-        self.sort_by = W.Dropdown(options=sort_keys, value="number", description="sort by")
-        self.trial_list = W.Select(options=[], rows=12, layout={"width": "32em"})
-        self.trial_detail = W.HTML()
+        # the trial table: a data grid (sort and filter from each column's menu, rows drawn
+        # as they scroll into view, so thousands of trials stay fast); a row selects a trial
+        with _quiet():
+            from ipydatagrid import DataGrid
+
+            self.trial_grid = DataGrid(
+                trial_table([], objs.names),
+                selection_mode="row",
+                base_column_size=84,
+                base_row_header_size=0,
+                header_visibility="column",
+                layout={"height": "340px", "width": "100%"},
+            )
+        self.trial_grid.add_class("hpo-trial-grid")
+        self.trial_grid.on_cell_click(self._on_cell_click)
+        self._grid_trials: list[int] = []  # the table's rows, as trial numbers
+        #: the trial shown in the detail pane (selected in the table, or by select_trial)
+        self.selected: int | None = None
+        self._grid_key: tuple[Any, ...] | None = None
+        self.trial_detail = W.HTML("<i>select a row of the table to see that trial</i>")
         self.trial_curve = self._image(W)
-        for w in (self.state_filter, self.sort_by):
-            w.observe(lambda _: self._mark("trials"), "value")
-        self.trial_list.observe(lambda _: self._mark("trials", detail_only=True), "value")
-        trials_box = W.HBox(
-            [
-                W.VBox([self.state_filter, self.sort_by, self.trial_list]),
-                W.VBox([self.trial_detail, self.trial_curve]),
-            ]
+        self.trial_curve.layout.display = "none"  # no empty image before a selection
+        trials_box = W.VBox(
+            [self.trial_grid, W.HBox([self.trial_detail, self.trial_curve])],
+            layout={"width": "100%"},
         )
 
         self.parallel_image = self._image(W)
@@ -455,24 +466,44 @@ class Dashboard:
         self.held_out.value = held_out_html(s.held_out_gap()) if s.objectives.held_out else ""
 
     def _draw_trials(self, trials: list[Any]) -> None:
-        rows = trial_rows(
-            trials, set(self.state_filter.value), self.sort_by.value, self.study.objectives.names
-        )
-        selected = self.trial_list.value
-        self.trial_list.options = rows
-        if selected in [v for _, v in rows]:
-            self.trial_list.value = selected
+        # only what changed travels: the table is sent again when a trial changed state or
+        # values (not on every report)
+        key = tuple(id(t) for t in trials)  # a changed trial is a new snapshot object
+        if key != self._grid_key:
+            self._grid_key = key
+            table = trial_table(trials, self.study.objectives.names)
+            self._grid_trials = [int(n) for n in table["trial"]]
+            with _quiet():
+                self.trial_grid.data = table
         self._draw_detail(trials)
 
+    def _on_cell_click(self, cell: dict[str, Any]) -> None:
+        """A cell clicked in the table: show that row's trial. The grid says which row of
+        the data it is (``primary_key_row``), whatever its sorting and filtering."""
+        row = cell.get("primary_key_row")
+        if (
+            cell.get("region") == "body"
+            and isinstance(row, int)
+            and 0 <= row < len(self._grid_trials)
+        ):
+            self.select_trial(self._grid_trials[row])
+
+    def select_trial(self, number: int | None) -> None:
+        """Show trial ``number`` in the detail pane (and as the one the Prune button stops)."""
+        self.selected = number
+        self._mark("trials", detail_only=True)
+
     def _draw_detail(self, trials: list[Any]) -> None:
-        number = self.trial_list.value
+        number = self.selected
         if number is None:
-            self.trial_detail.value = "<i>select a trial</i>"
+            self.trial_detail.value = "<i>select a row of the table to see that trial</i>"
+            self.trial_curve.layout.display = "none"
             return
         t = next((t for t in trials if t.number == number), None)
         if t is None:
             return
         self.trial_detail.value = trial_html(t)
+        self.trial_curve.layout.display = None
         self._set(
             self.trial_curve,
             "trial_curve",
@@ -493,7 +524,7 @@ class Dashboard:
         )
 
     def _prune_selected(self) -> None:
-        number = self.trial_list.value
+        number = self.selected
         if number is None:
             raise ValueError("select a running trial in the Trials tab first")
         self.study.prune(int(number), reason="pruned from the dashboard")
@@ -576,27 +607,39 @@ def held_out_html(gap: Any, rows: int = 8) -> str:
     )
 
 
-def trial_rows(
-    trials: list[Any], states: set[str], sort_by: str, objective_names: tuple[str, ...]
-) -> list[tuple[str, int]]:
-    """``(label, number)`` options of the trial list, filtered by state and sorted."""
-    picked = [t for t in trials if t.state.value in states]
+@contextlib.contextmanager
+def _quiet() -> Any:
+    """ipydatagrid's and its dependencies' own deprecation notices (pandas, traitlets) are
+    not the user's to act on: keep them out of the notebook."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        yield
 
-    def key(t: Any) -> tuple[int, float]:
-        if sort_by == "number":
-            return (0, float(t.number))
-        if sort_by == "duration":
-            return (0 if t.duration is not None else 1, -(t.duration or 0.0))
-        v = (t.values or {}).get(sort_by)
-        return (0 if v is not None else 1, float(v) if v is not None else 0.0)
 
-    out = []
-    for t in sorted(picked, key=key):
-        vals = " ".join(
-            f"{n}={t.values[n]:.4g}" for n in objective_names if t.values and n in t.values
-        )
-        out.append((f"#{t.number:<4} {t.state.value:<11} {vals}", t.number))
-    return out
+def trial_table(trials: list[Any], objective_names: tuple[str, ...]) -> Any:
+    """The trial table's rows: number, state, objectives, parameters, duration, proposal
+    (numbers to 5 significant digits: a table to scan and sort; the details pane has them all)."""
+    import pandas as pd
+
+    def short(v: Any) -> Any:
+        return float(f"{v:.5g}") if isinstance(v, float) else v
+
+    params = list(dict.fromkeys(k for t in trials for k in t.params))
+    rows = []
+    for t in trials:
+        row: dict[str, Any] = {"trial": t.number, "state": t.state.value}
+        for n in objective_names:
+            v = (t.values or {}).get(n)
+            row[n] = short(float(v)) if isinstance(v, (int, float)) else None
+        for k in params:
+            v = t.params.get(k)
+            row[k] = short(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v)
+        row["duration_s"] = None if t.duration is None else round(float(t.duration), 3)
+        row["proposal"] = t.proposal.get("kind")
+        rows.append(row)
+    columns = ["trial", "state", *objective_names, *params, "duration_s", "proposal"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def signal_html(frame: Any) -> str:
