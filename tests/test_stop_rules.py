@@ -316,3 +316,19 @@ def test_bad_stopping_flags_get_a_short_message(shell, code, message):
     result = shell.run_cell(code)
     assert isinstance(result.error_in_exec, UsageError)
     assert message in str(result.error_in_exec)
+
+
+def test_a_stored_rule_edited_into_nonsense_is_refused_with_its_value(tmp_path):
+    import json
+    import sqlite3
+    from contextlib import closing
+
+    path = str(tmp_path / "s.db")
+    hn.Study(None, X, {"loss": "min"}, storage=path, stop_when=hn.stop.Budget(trials=3)).close()
+    with closing(sqlite3.connect(path)) as con, con:
+        (text,) = con.execute("SELECT settings FROM studies").fetchone()
+        settings = json.loads(text)
+        settings["stop_when"] = {"rule": "Patience", "trials": 3}
+        con.execute("UPDATE studies SET settings = ?", (json.dumps(settings),))
+    with pytest.raises(hn.StorageError, match="unknown stopping rule .*Patience"):
+        hn.load_study(path)
