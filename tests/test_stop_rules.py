@@ -330,5 +330,5 @@ def test_a_stored_rule_edited_into_nonsense_is_refused_with_its_value(tmp_path):
         settings = json.loads(text)
         settings["stop_when"] = {"rule": "Patience", "trials": 3}
         con.execute("UPDATE studies SET settings = ?", (json.dumps(settings),))
-    with pytest.raises(hn.StorageError, match="unknown stopping rule .*Patience"):
+    with pytest.raises(hn.StorageError, match=r"unknown stopping rule .*Patience"):
         hn.load_study(path)
