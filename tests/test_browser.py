@@ -63,6 +63,12 @@ blocking.run(n_trials=400, concurrency=2, cluster=client)""",
     # 3: after the interrupt
     """print(f"AFTER status={blocking.status} running={blocking.counts()['RUNNING']} "
       f"complete={blocking.counts()['COMPLETE']} cluster={client.submit(sum, [1, 2]).result()}")""",
+    # 4: two objectives: the interactive Pareto chart
+    """two = hn.Study(None, hn.Space(x=hn.Float(0, 1)), {"a": "min", "b": "min"},
+               optimizer="sobol", seed=0)
+for t in two.ask(12):
+    two.tell(t, {"a": t.params["x"], "b": (1 - t.params["x"]) ** 2})
+two.dashboard()""",
 ]
 
 OBSERVER_JS = """
@@ -266,6 +272,27 @@ def _drive(page, jupyter: str) -> Path:
         _wait_text(page, "AFTER status=idle running=0", 30)
         after = page.locator(".jp-OutputArea-output", has_text="AFTER").first.inner_text()
         assert "cluster=3" in after
+
+        # the interactive Pareto chart: hover names the trial, a click selects it
+        _run_cell(page, 4)
+        two = page.locator(".hpo-dashboard").nth(2)
+        two.get_by_role("tab", name="Pareto").click()
+        two.locator(".js-plotly-plot .scatterlayer .point").first.wait_for(timeout=60000)
+        point = two.locator(".js-plotly-plot .scatterlayer .point").nth(3)
+        box = point.bounding_box()  # under plotly's drag layer: move the mouse there
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.wait_for_function(
+            "() => /trial \\d+/.test(document.querySelectorAll('.hpo-dashboard')[2]"
+            ".querySelector('.hoverlayer')?.textContent || '')",
+            timeout=15000,
+        )
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.wait_for_function(
+            "() => /Trial \\d+/.test(document.querySelectorAll('.hpo-dashboard')[2].textContent)",
+            timeout=15000,
+        )
+        SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+        two.screenshot(path=str(SCREENSHOT_DIR / "dashboard-pareto.png"))
 
         SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
         shot = SCREENSHOT_DIR / "dashboard.png"

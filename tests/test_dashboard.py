@@ -21,14 +21,15 @@ def make_study(n=8, **kw):
 
 
 @pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # reading ipydatagrid's .data
 def test_refresh_fills_every_panel():
     s = make_study()
     dash = Dashboard(s, autostart=False)
     dash.refresh()
     assert "8 complete" in dash.header.value and "hypervolume" in dash.header.value
+    assert [t.name for t in dash.pareto_fig.data][:2] == ["trials", "staircase"]
     for image in (
         dash.curves_image,
-        dash.pareto_image,
         dash.hv_image,
         dash.parallel_image,
         dash.importance_image,
@@ -44,15 +45,42 @@ def test_only_changed_images_are_sent():
     s = make_study()
     dash = Dashboard(s, autostart=False)
     dash.refresh()
-    before = dash.pareto_image.value
+    before = dash.hv_image.value
     sent = []
-    dash.pareto_image.observe(lambda change: sent.append(1), "value")
-    dash.refresh({"pareto"})  # same data: same PNG, nothing sent
+    dash.hv_image.observe(lambda change: sent.append(1), "value")
+    dash.refresh({"hypervolume"})  # same data: same PNG, nothing sent
     assert sent == []
     t = s.ask()
     s.tell(t, {"f0": 0.01, "f1": 0.01})  # dominates everything
+    dash.refresh({"hypervolume"})
+    assert sent == [1] and dash.hv_image.value != before
+
+
+def test_the_pareto_chart_sends_data_only_when_it_changed_and_a_click_selects_a_trial():
+    from plotly.callbacks import Points
+
+    s = make_study()
+    dash = Dashboard(s, autostart=False)
     dash.refresh({"pareto"})
-    assert sent == [1] and dash.pareto_image.value != before
+    fig = dash.pareto_fig
+    assert dash.renders["pareto_sent"] == 1
+    dash.refresh({"pareto"})  # nothing changed: nothing sent
+    assert dash.renders["pareto_sent"] == 1
+    front = next(t for t in fig.data if t.name == "Pareto front")
+    number = int(front.customdata[0])
+    assert f"trial {number}</b>" in front.text[0] and "x0 = " in front.text[0]
+    # a click on the point, as the browser reports it: the trial is selected everywhere
+    index = list(fig.data).index(front)
+    front._dispatch_on_click(Points([0], [front.x[0]], [front.y[0]], front.name, index), None)
+    assert dash.selected == number
+    dash.refresh({"pareto", "detail"})
+    assert f"<b>Trial {number}</b>" in dash.trial_detail.value
+    ring = fig.data[-1]
+    assert ring.name == f"trial {number}" and (ring.x[0], ring.y[0]) == (front.x[0], front.y[0])
+    t = s.ask()
+    s.tell(t, {"f0": 0.01, "f1": 0.01})
+    dash.refresh({"pareto"})
+    assert dash.renders["pareto_sent"] == 3
 
 
 def test_events_mark_the_right_panels_dirty():

@@ -30,6 +30,8 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from hpo_notebook.events import ReportsAdded, StudyEvent, TrialChanged
 from hpo_notebook.trial import TrialState
 from hpo_notebook.viz import data as D
@@ -177,10 +179,21 @@ class Dashboard:
         )
         for w in (self.pareto_x, self.pareto_y):
             w.observe(lambda _: self._mark("pareto"), "value")
-        self.pareto_image = self._image(W)
+        self.pareto_image = self._image(W)  # one objective: the best value so far
+        #: several objectives: an interactive chart (plotly): hover a point for its trial,
+        #: click it to select that trial (details, curves); only data travels on updates
+        self.pareto_fig: Any = None
+        self._pareto_key: Any = None
+        if len(names) >= 2:
+            import plotly.graph_objects as go
+
+            with _quiet():
+                self.pareto_fig = go.FigureWidget()
+            self.pareto_fig.layout.height = 420
         #: validation against held-out values on the front (studies with ``held_out=``)
         self.held_out = W.HTML()
-        pareto_children = [self.pareto_image, self.held_out]
+        chart = self.pareto_image if self.pareto_fig is None else self.pareto_fig
+        pareto_children = [chart, self.held_out]
         if len(names) >= 3:
             pareto_children.insert(0, W.HBox([self.pareto_x, self.pareto_y]))
         pareto_box = W.VBox(pareto_children)
@@ -454,16 +467,50 @@ class Dashboard:
     def _draw_pareto(self, trials: list[Any]) -> None:
         s = self.study
         if s.objectives.n == 1:
-            fig = P.hypervolume(self._hv_data(trials), by="trials")
+            self._set(
+                self.pareto_image, "pareto", P.hypervolume(self._hv_data(trials), by="trials")
+            )
         else:
             data = D.pareto_data(trials, s.objectives)
             names = list(s.objectives.names)
             i, j = names.index(self.pareto_x.value), names.index(self.pareto_y.value)
             if len(names) > 2 and i != j:
                 data = _pair(data, i, j)
-            fig = P.pareto(data)
-        self._set(self.pareto_image, "pareto", fig)
+            self._update_pareto_fig(data, trials)
         self.held_out.value = held_out_html(s.held_out_gap()) if s.objectives.held_out else ""
+
+    def _update_pareto_fig(self, data: D.ParetoData, trials: list[Any]) -> None:
+        """Send the chart's data again only when it changed (not a whole image)."""
+        from hpo_notebook.viz import interactive as I
+
+        reruns = None if data.rerun_mean is None else data.rerun_mean.tobytes()
+        arrays = (data.numbers.tobytes(), data.values.tobytes(), data.front.tobytes(), reruns)
+        key = (data.names, arrays, self.selected)
+        if key == self._pareto_key:
+            return
+        self._pareto_key = key
+        new = I.pareto(data, I.hover_texts(trials))
+        if self.selected is not None and self.selected in data.numbers:
+            k = int(np.flatnonzero(data.numbers == self.selected)[0])
+            new.add_scatter(x=[data.values[k, 0]], y=[data.values[k, 1]], mode="markers",
+                            name=f"trial {self.selected}", hoverinfo="skip",
+                            marker={"size": 18, "color": "rgba(0,0,0,0)",
+                                    "line": {"color": "#d62728", "width": 2}})  # fmt: skip
+        fig = self.pareto_fig
+        with fig.batch_update():
+            fig.data = ()
+            fig.add_traces(list(new.data))
+            fig.update_layout(new.layout.to_plotly_json(), overwrite=True)
+            fig.layout.height = 420
+        for trace in fig.data:
+            if trace.customdata is not None:
+                trace.on_click(self._on_point_click)
+        self.renders["pareto_sent"] = self.renders.get("pareto_sent", 0) + 1
+
+    def _on_point_click(self, trace: Any, points: Any, _state: Any) -> None:
+        """A point clicked in the chart: select its trial everywhere."""
+        if points.point_inds and trace.customdata is not None:
+            self.select_trial(int(trace.customdata[points.point_inds[0]]))
 
     def _draw_trials(self, trials: list[Any]) -> None:
         # only what changed travels: the table is sent again when a trial changed state or
@@ -489,9 +536,10 @@ class Dashboard:
             self.select_trial(self._grid_trials[row])
 
     def select_trial(self, number: int | None) -> None:
-        """Show trial ``number`` in the detail pane (and as the one the Prune button stops)."""
+        """Select trial ``number`` everywhere: the detail pane and its curve, a ring around it
+        in the Pareto chart, and the one the Prune button stops."""
         self.selected = number
-        self._mark("trials", detail_only=True)
+        self._mark("trials", "pareto", detail_only=True)
 
     def _draw_detail(self, trials: list[Any]) -> None:
         number = self.selected
