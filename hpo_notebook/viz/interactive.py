@@ -127,21 +127,41 @@ def pareto(data: D.ParetoData, hover: Mapping[int, str] | None = None, x: int = 
     return _layout(fig, "Pareto front" if len(data.names) >= 2 else "one objective")
 
 
-def curves(data: D.CurvesData) -> Figure:
-    """Learning curves of ``data.metric``: one line per trial, coloured by its state, pruned
-    ones dimmed, the pruner's rungs as vertical lines."""
+def curves(data: D.CurvesData, highlight: int | None = None) -> Figure:
+    """Learning curves of ``data.metric``, coloured by the trials' states (pruned ones dimmed),
+    the pruner's rungs as vertical lines, trial ``highlight`` drawn on top. One trace per state
+    (curves joined by gaps), so a thousand trials stay a handful of traces."""
     go = _go()
     fig = go.Figure()
+    by_state: dict[str, list[D.Curve]] = {}
     for c in data.curves:
-        color = _STATE_COLORS.get(c.state, "#1f77b4")
+        by_state.setdefault(c.state, []).append(c)
+    for state, group in by_state.items():
+        xs: list[float | None] = []
+        ys: list[float | None] = []
+        nums: list[int | None] = []
+        for c in group:
+            xs += [*c.steps, None]
+            ys += [*c.values, None]
+            nums += [c.trial] * len(c.steps) + [None]
         fig.add_trace(
             go.Scatter(
-                x=list(c.steps), y=list(c.values), mode="lines", name=f"trial {c.trial}",
-                line={"color": color, "width": 1.5 if c.state != "PRUNED" else 1},
-                opacity=0.35 if c.state == "PRUNED" else 0.9,
-                customdata=[c.trial] * len(c.steps), showlegend=False,
-                hovertemplate=f"trial {c.trial} ({c.state.lower()})<br>step %{{x:g}}: "
-                "%{y:.4g}<extra></extra>",
+                x=xs, y=ys, mode="lines", name=state.lower(), customdata=nums,
+                line={"color": _STATE_COLORS.get(state, "#1f77b4"),
+                      "width": 1 if state == "PRUNED" else 1.5},
+                opacity=0.4 if state == "PRUNED" else 0.85,
+                hovertemplate="trial %{customdata}<br>step %{x:g}: %{y:.4g}<extra>"
+                + state.lower() + "</extra>",
+            )
+        )  # fmt: skip
+    chosen = next((c for c in data.curves if c.trial == highlight), None)
+    if chosen is not None:
+        fig.add_trace(
+            go.Scatter(
+                x=list(chosen.steps), y=list(chosen.values), mode="lines+markers",
+                name=f"trial {chosen.trial}", line={"color": "#d62728", "width": 3},
+                customdata=[chosen.trial] * len(chosen.steps),
+                hovertemplate=f"trial {chosen.trial}<br>step %{{x:g}}: %{{y:.4g}}<extra></extra>",
             )
         )  # fmt: skip
     for r in data.rungs:
