@@ -80,7 +80,7 @@ def _cell_parser() -> _Parser:
         "--cluster", default=None, help="variable holding a Client, a cluster or an address"
     )
     p.add_argument(
-        "--no-improvement", default=None, help="stop rule: TRIALS or TRIALS:MIN_GAIN, e.g. 20:0.01"
+        "--no-improvement", default=None, help="stop rule: TRIALS or TRIALS:MIN_GAIN, e.g. 30:0.05"
     )
     p.add_argument("--budget", default=None, help="stop rule, e.g. gpu_hours=8,trials=100")
     p.add_argument("--start", action="store_true", help="run in the background")
@@ -134,7 +134,7 @@ def parse_pruner(text: str | None) -> Any:
 
 
 def parse_stop(no_improvement: str | None, budget: str | None) -> Any:
-    """``--no-improvement 20:0.01`` and ``--budget gpu_hours=8,hours=2,trials=100`` as one
+    """``--no-improvement 30:0.05`` and ``--budget gpu_hours=8,hours=2,trials=100`` as one
     stopping rule (None: neither given)."""
     import hpo_notebook as hn
 
@@ -148,7 +148,7 @@ def parse_stop(no_improvement: str | None, budget: str | None) -> Any:
         except ValueError:
             raise UsageError(
                 f"%hpo: --no-improvement {no_improvement!r} should look like TRIALS or "
-                "TRIALS:MIN_GAIN, e.g. --no-improvement 20:0.01"
+                "TRIALS:MIN_GAIN, e.g. --no-improvement 30:0.05"
             ) from None
         rules.append(hn.stop.NoImprovement(**kw))
     if budget:
@@ -207,7 +207,7 @@ class HpoMagics(Magics):
             %%hpo --space SPACE --objectives a:min,b:max [--trials 20] [--concurrency K]
                   [--constraints c<=5] [--name study] [--storage runs/study.db|none]
                   [--seed S] [--optimizer qLogNEHVI] [--pruner asha:27|moasha:27|median]
-                  [--cluster VAR] [--no-improvement 20:0.01] [--budget gpu_hours=8]
+                  [--cluster VAR] [--no-improvement 30:0.05] [--budget gpu_hours=8]
                   [--start | --no-run]
 
         ``--cluster VAR`` names a variable holding a ``distributed.Client``, a cluster object
@@ -371,7 +371,7 @@ class HpoMagics(Magics):
             if flag in words:
                 i = words.index(flag)
                 if i + 1 >= len(words):
-                    example = "20:0.01" if flag == "--no-improvement" else "trials=50"
+                    example = "30:0.05" if flag == "--no-improvement" else "trials=50"
                     raise UsageError(f"%hpo: {flag} needs a value, e.g. {flag} {example}")
                 flags[flag] = words[i + 1]
                 del words[i : i + 2]

@@ -11,9 +11,9 @@ run ends, and ``study.status`` says why (``"stopped: <reason>"``).
 
 Example:
     >>> import hpo_notebook as hn
-    >>> rule = hn.stop.NoImprovement(trials=20, min_gain=0.01) | hn.stop.Budget(gpu_hours=40)
+    >>> rule = hn.stop.NoImprovement() | hn.stop.Budget(gpu_hours=40)
     >>> rule
-    NoImprovement(trials=20, min_gain=0.01) | Budget(gpu_hours=40)
+    NoImprovement(trials=30, min_gain=0.05) | Budget(gpu_hours=40)
     >>> hn.stop.from_json(rule.to_json()) == rule
     True
 """
@@ -124,7 +124,12 @@ class NoImprovement(StopRule):
     alike. The rule waits for ``trials`` finished trials after the initial design, and never
     stops a study whose hypervolume is still 0 (nothing feasible beats the reference point).
 
-    The defaults were chosen on ``benchmarks/stopping.py`` (``docs/benchmarks.md``).
+    The defaults (30 trials, 5%) were chosen on ``benchmarks/stopping.py``: on three problems
+    over 20 seeds they stop after 47% fewer trials than a 144-trial plan on average, keeping
+    at least 0.97 of its hypervolume on every seed; replayed on the benchmark suite's runs of
+    16 other problems, they keep >= 0.969 on average on each (``docs/benchmarks.md``). Shorter
+    windows stop 3- and 4-objective studies, noisy ones and tight thresholds in a plateau
+    before a jump.
 
     Args:
         trials: the window, in finished trials (pruned and failed ones count: they spent).
@@ -136,8 +141,8 @@ class NoImprovement(StopRule):
         NoImprovement(trials=30, min_gain=0.005)
     """
 
-    trials: int = 20
-    min_gain: float = 0.01
+    trials: int = 30
+    min_gain: float = 0.05
 
     def __post_init__(self) -> None:
         positive_int("NoImprovement: trials", self.trials)

@@ -84,7 +84,7 @@ def test_combined_rules_flatten_and_round_trip_through_json():
     rule = hn.stop.NoImprovement() | hn.stop.Budget(trials=9) | hn.stop.Budget(hours=2)
     assert len(rule.rules()) == 3
     assert repr(rule) == (
-        "NoImprovement(trials=20, min_gain=0.01) | Budget(trials=9) | Budget(hours=2)"
+        "NoImprovement(trials=30, min_gain=0.05) | Budget(trials=9) | Budget(hours=2)"
     )
     assert hn.stop.from_json(rule.to_json()) == rule
     trials = [done(i, 1.0, 0, i + 1) for i in range(9)]
