@@ -610,13 +610,7 @@ class Study:
                 stop_when,
             )
         )
-        try:
-            self.wait()
-        except KeyboardInterrupt:
-            self.stop()
-            self.wait(raise_errors=False)
-            raise
-        return self
+        return self._wait_blocking()
 
     def start(
         self,
@@ -715,6 +709,17 @@ class Study:
         if fixed is None:
             self._proposer.warm_up()
         self._driver.start()
+        return self
+
+    def _wait_blocking(self) -> Study:
+        """Wait for the run; on Ctrl-C (the kernel's stop button) stop it cleanly, then
+        raise the interrupt."""
+        try:
+            self.wait()
+        except KeyboardInterrupt:
+            self.stop()
+            self.wait(raise_errors=False)
+            raise
         return self
 
     def _stop_rule_for(self, opts: RunOptions, gpus: float) -> StopRule | None:
@@ -864,13 +869,7 @@ class Study:
         ]
         opts = RunOptions(len(fixed), concurrency, cluster, resources, None, progress, show)
         self._start(opts, fixed=fixed)
-        try:
-            self.wait()
-        except KeyboardInterrupt:
-            self.stop()
-            self.wait(raise_errors=False)
-            raise
-        return self
+        return self._wait_blocking()
 
     def _rerun_picks(self, top: int | None) -> list[Trial]:
         """The configurations :meth:`rerun` repeats."""
