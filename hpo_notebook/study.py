@@ -844,7 +844,11 @@ class Study:
                 several, the Pareto set (all of it by default, else the ``top`` that add the
                 most hypervolume).
             seeds: runs of each configuration, besides the original one.
-            concurrency, cluster, resources, progress, show: as for :meth:`run`.
+            concurrency: trials at once (as for :meth:`run`).
+            cluster: where they run (as for :meth:`run`; default: a local cluster).
+            resources: Dask resources each re-run needs, e.g. ``{"GPU": 1}``.
+            progress: print a text progress bar (as for :meth:`run`).
+            show: display the live dashboard (as for :meth:`run`).
 
         Example:
             >>> import hpo_notebook as hn
