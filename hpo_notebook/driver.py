@@ -279,6 +279,7 @@ class Driver:
             self.n_initial,
             self.started_at,
             self.ledger.gpus_per_trial,
+            frozenset(self.running),
         )
 
     def _rule_allows(self, free: int) -> int:

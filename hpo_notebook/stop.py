@@ -49,6 +49,9 @@ class StopState:
         n_initial: trials of the initial design (the model proposes after them).
         run_started_at: when the current run started (for a projected end).
         gpus_per_trial: GPUs each trial of the current run asks for.
+        live: the numbers of the trials that run now (None: every RUNNING trial). A trial
+            the file says is RUNNING but that no worker runs (left by a process that died)
+            has no known run time yet: only its earlier attempts count.
     """
 
     trials: Sequence[Trial]
@@ -58,6 +61,7 @@ class StopState:
     n_initial: int = 0
     run_started_at: float | None = None
     gpus_per_trial: float = 0.0
+    live: frozenset[int] | None = None
 
     def finished(self) -> list[Trial]:
         """Finished trials of the search (complete, pruned or failed; seed re-runs are not
@@ -66,7 +70,18 @@ class StopState:
         return sorted(done, key=lambda t: (t.ended_at or 0.0, t.number))
 
     def running(self) -> list[Trial]:
-        return [t for t in self.trials if t.state is TrialState.RUNNING]
+        """Trials running now."""
+        return [t for t in self.trials if self.is_live(t)]
+
+    def is_live(self, t: Trial) -> bool:
+        return t.state is TrialState.RUNNING and (self.live is None or t.number in self.live)
+
+    def cost_s(self, t: Trial) -> float:
+        """Seconds ``t`` has run so far (see :func:`trial_cost_s`); a trial marked RUNNING
+        that no worker runs counts its earlier attempts only."""
+        if t.state is TrialState.RUNNING and not self.is_live(t):
+            return float(t.extra.get("earlier_attempts_s", 0.0) or 0.0)
+        return trial_cost_s(t, self.now)
 
 
 class StopRule:
@@ -284,9 +299,7 @@ class Budget(StopRule):
     def _mean_s(state: StopState) -> float:
         """The mean run time of the finished trials (0 before the first)."""
         durations = [
-            trial_cost_s(t, state.now)
-            for t in state.trials
-            if t.state.finished and t.started_at is not None
+            state.cost_s(t) for t in state.trials if t.state.finished and t.started_at is not None
         ]
         return sum(durations) / len(durations) if durations else 0.0
 
@@ -305,8 +318,8 @@ class Budget(StopRule):
         for name, weight in (("gpu_hours", trial_gpus), ("hours", lambda t: 1.0)):
             if getattr(self, name) is None:
                 continue
-            spent = sum(trial_cost_s(t, state.now) * weight(t) for t in state.trials)
-            rest = sum(max(0.0, mean - trial_cost_s(t, state.now)) * weight(t) for t in running)
+            spent = sum(state.cost_s(t) * weight(t) for t in state.trials)
+            rest = sum(max(0.0, mean - state.cost_s(t)) * weight(t) for t in running)
             out[name] = (spent / _HOUR, rest / _HOUR)
         return out
 

@@ -332,3 +332,19 @@ def test_a_stored_rule_edited_into_nonsense_is_refused_with_its_value(tmp_path):
         con.execute("UPDATE studies SET settings = ?", (json.dumps(settings),))
     with pytest.raises(hn.StorageError, match=r"unknown stopping rule .*Patience"):
         hn.load_study(path)
+
+
+def test_a_trial_left_running_by_a_dead_process_does_not_eat_the_budget(tmp_path):
+    # a study whose process died a virtual day ago with one trial RUNNING in the file: that
+    # trial's time is unknown, so it must not count as a day spent when the study goes on
+    path = str(tmp_path / "s.db")
+    study = study_of(sleeps(90.0), storage=path)
+    run(study, 4)
+    study.ask()  # RUNNING in the file, never told (as when its process died)
+    study.close()
+    again = hn.load_study(path, sleeps(90.0), stop_when=hn.stop.Budget(hours=0.25))
+    cluster = hn.SimulatedCluster(4, start=T0 + 86_400)
+    run(again, 20, cluster=cluster)
+    # 900 worker-seconds, 360 spent by the first 4: the stale trial re-runs and 5 more start
+    assert sum(t.duration for t in again.trials) == 900.0
+    assert len(again.trials) == 10 and again.status.startswith("stopped: budget")
