@@ -109,3 +109,15 @@ def test_the_report_works_in_a_browser_with_the_network_off(tmp_path):
         finally:
             browser.close()
     assert asked == [path.as_uri()]  # one request: the file itself
+
+
+def test_hover_texts_escape_what_the_user_named():
+    from hpo_notebook.viz.interactive import hover_texts
+
+    space = hn.Space(act=hn.Choice(["<b>relu</b>", "tanh & co"]))
+    study = hn.Study(None, space, {"<loss>": "min"}, seed=0)
+    t = study.ask()
+    study.tell(t, 1.0)
+    text = hover_texts(study.trials)[0]
+    assert "&lt;loss&gt;" in text and "<loss>" not in text
+    assert "<b>relu</b>" not in text.replace("<b>trial 0</b>", "")

@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -64,10 +65,11 @@ def _fmt(v: Any) -> str:
 def hover_texts(trials: Sequence[Trial]) -> dict[int, str]:
     """Per trial number: its state, parameters and metrics, as hover text (HTML)."""
     out = {}
+    esc = html.escape  # names and values are the user's: never markup
     for t in trials:
         lines = [f"<b>trial {t.number}</b> ({t.state.value.lower()})"]
-        lines += [f"{k} = {_fmt(v)}" for k, v in t.params.items()]
-        lines += [f"<i>{k}</i> = {_fmt(v)}" for k, v in (t.values or {}).items()]
+        lines += [f"{esc(str(k))} = {esc(_fmt(v))}" for k, v in t.params.items()]
+        lines += [f"<i>{esc(str(k))}</i> = {esc(_fmt(v))}" for k, v in (t.values or {}).items()]
         out[t.number] = "<br>".join(lines)
     return out
 
