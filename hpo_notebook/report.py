@@ -188,7 +188,11 @@ def render(study: Study) -> str:
     else:
         first = R.metric_column(objectives.names[0])
         ascending = objectives.objectives[0][1].direction == "min"
-        best = frame.dropna(subset=[first]).sort_values(first, ascending=ascending).head(10)
+        best = (
+            frame.dropna(subset=[first]).sort_values(first, ascending=ascending).head(10)
+            if first in frame.columns
+            else frame.iloc[0:0]
+        )
         parts += ["<h2>Best trials</h2>", _table(best, "best")]
     if len(robust):
         parts += ["<h2>Seed re-runs</h2>", _table(robust, "robust")]

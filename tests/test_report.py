@@ -121,3 +121,12 @@ def test_hover_texts_escape_what_the_user_named():
     text = hover_texts(study.trials)[0]
     assert "&lt;loss&gt;" in text and "<loss>" not in text
     assert "<b>relu</b>" not in text.replace("<b>trial 0</b>", "")
+
+
+def test_a_study_without_results_still_gets_a_report(tmp_path):
+    for objectives in ({"a": "min", "b": "min"}, "min"):
+        study = hn.Study(None, SPACE, objectives, seed=0)
+        assert "<h2>Trials (0)</h2>" in Path(study.report(tmp_path / "empty.html")).read_text()
+        study.tell(study.ask(), ValueError("diverged"))  # one trial, failed: no metric at all
+        text = Path(study.report(tmp_path / "failed.html")).read_text()
+        assert "<h2>Trials (1)</h2>" in text and "FAILED" in text
