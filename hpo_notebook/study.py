@@ -665,7 +665,8 @@ class Study:
         self._hold("run")
         try:
             if fixed is not None:  # interrupted trials run again first, and count
-                n = len(fixed) + self._ledger.counts()["INTERRUPTED"]
+                counts = self._ledger.counts()
+                n = len(fixed) + counts["INTERRUPTED"] + counts["RUNNING"]
             else:
                 n = self._resolve_n_trials(opts.n_trials)
             if n == 0:  # nothing to run: no cluster to start

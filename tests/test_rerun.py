@@ -148,3 +148,18 @@ def test_the_plot_and_the_dashboard_show_the_reruns():
     assert (
         f"re-runs: {len(robust)} configurations, 5+ seeds, {n_bad} dominated" in dash.header.value
     )
+
+
+def test_reruns_all_run_when_interrupted_trials_go_first(tmp_path):
+    path = str(tmp_path / "s.db")
+    study = hn.Study(noisy, SPACE, {"f0": "min", "f1": "min"}, optimizer="sobol", seed=4,
+                     storage=path)  # fmt: skip
+    study.run(12, cluster=hn.SimulatedCluster(4), progress=False, show=False)
+    study.ask()  # left RUNNING in the file, as by a process that died
+    study.close()
+    again = hn.load_study(path, noisy)
+    front = len(again.pareto())
+    again.rerun(seeds=2, cluster=hn.SimulatedCluster(4), progress=False, show=False)
+    reruns = [t for t in again.trials if t.proposal.get("kind") == "rerun"]
+    assert len(reruns) == 2 * front and again.counts()["RUNNING"] == 0
+    assert again.trial(12).state.value == "COMPLETE"  # the stale trial ran again first
