@@ -296,7 +296,8 @@ def _drive(page, jupyter: str) -> Path:
 
         SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
         shot = SCREENSHOT_DIR / "dashboard.png"
-        page.locator(".hpo-dashboard").first.scroll_into_view_if_needed()
-        page.screenshot(path=str(shot), full_page=False)
+        # the element itself: a page shot after scrolling could catch the notebook before
+        # it drew the cells scrolled into view (it draws only what is in view)
+        page.locator(".hpo-dashboard").first.screenshot(path=str(shot))
         assert first_changes >= 5 and page.get_by_text("Loading widget...").count() == 0
         return shot
