@@ -180,6 +180,28 @@ def _run_cell(page, index: int) -> None:
     page.keyboard.press("Shift+Enter")
 
 
+def hover_and_select(page, dash: int, shot: str) -> None:
+    """On dashboard number ``dash`` (a two-objective study), open the Pareto tab, hover a
+    point (the chart names its trial), click it (the trial is selected: its details show),
+    and save a screenshot of the dashboard as ``shot``."""
+    board = page.locator(".hpo-dashboard").nth(dash)
+    board.get_by_role("tab", name="Pareto").click()
+    point = board.locator(".js-plotly-plot .scatterlayer .point").nth(3)
+    point.wait_for(timeout=60000)
+    box = point.bounding_box()  # under plotly's drag layer: move the mouse there
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    which = f"document.querySelectorAll('.hpo-dashboard')[{dash}]"
+    page.wait_for_function(
+        f"() => /trial \\d+/.test({which}.querySelector('.hoverlayer')?.textContent || '')",
+        timeout=15000,
+    )
+    page.mouse.click(x, y)
+    page.wait_for_function(f"() => /Trial \\d+/.test({which}.textContent)", timeout=15000)
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    board.screenshot(path=str(SCREENSHOT_DIR / shot))
+
+
 def _changes(page, dash: int) -> int:
     return page.evaluate(f"window.__srcChanges.filter(c => c.dash === {dash}).length")
 
@@ -275,24 +297,7 @@ def _drive(page, jupyter: str) -> Path:
 
         # the interactive Pareto chart: hover names the trial, a click selects it
         _run_cell(page, 4)
-        two = page.locator(".hpo-dashboard").nth(2)
-        two.get_by_role("tab", name="Pareto").click()
-        two.locator(".js-plotly-plot .scatterlayer .point").first.wait_for(timeout=60000)
-        point = two.locator(".js-plotly-plot .scatterlayer .point").nth(3)
-        box = point.bounding_box()  # under plotly's drag layer: move the mouse there
-        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-        page.wait_for_function(
-            "() => /trial \\d+/.test(document.querySelectorAll('.hpo-dashboard')[2]"
-            ".querySelector('.hoverlayer')?.textContent || '')",
-            timeout=15000,
-        )
-        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-        page.wait_for_function(
-            "() => /Trial \\d+/.test(document.querySelectorAll('.hpo-dashboard')[2].textContent)",
-            timeout=15000,
-        )
-        SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
-        two.screenshot(path=str(SCREENSHOT_DIR / "dashboard-pareto.png"))
+        hover_and_select(page, 2, "dashboard-pareto.png")
 
         SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
         shot = SCREENSHOT_DIR / "dashboard.png"

@@ -20,6 +20,7 @@ from tests.test_browser import (
     _changes,
     _run_cell,
     _wait_text,
+    hover_and_select,
     jupyter,  # noqa: F401 - the fixture: JupyterLab's server, which serves Notebook 7 too
 )
 
@@ -69,25 +70,7 @@ def test_dashboard_in_notebook_7(jupyter):  # noqa: F811
             assert _changes(page, 0) >= 3
 
             _run_cell(page, 4)  # a two-objective study's dashboard
-            two = page.locator(".hpo-dashboard").nth(1)
-            two.get_by_role("tab", name="Pareto").click()
-            point = two.locator(".js-plotly-plot .scatterlayer .point").nth(3)
-            point.wait_for(timeout=60000)
-            box = point.bounding_box()
-            page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-            page.wait_for_function(
-                "() => /trial \\d+/.test(document.querySelectorAll('.hpo-dashboard')[1]"
-                ".querySelector('.hoverlayer')?.textContent || '')",
-                timeout=15000,
-            )
-            page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-            page.wait_for_function(
-                "() => /Trial \\d+/.test(document.querySelectorAll('.hpo-dashboard')[1]"
-                ".textContent)",
-                timeout=15000,
-            )
-            SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
-            two.screenshot(path=str(SCREENSHOT_DIR / "notebook7-pareto.png"))
+            hover_and_select(page, 1, "notebook7-pareto.png")
         except Exception:
             SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOT_DIR / "notebook7-failure.png"), full_page=True)
