@@ -1,9 +1,10 @@
 """Real browser: JupyterLab on 127.0.0.1, a notebook opened in Chromium through Playwright.
 
-Checks that the dashboard renders (no "Loading widget..."), that the learning-curve image
-changes while the study runs, that clicking Stop while ``await study.run_async(...)`` is still
-executing ends the study within 2 s, and that interrupting the kernel during a blocking
-``run()`` ends it cleanly with the cluster still usable. A screenshot is saved; its path is
+Checks that the dashboard renders (no "Loading widget..."), that the learning-curve chart
+is redrawn with new data while the study runs, that clicking Stop while
+``await study.run_async(...)`` is still executing ends the study within 2 s, and that
+interrupting the kernel during a blocking ``run()`` ends it cleanly with the cluster still
+usable. A screenshot is saved; its path is
 printed.
 
 Needs Debian's ``chromium`` (``.ci/run`` installs it) and the test extras (jupyterlab,
@@ -73,18 +74,19 @@ two.dashboard()""",
 
 OBSERVER_JS = """
 () => {
+  // every redraw of a dashboard's learning-curve chart (plotly's afterplot event), by dashboard
   window.__srcChanges = [];
   const seen = new WeakSet();
-  const watch = (img) => {
-    if (seen.has(img)) return;
-    seen.add(img);
-    new MutationObserver(() => window.__srcChanges.push(
+  const watch = (gd) => {
+    if (seen.has(gd) || typeof gd.on !== 'function') return;
+    seen.add(gd);
+    gd.on('plotly_afterplot', () => window.__srcChanges.push(
       {t: Date.now(), dash: [...document.querySelectorAll('.hpo-dashboard')].indexOf(
-        img.closest('.hpo-dashboard'))})).observe(img, {attributes: true,
-                                                       attributeFilter: ['src']});
+        gd.closest('.hpo-dashboard'))}));
   };
-  new MutationObserver(() => document.querySelectorAll('.hpo-dashboard img.hpo-curves')
-    .forEach(watch)).observe(document.body, {childList: true, subtree: true});
+  new MutationObserver(() => document.querySelectorAll('.hpo-dashboard .hpo-curves .js-plotly-plot')
+    .forEach(watch)).observe(document.body, {childList: true, subtree: true, attributes: true,
+                                             attributeFilter: ['class']});
 }
 """
 
@@ -186,14 +188,15 @@ def hover_and_select(page, dash: int, shot: str) -> None:
     and save a screenshot of the dashboard as ``shot``."""
     board = page.locator(".hpo-dashboard").nth(dash)
     board.get_by_role("tab", name="Pareto").click()
-    point = board.locator(".js-plotly-plot .scatterlayer .point").nth(3)
+    point = board.locator(".hpo-pareto .js-plotly-plot .scatterlayer .point").nth(3)
     point.wait_for(timeout=60000)
     box = point.bounding_box()  # under plotly's drag layer: move the mouse there
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     page.mouse.move(x, y)
     which = f"document.querySelectorAll('.hpo-dashboard')[{dash}]"
     page.wait_for_function(
-        f"() => /trial \\d+/.test({which}.querySelector('.hoverlayer')?.textContent || '')",
+        f"() => /trial \\d+/.test({which}.querySelector('.hpo-pareto .hoverlayer')"
+        "?.textContent || '')",
         timeout=15000,
     )
     page.mouse.click(x, y)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 import hpo_notebook as hn
@@ -28,32 +29,54 @@ def test_refresh_fills_every_panel():
     dash.refresh()
     assert "8 complete" in dash.header.value and "hypervolume" in dash.header.value
     assert [t.name for t in dash.pareto_fig.data][:2] == ["trials", "staircase"]
-    for image in (
-        dash.curves_image,
-        dash.hv_image,
-        dash.parallel_image,
-        dash.importance_image,
-        dash.proposals_image,
-    ):
-        assert image.value[:8] == b"\x89PNG\r\n\x1a\n"
+    assert {t.name for t in dash.curves_fig.data} == {"complete"}
+    assert len(dash.curves_fig.data[0].x) == 8 * 2  # one report per trial, and a gap each
+    assert [len(t.x) for t in dash.hv_fig.data] == [8, 8]  # by trials and by time
+    assert dash.parallel_fig.data[0].type == "parcoords"
+    assert list(dash.importance_fig.data[0].y) == ["x0", "x1"] or list(
+        dash.importance_fig.data[0].y
+    ) == ["x1", "x0"]
+    assert dash.proposals_image.value[:8] == b"\x89PNG\r\n\x1a\n"
     assert len(dash.trial_grid.data) == 8
     assert all(dash.renders[p] == 1 for p in PANELS)
 
 
 @pytest.mark.slow
-def test_only_changed_images_are_sent():
+def test_charts_send_only_what_changed_and_keep_their_traces():
     s = make_study()
     dash = Dashboard(s, autostart=False)
     dash.refresh()
-    before = dash.hv_image.value
-    sent = []
-    dash.hv_image.observe(lambda change: sent.append(1), "value")
-    dash.refresh({"hypervolume"})  # same data: same PNG, nothing sent
-    assert sent == []
+    assert dash.sent["hypervolume"] == 1 and dash.sent["curves"] == 1
+    traces = list(dash.hv_fig.data)
+    msgs = []  # what goes to the browser
+    to_js = ["_py2js_update", "_py2js_restyle", "_py2js_addTraces", "_py2js_deleteTraces"]
+    dash.hv_fig.observe(lambda c: c["new"] is not None and msgs.append(c["name"]), to_js)
+    dash.refresh({"hypervolume", "curves"})  # same data: nothing sent
+    assert dash.sent["hypervolume"] == 1 and dash.sent["curves"] == 1 and msgs == []
     t = s.ask()
     s.tell(t, {"f0": 0.01, "f1": 0.01})  # dominates everything
     dash.refresh({"hypervolume"})
-    assert sent == [1] and dash.hv_image.value != before
+    assert dash.sent["hypervolume"] == 2
+    # the same traces, restyled with the new data (the user's zoom and hover survive)
+    assert list(dash.hv_fig.data) == traces and len(dash.hv_fig.data[0].x) == 9
+    assert msgs and set(msgs) <= {"_py2js_update", "_py2js_restyle"}, msgs  # no new traces
+
+
+def test_clicking_a_learning_curve_selects_its_trial():
+    from plotly.callbacks import Points
+
+    s = make_study(4)
+    dash = Dashboard(s, autostart=False)
+    dash.refresh({"curves"})
+    trace = dash.curves_fig.data[0]
+    gap = int(np.flatnonzero(np.isnan(np.asarray(trace.customdata, float)))[0])
+    trace._dispatch_on_click(Points([gap], [None], [None], trace.name, 0), None)
+    assert dash.selected is None  # the gap between two curves is no trial
+    trace._dispatch_on_click(Points([gap + 1], [None], [None], trace.name, 0), None)
+    number = int(trace.customdata[gap + 1])
+    assert dash.selected == number
+    dash.refresh({"curves"})
+    assert dash.curves_fig.data[-1].name == f"trial {number}"  # drawn on top
 
 
 def test_the_pareto_chart_sends_data_only_when_it_changed_and_a_click_selects_a_trial():
@@ -63,9 +86,9 @@ def test_the_pareto_chart_sends_data_only_when_it_changed_and_a_click_selects_a_
     dash = Dashboard(s, autostart=False)
     dash.refresh({"pareto"})
     fig = dash.pareto_fig
-    assert dash.renders["pareto_sent"] == 1
+    assert dash.sent["pareto"] == 1
     dash.refresh({"pareto"})  # nothing changed: nothing sent
-    assert dash.renders["pareto_sent"] == 1
+    assert dash.sent["pareto"] == 1
     front = next(t for t in fig.data if t.name == "Pareto front")
     number = int(front.customdata[0])
     assert f"trial {number}</b>" in front.text[0] and "x0 = " in front.text[0]
@@ -80,7 +103,7 @@ def test_the_pareto_chart_sends_data_only_when_it_changed_and_a_click_selects_a_
     t = s.ask()
     s.tell(t, {"f0": 0.01, "f1": 0.01})
     dash.refresh({"pareto"})
-    assert dash.renders["pareto_sent"] == 3
+    assert dash.sent["pareto"] == 3
 
 
 def test_events_mark_the_right_panels_dirty():
@@ -189,4 +212,4 @@ def test_curves_offer_every_reported_metric():
     dash = Dashboard(s, autostart=False)
     dash.refresh({"curves"})
     assert dash.metric.value == "elapsed" and set(dash.metric.options) == {"f0", "elapsed"}
-    assert dash.curves_image.value[:4] == b"\x89PNG"
+    assert list(dash.curves_fig.data[0].y[:2]) == [0.5, 1.0]

@@ -142,7 +142,7 @@ def test_the_browser_app_shows_a_study_that_another_process_runs(tmp_path):
     from tests.test_browser import ARGS
 
     path = str(tmp_path / "batch.db")
-    study_proc = subprocess.Popen([sys.executable, "-c", SCRIPT, path, "60"])
+    study_proc = subprocess.Popen([sys.executable, "-c", SCRIPT, path, "600"])  # ended below
     app = None
     try:
         wait_for(lambda: _has_trials(path), 60, "the other process starts its study")

@@ -52,6 +52,8 @@ def _layout(fig: Figure, title: str, height: int = 380) -> Figure:
         template="plotly_white",
         legend={"font": {"size": 11}},
         hoverlabel={"font_size": 11},
+        # a live chart updated with new data keeps the user's zoom and pan
+        uirevision="hpo",
     )
     return fig
 
@@ -129,23 +131,22 @@ def pareto(data: D.ParetoData, hover: Mapping[int, str] | None = None, x: int = 
     return _layout(fig, "Pareto front" if len(data.names) >= 2 else "one objective")
 
 
-def curves(data: D.CurvesData, highlight: int | None = None) -> Figure:
+def curves(data: D.CurvesData, highlight: int | None = None, log_y: bool = False) -> Figure:
     """Learning curves of ``data.metric``, coloured by the trials' states (pruned ones dimmed),
     the pruner's rungs as vertical lines, trial ``highlight`` drawn on top. One trace per state
-    (curves joined by gaps), so a thousand trials stay a handful of traces."""
+    (curves joined by gaps), so a thousand trials stay a handful of traces, each a few float
+    arrays (sent as binary, not as a list of numbers)."""
     go = _go()
     fig = go.Figure()
     by_state: dict[str, list[D.Curve]] = {}
     for c in data.curves:
         by_state.setdefault(c.state, []).append(c)
     for state, group in by_state.items():
-        xs: list[float | None] = []
-        ys: list[float | None] = []
-        nums: list[int | None] = []
-        for c in group:
-            xs += [*c.steps, None]
-            ys += [*c.values, None]
-            nums += [c.trial] * len(c.steps) + [None]
+        gap = np.array([np.nan])
+        xs = np.concatenate([a for c in group for a in (np.asarray(c.steps, float), gap)])
+        ys = np.concatenate([a for c in group for a in (np.asarray(c.values, float), gap)])
+        nums = np.concatenate([np.append(np.full(len(c.steps), float(c.trial)), np.nan)
+                               for c in group])  # fmt: skip
         fig.add_trace(
             go.Scatter(
                 x=xs, y=ys, mode="lines", name=state.lower(), customdata=nums,
@@ -169,23 +170,38 @@ def curves(data: D.CurvesData, highlight: int | None = None) -> Figure:
     for r in data.rungs:
         fig.add_vline(x=r, line={"color": "#999", "dash": "dot", "width": 1})
     fig.update_xaxes(title_text="step")
-    fig.update_yaxes(title_text=data.metric or "")
+    fig.update_yaxes(title_text=data.metric or "", type="log" if log_y else None)
     return _layout(fig, f"learning curves: {data.metric}" if data.metric else "learning curves")
 
 
-def hypervolume(data: D.HypervolumeData) -> Figure:
-    """Hypervolume (or the best value, one objective) after each finished trial."""
+def hypervolume(data: D.HypervolumeData, by: str = "trials") -> Figure:
+    """Hypervolume (or the best value, one objective) after each finished trial, against the
+    number of finished trials (``by="trials"``) or, beside it, the seconds since the study
+    began (``"both"``)."""
     go = _go()
     label = "best value" if data.best else "hypervolume"
-    fig = go.Figure(
-        go.Scatter(
-            x=data.n_trials, y=data.hypervolume, mode="lines+markers", name=label,
+    if by == "both":
+        from plotly.subplots import make_subplots
+
+        fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.06)
+    else:
+        fig = go.Figure()
+    axes = [("finished trials", data.n_trials, "%{x} trials")]
+    if by == "both":
+        axes.append(("seconds", data.elapsed_s, "%{x:.0f} s"))
+    for col, (title, x, where) in enumerate(axes, start=1):
+        trace = go.Scatter(
+            x=x, y=data.hypervolume, mode="lines+markers", name=label, showlegend=False,
             line={"shape": "hv", "color": FRONT}, marker={"size": 4},
-            hovertemplate="%{x} trials: %{y:.5g}<extra></extra>",
-        )
-    )  # fmt: skip
-    fig.update_xaxes(title_text="finished trials")
-    fig.update_yaxes(title_text=label)
+            hovertemplate=where + ": %{y:.5g}<extra></extra>",
+        )  # fmt: skip
+        if by == "both":
+            fig.add_trace(trace, row=1, col=col)
+            fig.update_xaxes(title_text=title, row=1, col=col)
+        else:
+            fig.add_trace(trace)
+            fig.update_xaxes(title_text=title)
+    fig.update_yaxes(title_text=label, **({"row": 1, "col": 1} if by == "both" else {}))
     return _layout(fig, label)
 
 

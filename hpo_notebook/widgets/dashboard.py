@@ -4,8 +4,11 @@ plot functions of ``hpo_notebook.viz``.
 - Views only read: the dashboard subscribes to the study's events and marks panels dirty;
   a render thread redraws dirty panels at most every ``refresh_s`` seconds, off the driver's
   path (the event handler only sets flags).
-- Plots are PNG images in ``ipywidgets.Image`` (Agg canvas, no pyplot), which shows in
-  JupyterLab, Notebook 7, VS Code, Voilà and Binder without a frontend extension.
+- Charts are plotly ``FigureWidget``s (anywidget: JupyterLab 4, Notebook 7, VS Code, Voilà
+  and Binder with no frontend build): hover names a trial, a click on a point or a curve
+  selects it everywhere, zoom and pan survive updates, and an update sends the traces' data
+  (binary arrays), only when it changed. The proposal-time chart and the selected trial's
+  curve stay PNG images (Agg canvas, no pyplot).
 - Buttons call the study's controls; errors in callbacks land in an ``Output`` widget.
 
 Example:
@@ -35,6 +38,7 @@ import numpy as np
 from hpo_notebook.events import ReportsAdded, StudyEvent, TrialChanged
 from hpo_notebook.trial import TrialState
 from hpo_notebook.viz import data as D
+from hpo_notebook.viz import interactive as I
 from hpo_notebook.viz import plots as P
 
 if TYPE_CHECKING:
@@ -55,6 +59,44 @@ def _close_all() -> None:
 FOLLOW_S = 0.5
 PANELS = ("header", "curves", "pareto", "hypervolume", "trials", "params", "proposals")
 _STATES = [s.value for s in TrialState]
+
+#: Dark themes: the kernel cannot see the frontend's theme, so the charts (PNG images and
+#: plotly's SVG, both drawn on white) are inverted in the browser wherever the page says it
+#: is dark: JupyterLab, Notebook 7 and Voila mark ``body[data-jp-theme-light="false"]``,
+#: VS Code ``body.vscode-dark``. Inverting lightness and turning hues back by 180 degrees
+#: keeps each colour's hue (the front stays blue, infeasible points red). Also: images keep
+#: their natural size (a flex box stretched them to the cell's width, labels with them) and
+#: shrink in narrow cells.
+THEME_CSS = """<style>
+.hpo-dashboard img.widget-image {
+  align-self: flex-start; flex: 0 1 auto; width: auto; min-width: 0; max-width: 100%;
+  height: auto; object-fit: contain;
+}
+body[data-jp-theme-light="false"] .hpo-dashboard img,
+body[data-jp-theme-light="false"] .hpo-dashboard .js-plotly-plot,
+body.vscode-dark .hpo-dashboard img,
+body.vscode-dark .hpo-dashboard .js-plotly-plot,
+body.vscode-high-contrast .hpo-dashboard img,
+body.vscode-high-contrast .hpo-dashboard .js-plotly-plot {
+  filter: invert(0.9) hue-rotate(180deg);
+}
+</style>"""
+
+
+def _figure_widget(W: Any, name: str, height: int) -> tuple[Any, Any]:
+    """An empty interactive chart, and the box (CSS class ``name``) that holds it."""
+    import plotly.graph_objects as go
+
+    with _quiet():
+        fig = go.FigureWidget()
+    fig.layout.height = height
+    box = W.Box([fig], layout={"width": "100%"})
+    box.add_class(name)
+    return fig, box
+
+
+def _style(W: Any) -> Any:
+    return W.HTML(THEME_CSS, layout={"display": "none"})
 
 
 class Dashboard:
@@ -84,6 +126,11 @@ class Dashboard:
         self._closed = False
         self._started = study.clock.time()
         self._pngs: dict[str, bytes] = {}
+        #: how many times each interactive chart was sent new data (for tests and benchmarks)
+        self.sent: dict[str, int] = {}
+        #: per chart (by id): the traces and layout it shows, as JSON
+        self._sent: dict[int, tuple[list[str], str]] = {}
+        self._pareto_key: Any = None
         self.last_error: str | None = None
         #: Set after every pass of the render thread (tests and benchmarks wait on it).
         self.rendered = threading.Event()
@@ -92,7 +139,9 @@ class Dashboard:
         self.errors = W.Output(layout={"max_height": "10em", "overflow": "auto"})
         self._build_controls(W)
         self._build_panels(W)
-        self.widget = W.VBox([self.header, self.controls, self.tabs, self.errors])
+        self.widget = W.VBox(  # the style last: tests and users find the header first
+            [self.header, self.controls, self.tabs, self.errors, _style(W)]
+        )
         self.widget.add_class("hpo-dashboard")
         self._unsubscribe = study.subscribe(self._on_event)
         self._thread: threading.Thread | None = None
@@ -163,15 +212,14 @@ class Dashboard:
         names = list(objs.names)
         self.metric = W.Dropdown(options=names, value=names[0], description="metric")
         self.log_y = W.Checkbox(value=False, description="log y", indent=False)
-        self.curves_image = self._image(W)
-        self.curves_image.add_class("hpo-curves")
+        self.curves_fig, curves_chart = _figure_widget(W, "hpo-curves", 400)
         self.metric.observe(lambda _: self._mark("curves"), "value")
         self.log_y.observe(lambda _: self._mark("curves"), "value")
         # is the early metric a good guide where the pruner decides? (rank correlations)
         self.signal = W.HTML()
         self.signal.add_class("hpo-signal")
         self._signal_key: int | None = None
-        curves_box = W.VBox([W.HBox([self.metric, self.log_y]), self.curves_image, self.signal])
+        curves_box = W.VBox([W.HBox([self.metric, self.log_y]), curves_chart, self.signal])
 
         self.pareto_x = W.Dropdown(options=names, value=names[0], description="x")
         self.pareto_y = W.Dropdown(
@@ -179,26 +227,18 @@ class Dashboard:
         )
         for w in (self.pareto_x, self.pareto_y):
             w.observe(lambda _: self._mark("pareto"), "value")
-        self.pareto_image = self._image(W)  # one objective: the best value so far
-        #: several objectives: an interactive chart (plotly): hover a point for its trial,
-        #: click it to select that trial (details, curves); only data travels on updates
-        self.pareto_fig: Any = None
-        self._pareto_key: Any = None
-        if len(names) >= 2:
-            import plotly.graph_objects as go
-
-            with _quiet():
-                self.pareto_fig = go.FigureWidget()
-            self.pareto_fig.layout.height = 420
+        #: the charts are interactive (plotly): hover a point or a curve for its trial, click
+        #: it to select that trial (details, table, curves), zoom and pan; only data travels
+        #: on updates, and only when it changed. One objective: the best value so far.
+        self.pareto_fig, pareto_chart = _figure_widget(W, "hpo-pareto", 420)
         #: validation against held-out values on the front (studies with ``held_out=``)
         self.held_out = W.HTML()
-        chart = self.pareto_image if self.pareto_fig is None else self.pareto_fig
-        pareto_children = [chart, self.held_out]
+        pareto_children = [pareto_chart, self.held_out]
         if len(names) >= 3:
             pareto_children.insert(0, W.HBox([self.pareto_x, self.pareto_y]))
         pareto_box = W.VBox(pareto_children)
 
-        self.hv_image = self._image(W)
+        self.hv_fig, hv_chart = _figure_widget(W, "hpo-hypervolume", 380)
 
         # the trial table: a data grid (sort and filter from each column's menu, rows drawn
         # as they scroll into view, so thousands of trials stay fast); a row selects a trial
@@ -227,16 +267,16 @@ class Dashboard:
             layout={"width": "100%"},
         )
 
-        self.parallel_image = self._image(W)
-        self.importance_image = self._image(W)
-        params_box = W.HBox([self.parallel_image, self.importance_image])
+        self.parallel_fig, parallel_chart = _figure_widget(W, "hpo-parallel", 440)
+        self.importance_fig, importance_chart = _figure_widget(W, "hpo-importance", 300)
+        params_box = W.VBox([parallel_chart, importance_chart], layout={"width": "100%"})
         self.proposals_image = self._image(W)
 
         self.tabs = W.Tab(
             children=[
                 curves_box,
                 pareto_box,
-                self.hv_image,
+                hv_chart,
                 trials_box,
                 params_box,
                 self.proposals_image,
@@ -344,10 +384,8 @@ class Dashboard:
         draw = {
             "curves": lambda: self._draw_curves(trials),
             "pareto": lambda: self._draw_pareto(trials),
-            "hypervolume": lambda: self._set(
-                self.hv_image,
-                "hypervolume",
-                P.hypervolume(self._hv_data(trials), by="both"),
+            "hypervolume": lambda: self._show(
+                "hypervolume", self.hv_fig, I.hypervolume(self._hv_data(trials), by="both")
             ),
             "trials": lambda: self._draw_trials(trials),
             "params": lambda: self._draw_params(trials),
@@ -455,10 +493,39 @@ class Dashboard:
             self.concurrency_button,
         ]
 
+    def _show(self, name: str, fig: Any, new: Any) -> bool:
+        """Show figure ``new`` in the chart ``fig`` if it differs from what it shows: traces
+        updated in place when they are the same kinds (so plotly restyles, and zoom, pan and
+        hover survive), replaced otherwise; the layout only when it changed. Returns whether
+        anything was sent (counted in ``sent[name]``)."""
+        import plotly.io as pio
+
+        data = [pio.to_json(t, validate=False) for t in new.data]
+        layout = pio.to_json(new.layout, validate=False)
+        sent = self._sent.setdefault(id(fig), ([], ""))
+        if (data, layout) == sent:
+            return False
+        self._sent[id(fig)] = (data, layout)
+        height = fig.layout.height
+        with fig.batch_update():
+            if [t.type for t in fig.data] == [t.type for t in new.data]:
+                for old, trace in zip(fig.data, new.data):
+                    old.update(trace.to_plotly_json(), overwrite=True)
+            else:
+                fig.data = ()
+                fig.add_traces(list(new.data))
+            if layout != sent[1]:
+                fig.update_layout(new.layout.to_plotly_json(), overwrite=True)
+                fig.layout.height = new.layout.height or height
+        for trace in fig.data:
+            if getattr(trace, "customdata", None) is not None:
+                trace.on_click(self._on_point_click)
+        self.sent[name] = self.sent.get(name, 0) + 1
+        return True
+
     def _draw_curves(self, trials: list[Any]) -> None:
-        self._set(
-            self.curves_image, "curves", P.curves(self._curves_data(trials), log_y=self.log_y.value)
-        )
+        data = self._curves_data(trials)
+        self._show("curves", self.curves_fig, I.curves(data, self.selected, log_y=self.log_y.value))
         done = sum(t.state is TrialState.COMPLETE for t in trials)
         if done != self._signal_key:  # the figures change only when a trial completes
             self._signal_key = done
@@ -467,9 +534,7 @@ class Dashboard:
     def _draw_pareto(self, trials: list[Any]) -> None:
         s = self.study
         if s.objectives.n == 1:
-            self._set(
-                self.pareto_image, "pareto", P.hypervolume(self._hv_data(trials), by="trials")
-            )
+            self._show("pareto", self.pareto_fig, I.hypervolume(self._hv_data(trials)))
         else:
             data = D.pareto_data(trials, s.objectives)
             names = list(s.objectives.names)
@@ -481,8 +546,6 @@ class Dashboard:
 
     def _update_pareto_fig(self, data: D.ParetoData, trials: list[Any]) -> None:
         """Send the chart's data again only when it changed (not a whole image)."""
-        from hpo_notebook.viz import interactive as I
-
         reruns = None if data.rerun_mean is None else data.rerun_mean.tobytes()
         arrays = (data.numbers.tobytes(), data.values.tobytes(), data.front.tobytes(), reruns)
         key = (data.names, arrays, self.selected)
@@ -496,21 +559,15 @@ class Dashboard:
                             name=f"trial {self.selected}", hoverinfo="skip",
                             marker={"size": 18, "color": "rgba(0,0,0,0)",
                                     "line": {"color": "#d62728", "width": 2}})  # fmt: skip
-        fig = self.pareto_fig
-        with fig.batch_update():
-            fig.data = ()
-            fig.add_traces(list(new.data))
-            fig.update_layout(new.layout.to_plotly_json(), overwrite=True)
-            fig.layout.height = 420
-        for trace in fig.data:
-            if trace.customdata is not None:
-                trace.on_click(self._on_point_click)
-        self.renders["pareto_sent"] = self.renders.get("pareto_sent", 0) + 1
+        self._show("pareto", self.pareto_fig, new)
 
     def _on_point_click(self, trace: Any, points: Any, _state: Any) -> None:
-        """A point clicked in the chart: select its trial everywhere."""
-        if points.point_inds and trace.customdata is not None:
-            self.select_trial(int(trace.customdata[points.point_inds[0]]))
+        """A point (or a curve's point) clicked in a chart: select its trial everywhere."""
+        if not points.point_inds or trace.customdata is None:
+            return
+        number = trace.customdata[points.point_inds[0]]
+        if number is not None and np.isfinite(float(number)):  # not a gap between curves
+            self.select_trial(int(number))
 
     def _draw_trials(self, trials: list[Any]) -> None:
         # only what changed travels: the table is sent again when a trial changed state or
@@ -539,7 +596,7 @@ class Dashboard:
         """Select trial ``number`` everywhere: the detail pane and its curve, a ring around it
         in the Pareto chart, and the one the Prune button stops."""
         self.selected = number
-        self._mark("trials", "pareto", detail_only=True)
+        self._mark("trials", "pareto", "curves", detail_only=True)
 
     def _draw_detail(self, trials: list[Any]) -> None:
         number = self.selected
@@ -560,15 +617,15 @@ class Dashboard:
 
     def _draw_params(self, trials: list[Any]) -> None:
         s = self.study
-        self._set(
-            self.parallel_image,
+        self._show(
             "parallel",
-            P.parallel(D.parallel_data(trials, s.space, s.objectives)),
+            self.parallel_fig,
+            I.parallel(D.parallel_data(trials, s.space, s.objectives)),
         )
-        self._set(
-            self.importance_image,
+        self._show(
             "importance",
-            P.importance(D.importance_data(s.space, s.optimizer_state, trials, s.objectives)),
+            self.importance_fig,
+            I.importance(D.importance_data(s.space, s.optimizer_state, trials, s.objectives)),
         )
 
     def _prune_selected(self) -> None:
