@@ -109,6 +109,8 @@ class OptimizeSettings:
     subset_size: int | None = 256
     subset_baseline: int = 64
     hedge_max_observations: int | None = None
+    hedge_credit: bool = False
+    hedge_gamma_share: float = 0.5
     device: str = "auto"
     lazy_screening_from_q: int | None = 8
 
