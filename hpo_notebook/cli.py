@@ -17,6 +17,7 @@ import functools
 import sys
 import time
 from collections.abc import Sequence
+from typing import Any
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -71,6 +72,8 @@ def _dashboard(args: argparse.Namespace) -> int:
     import json
     import os
     import secrets
+    import shutil
+    import signal
     import socket
     import subprocess
     import tempfile
@@ -114,6 +117,14 @@ def _dashboard(args: argparse.Namespace) -> int:
         f"--theme={args.theme}", "--show_tracebacks=True",
     ]  # fmt: skip
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+
+    def _stop(signum: int, _frame: Any) -> None:
+        raise SystemExit(128 + signum)  # runs the clean-up below, which stops Voilà
+
+    # SIGTERM (a job scheduler, `kill`, a test) and SIGHUP (a closed terminal) end this
+    # process at once by default, which left Voilà and its kernel running on the port
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _stop)
     proc = subprocess.Popen(cmd, cwd=folder, env=env)
     url = f"http://127.0.0.1:{port}/?token={token}"
     try:
@@ -135,12 +146,16 @@ def _dashboard(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return 0
     finally:
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_DFL)
         if proc.poll() is None:
-            proc.terminate()
+            proc.terminate()  # Voilà shuts its kernels down, then exits
             try:
-                proc.wait(10)
+                proc.wait(20)
             except subprocess.TimeoutExpired:
                 proc.kill()
+                proc.wait()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _build_kernel(args: argparse.Namespace) -> int:

@@ -181,3 +181,40 @@ def test_the_browser_app_shows_a_study_that_another_process_runs(tmp_path):
             if proc is not None and proc.poll() is None:
                 proc.terminate()
                 proc.wait(15)
+
+
+def test_the_browser_app_stops_voila_when_it_is_terminated(tmp_path):
+    """SIGTERM to ``hpo-notebook dashboard`` (a scheduler, ``kill``) stops the Voilà server it
+    started: the port closes and its notebook folder is gone. Before, Voilà and its kernel
+    kept running, parented to init."""
+    import signal
+    import socket
+    import tempfile
+    from pathlib import Path
+
+    pytest.importorskip("voila", reason="the app extra")
+    path = str(tmp_path / "s.db")
+    study = hn.Study(None, {"x": hn.Float(0, 1)}, {"loss": "min"}, storage=path)
+    study.tell(study.ask(), 0.5)
+
+    def folders() -> set[Path]:
+        return set(Path(tempfile.gettempdir()).glob("hpo-dashboard-*"))
+
+    before = folders()
+    cli = str(Path(sys.executable).with_name("hpo-notebook"))
+    app = subprocess.Popen([cli, "dashboard", path], stdout=subprocess.PIPE, text=True)
+    try:
+        line = app.stdout.readline()  # printed once Voilà listens
+        port = int(re.search(r"127\.0\.0\.1:(\d+)/", line).group(1))
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            pass
+        mine = folders() - before
+        assert len(mine) == 1, mine
+        app.send_signal(signal.SIGTERM)
+        assert app.wait(40) == 128 + signal.SIGTERM
+    finally:
+        if app.poll() is None:
+            app.kill()
+    with pytest.raises(OSError):  # nothing listens there any more
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    assert not any(p.exists() for p in mine)
