@@ -130,7 +130,8 @@ def test_hpo_attach_shows_the_dashboard_of_a_stored_study(tmp_path, ipython_shel
 @pytest.mark.slow
 def test_the_browser_app_shows_a_study_that_another_process_runs(tmp_path):
     """``hpo-notebook dashboard PATH`` (Voilà on 127.0.0.1), opened in headless Chromium
-    while a study runs in another process: the dashboard renders and its header follows."""
+    while a study runs in another process: the dashboard renders, its header follows and its
+    learning curves are redrawn as the other process reports."""
     import shutil
     from pathlib import Path
 
@@ -139,10 +140,10 @@ def test_the_browser_app_shows_a_study_that_another_process_runs(tmp_path):
         pytest.skip(reason=f"no Chromium at {chromium} (.ci/run installs Debian's chromium)")
     from playwright.sync_api import sync_playwright
 
-    from tests.test_browser import ARGS
+    from tests.test_browser import ARGS, OBSERVER_JS
 
     path = str(tmp_path / "batch.db")
-    study_proc = subprocess.Popen([sys.executable, "-c", SCRIPT, path, "600"])  # ended below
+    study_proc = subprocess.Popen([sys.executable, "-c", SCRIPT, path, "3000"])  # ended below
     app = None
     try:
         wait_for(lambda: _has_trials(path), 60, "the other process starts its study")
@@ -156,6 +157,7 @@ def test_the_browser_app_shows_a_study_that_another_process_runs(tmp_path):
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             try:
                 page.goto(url.group(0))
+                page.evaluate(OBSERVER_JS)  # counts the learning-curve chart's redraws
                 header = page.locator(".hpo-dashboard .widget-html").first
                 header.wait_for(timeout=90000)
                 page.wait_for_function(
@@ -170,6 +172,10 @@ def test_the_browser_app_shows_a_study_that_another_process_runs(tmp_path):
                     f".match(/(\\d+) complete/)[1] > {first}",
                     timeout=30000,
                 )  # it follows the other process
+                page.wait_for_function(  # and its curves stream as the reports arrive
+                    "() => window.__srcChanges.filter(c => c.dash === 0).length >= 3",
+                    timeout=30000,
+                )
                 assert "read-only: this study is run by process" in page.inner_text(
                     ".hpo-dashboard"
                 )
