@@ -961,6 +961,7 @@ class Study:
             from hpo_notebook.widgets.dashboard import Dashboard
 
             self._dashboard = Dashboard(self, refresh_s=refresh_s)
+        self._dashboard.displayed()
         return self._dashboard.widget
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:

@@ -62,6 +62,18 @@ CHARTS_JS = """
 """
 
 
+#: every visible plotly chart fills the width of its box in the dashboard (the tab's width)
+WIDE_JS = """
+() => [...document.querySelector('.hpo-dashboard').querySelectorAll('.js-plotly-plot')]
+  .filter(e => e.getBoundingClientRect().width > 0)
+  .every(e => {
+    const box = e.closest('.widget-vbox').getBoundingClientRect().width;
+    const svg = e.querySelector('.main-svg').getBoundingClientRect().width;
+    return svg >= 0.95 * box && box > 600;
+  })
+"""
+
+
 def _api(url: str, path: str, method: str = "GET", body: object = None) -> object:
     data = None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(f"{url}{path}", data=data, method=method)
@@ -157,6 +169,8 @@ def test_every_tab_in_light_and_dark_theme(jupyter):  # noqa: F811
                     charts = page.evaluate(CHARTS_JS)
                     for img in charts["images"]:  # drawn size or smaller, never stretched
                         assert img["shown"] <= img["natural"] + 1, (theme, tab, img)
+                    if charts["plotly"]:  # as wide as the dashboard (within its padding)
+                        page.wait_for_function(WIDE_JS, timeout=10000)
                     chart = _chart(board, tab)
                     seen[theme][tab] = _luminance(chart.screenshot())
                     board.screenshot(path=str(SHOTS / f"dashboard-{tab.lower()}-{theme}.png"))

@@ -90,9 +90,17 @@ def _figure_widget(W: Any, name: str, height: int) -> tuple[Any, Any]:
     with _quiet():
         fig = go.FigureWidget()
     fig.layout.height = height
-    box = W.Box([fig], layout={"width": "100%"})
+    box = W.VBox([fig], layout={"width": "100%"})  # a column: the chart takes its width
     box.add_class(name)
     return fig, box
+
+
+def _fit_width(fig: Any) -> None:
+    """Make plotly measure the chart's container again. A chart first drawn out of view (a
+    tab not shown) is 700 px wide, and plotly resizes it only when the window changes size; a
+    relayout that turns ``autosize`` on measures the container."""
+    fig.layout.autosize = False
+    fig.layout.autosize = True
 
 
 def _style(W: Any) -> Any:
@@ -130,6 +138,7 @@ class Dashboard:
         self.sent: dict[str, int] = {}
         #: per chart (by id): the traces and layout it shows, as JSON
         self._sent: dict[int, tuple[list[str], str]] = {}
+        self._fit_at: list[float] = []  # when the shown charts measure their width
         self._pareto_key: Any = None
         self.last_error: str | None = None
         #: Set after every pass of the render thread (tests and benchmarks wait on it).
@@ -292,9 +301,34 @@ class Dashboard:
         ]
         for i, t in enumerate(titles):
             self.tabs.set_title(i, t)
-        self.tabs.observe(lambda _: self._wake.set(), "selected_index")
+        self._tab_charts = {
+            0: [self.curves_fig],
+            1: [self.pareto_fig],
+            2: [self.hv_fig],
+            4: [self.parallel_fig, self.importance_fig],
+        }
+        self.tabs.observe(self._on_tab, "selected_index")
 
     # ------------------------------------------------------------------ events
+
+    def displayed(self) -> None:
+        """Say that the widget is being shown (again): the charts of the tab shown measure
+        their width 1 and 3 seconds from now, once the frontend has laid them out (a view
+        drawn before it had a width stays 700 px wide, and the kernel is not told when a view
+        is made)."""
+        now = time.monotonic()
+        with self._lock:
+            self._fit_at = [now + 1.0, now + 3.0]
+        self._wake.set()
+
+    def _fit_shown(self) -> None:
+        for fig in self._tab_charts.get(self.tabs.selected_index or 0, []):
+            _fit_width(fig)
+
+    def _on_tab(self, change: dict[str, Any]) -> None:
+        for fig in self._tab_charts.get(change["new"], []):
+            _fit_width(fig)
+        self._wake.set()
 
     def _on_event(self, event: StudyEvent) -> None:
         # Runs on the driver thread: only mark what changed.
@@ -356,6 +390,12 @@ class Dashboard:
                     with self.errors:
                         print(f"dashboard: cannot read the study file: {exc}")
                 now = time.monotonic()
+            with self._lock:
+                fit = bool(self._fit_at) and now >= self._fit_at[0]
+                if fit:
+                    self._fit_at.pop(0)
+            if fit:
+                self._fit_shown()
             with self._lock:
                 due = {p for p in self._dirty if now - last.get(p, 0.0) >= self.refresh_s}
                 due.add("header")
@@ -637,6 +677,7 @@ class Dashboard:
     # ------------------------------------------------------------------ display
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        self.displayed()
         return self.widget._repr_mimebundle_(**kwargs)
 
 
