@@ -63,6 +63,30 @@ def _feed(study: Any, n_trials: int, n_reports: int, checkpoints: set[int], dash
     return {"per_report": per_report, "redraws": redraws, "hv_update": hv_update}
 
 
+def _payload_kb(dash: Any, study: Any) -> dict[str, tuple[float, float]]:
+    """Per chart: the size of its traces' data as sent (plotly's JSON, numpy arrays as base64),
+    and of the PNG the same chart made with ``hn.plots``."""
+    import plotly.io as pio
+
+    from hpo_notebook.viz import data as D
+    from hpo_notebook.viz import plots as P
+
+    trials = study.trials
+    pngs = {
+        "curves": P.curves(dash._curves_data(trials)),
+        "pareto": P.pareto(D.pareto_data(trials, study.objectives)),
+        "hypervolume": P.hypervolume(dash._hv_data(trials), by="both"),
+    }
+    figs = {"curves": dash.curves_fig, "pareto": dash.pareto_fig, "hypervolume": dash.hv_fig}
+    return {
+        name: (
+            sum(len(pio.to_json(t, validate=False)) for t in figs[name].data) / 1024,
+            len(P.to_png(fig)) / 1024,
+        )
+        for name, fig in pngs.items()
+    }
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--trials", type=int, default=1000)
@@ -92,6 +116,7 @@ def main(argv: list[str] | None = None) -> None:
         t0 = time.perf_counter()
         R.hypervolume_history(study.trials, study.objectives)
         scratch = time.perf_counter() - t0
+        payload = _payload_kb(dash, study)
     med = statistics.median
     out = {
         "meta": {
@@ -109,6 +134,7 @@ def main(argv: list[str] | None = None) -> None:
         "hv_from_scratch_ms": 1000 * scratch,
         "max_rss_mb_before": rss0 / 1024,
         "max_rss_mb_after": rss1 / 1024,
+        "payload_kb": payload,
     }
     lines = [
         f"{args.trials} trials x {args.reports} reports (2 objectives), reports stored in "
@@ -132,6 +158,17 @@ def main(argv: list[str] | None = None) -> None:
     ]
     for panel, times in live["redraws"].items():
         lines.append(f"| {panel} | " + " | ".join(f"{t:.3f}" for t in times) + " |")
+    lines += [
+        "",
+        f"What one update of a chart sends at {args.trials} trials (KB; the chart's traces as "
+        "plotly JSON with its arrays in base64, an upper bound: the widget sends them as binary, "
+        "3/4 of that; against the PNG the chart was before):",
+        "",
+        "| chart | interactive | PNG |",
+        "|---|---|---|",
+    ]
+    for chart, (kb, png) in payload.items():
+        lines.append(f"| {chart} | {kb:.0f} | {png:.0f} |")
     table = "\n".join(lines)
     print(table)
     RESULTS.mkdir(parents=True, exist_ok=True)

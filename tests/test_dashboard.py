@@ -213,3 +213,25 @@ def test_curves_offer_every_reported_metric():
     dash.refresh({"curves"})
     assert dash.metric.value == "elapsed" and set(dash.metric.options) == {"f0", "elapsed"}
     assert list(dash.curves_fig.data[0].y[:2]) == [0.5, 1.0]
+
+
+def test_a_thousand_long_curves_are_thinned_to_a_bounded_payload():
+    from hpo_notebook.viz import data as D
+    from hpo_notebook.viz import interactive as I
+
+    steps = tuple(float(s) for s in range(1, 51))
+    curves = tuple(
+        D.Curve(trial=i, state="COMPLETE", steps=steps, values=tuple(1.0 / s for s in steps))
+        for i in range(1000)
+    )
+    fig = I.curves(D.CurvesData("loss", "min", curves), highlight=7)
+    thinned, chosen = fig.data
+    points = int(np.isfinite(np.asarray(thinned.x, float)).sum())
+    assert 5_000 <= points <= I.CURVE_POINTS + 1000  # every 5th report and each last one
+    x = np.asarray(thinned.x, float)
+    assert np.asarray(thinned.x).dtype == np.float32  # half the bytes of float64
+    ends = np.flatnonzero(np.isnan(x)) - 1
+    assert (x[ends] == 50.0).all()  # every curve keeps its last report
+    assert len(chosen.x) == 50  # the selected trial in full
+    small = I.curves(D.CurvesData("loss", "min", curves[:10]))
+    assert int(np.isfinite(np.asarray(small.data[0].x, float)).sum()) == 500  # untouched

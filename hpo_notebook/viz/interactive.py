@@ -131,21 +131,41 @@ def pareto(data: D.ParetoData, hover: Mapping[int, str] | None = None, x: int = 
     return _layout(fig, "Pareto front" if len(data.names) >= 2 else "one objective")
 
 
-def curves(data: D.CurvesData, highlight: int | None = None, log_y: bool = False) -> Figure:
+#: the most points the learning-curve chart draws: 1,000 curves of 50 reports were 1.5 MB
+#: per update in full; past this, each curve keeps every k-th report and its last one
+CURVE_POINTS = 10_000
+
+
+def curves(
+    data: D.CurvesData,
+    highlight: int | None = None,
+    log_y: bool = False,
+    max_points: int | None = CURVE_POINTS,
+) -> Figure:
     """Learning curves of ``data.metric``, coloured by the trials' states (pruned ones dimmed),
-    the pruner's rungs as vertical lines, trial ``highlight`` drawn on top. One trace per state
-    (curves joined by gaps), so a thousand trials stay a handful of traces, each a few float
-    arrays (sent as binary, not as a list of numbers)."""
+    the pruner's rungs as vertical lines, trial ``highlight`` drawn on top (in full). One trace
+    per state (curves joined by gaps), so a thousand trials stay a handful of traces, each a
+    few float32 arrays (sent as binary, not as a list of numbers), thinned to ``max_points``
+    points in all."""
     go = _go()
     fig = go.Figure()
     by_state: dict[str, list[D.Curve]] = {}
     for c in data.curves:
         by_state.setdefault(c.state, []).append(c)
+    total = sum(len(c.steps) for c in data.curves)
+    stride = 1 if max_points is None or total <= max_points else -(-total // max_points)
+
+    def thin(values: Any) -> np.ndarray:
+        a = np.asarray(values, dtype=np.float32)
+        if stride == 1 or len(a) <= 2:
+            return a
+        return np.append(a[:-1:stride], a[-1])  # every stride-th report, and the last
+
+    gap = np.array([np.nan], dtype=np.float32)
     for state, group in by_state.items():
-        gap = np.array([np.nan])
-        xs = np.concatenate([a for c in group for a in (np.asarray(c.steps, float), gap)])
-        ys = np.concatenate([a for c in group for a in (np.asarray(c.values, float), gap)])
-        nums = np.concatenate([np.append(np.full(len(c.steps), float(c.trial)), np.nan)
+        xs = np.concatenate([a for c in group for a in (thin(c.steps), gap)])
+        ys = np.concatenate([a for c in group for a in (thin(c.values), gap)])
+        nums = np.concatenate([np.append(np.full(len(thin(c.steps)), c.trial, np.float32), gap)
                                for c in group])  # fmt: skip
         fig.add_trace(
             go.Scatter(
