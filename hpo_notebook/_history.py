@@ -78,7 +78,6 @@ class HistoryIndex:
         self._pruned = _Rows(d, k)
         self._pending: dict[int, list[float]] = {}
         self._units: dict[int, list[float]] = {}
-        self._arms: dict[int, str | None] = {}
         self.n_trials = 0
         # the driver asks several times per change (is a model due? then the proposal)
         self._built: History | None = None
@@ -101,8 +100,6 @@ class HistoryIndex:
         values = trial.values or {}
         if is_rerun(trial):  # a seed re-run of a known point: nothing new for the search
             return
-        arm = trial.proposal.get("gp_prior")
-        self._arms[n] = arm if isinstance(arm, str) else None
         if trial.state in _PENDING:
             self._pending[n] = x
         elif trial.state is TrialState.COMPLETE and all(m in values for m in self.names):
@@ -121,9 +118,7 @@ class HistoryIndex:
             Y = np.vstack([self._done.Y, self._pruned.Y])
             pending = [self._pending[n] for n in sorted(self._pending)]
             Xp = np.array(pending, dtype=float).reshape(-1, self.space.dim)
-            numbers = [*self._done.numbers.tolist(), *self._pruned.numbers.tolist()]
-            arms = tuple(self._arms.get(n) for n in numbers)
-            self._built = History(X, Y, Xp, self.n_trials, arms=arms)
+            self._built = History(X, Y, Xp, self.n_trials)
         return self._built
 
     def _unit(self, trial: Trial) -> list[float]:

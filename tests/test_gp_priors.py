@@ -65,27 +65,34 @@ def test_a_warm_state_of_the_other_prior_is_refused_and_the_fit_starts_fresh():
     assert torch.allclose(_kernel_lengthscale(model), _kernel_lengthscale(fresh))
 
 
-def test_hedge_splits_a_batch_and_alternates_one_point_at_a_time():
+def test_hedge_alternates_whole_batches_and_single_points():
     def shares(prior: str, n: int, n_trials: int, d: int = 6) -> list[tuple[str, int]]:
         return adapter_mod._prior_shares(prior, n, n_trials, d)
 
-    assert shares("hedge", 4, 20) == [("dim_scaled", 2), ("gamma", 2)]
-    assert shares("hedge", 3, 20) == [("dim_scaled", 2), ("gamma", 1)]
+    # each model proposes a whole batch: split in halves, ZDT3-10 lost 0.6 decades
+    assert [shares("hedge", 4, n) for n in (20, 24, 28)] == [
+        [("gamma", 4)],
+        [("dim_scaled", 4)],
+        [("gamma", 4)],
+    ]
+    assert shares("hedge", 3, 21) == [("gamma", 3)] and shares("hedge", 3, 24) == [
+        ("dim_scaled", 3)
+    ]
     assert [shares("hedge", 1, n)[0][0] for n in (20, 21, 22)] == [
         "dim_scaled",
         "gamma",
         "dim_scaled",
     ]
     assert shares("gamma", 4, 20) == [("gamma", 4)]
-    assert shares("hedge", 4, 20, d=30) == [("dim_scaled", 2), ("gamma", 2)]  # as asked
+    assert shares("hedge", 4, 24, d=30) == [("dim_scaled", 4)]  # as asked
 
 
 def test_auto_hedges_up_to_ten_parameters_and_two_objectives():
     assert OptimizeSettings().gp_prior == "auto"
-    assert adapter_mod._prior_shares("auto", 4, 20, 10) == [("dim_scaled", 2), ("gamma", 2)]
+    assert adapter_mod._prior_shares("auto", 4, 20, 10) == [("gamma", 4)]
     assert adapter_mod._prior_shares("auto", 4, 20, 11) == [("dim_scaled", 4)]
     # with 3 or more objectives the hedge gained nothing on the suite and cost time
-    assert adapter_mod._prior_shares("auto", 4, 20, 6, 1) == [("dim_scaled", 2), ("gamma", 2)]
+    assert adapter_mod._prior_shares("auto", 4, 20, 6, 1) == [("gamma", 4)]
     assert adapter_mod._prior_shares("auto", 4, 20, 6, 3) == [("dim_scaled", 4)]
 
 
@@ -93,10 +100,11 @@ def test_auto_stops_hedging_at_hedge_max_observations():
     def shares(n_obs: int, cap: int | None, prior: str = "auto") -> list[tuple[str, int]]:
         return adapter_mod._prior_shares(prior, 4, n_obs + 4, 6, 2, n_obs, cap)
 
-    assert shares(99, 100) == [("dim_scaled", 2), ("gamma", 2)]
-    assert shares(100, 100) == [("dim_scaled", 4)]
-    assert shares(5000, None) == [("dim_scaled", 2), ("gamma", 2)]
-    assert shares(500, 100, "hedge") == [("dim_scaled", 2), ("gamma", 2)]  # asked for: kept
+    assert shares(99, 100) == [("gamma", 4)]  # 103 trials: batch 25, an odd one
+    assert shares(95, 100) == [("dim_scaled", 4)]
+    assert shares(100, 100) == shares(103, 100) == [("dim_scaled", 4)]  # no more Gamma
+    assert shares(4995, None) == [("gamma", 4)]
+    assert shares(499, 100, "hedge") == [("gamma", 4)]  # asked for: kept
     with pytest.raises(ValueError, match="hedge_max_observations=2; expected"):
         OptimizeSettings(hedge_max_observations=2)
 
@@ -113,13 +121,17 @@ def test_hedged_proposals_name_their_prior_and_the_state_keeps_both_fits():
     X, Y = _data(n=12, d=2)
     history = History(X.numpy(), Y.numpy(), np.zeros((0, 2)), 12)
     opt = BoTorchOptimizer(settings=OptimizeSettings(gp_prior="hedge"))
-    out = opt.suggest(space, objs, history, n=4, seed=3)
-    assert [p.info["gp_prior"] for p in out.proposals] == ["dim_scaled"] * 2 + ["gamma"] * 2
-    by_prior = out.state["hyperparameters_by_prior"]
-    assert set(by_prior) == {"dim_scaled", "gamma"}
+    out = opt.suggest(space, objs, history, n=4, seed=3)  # 12 trials so far: an odd batch
+    assert [p.info["gp_prior"] for p in out.proposals] == ["gamma"] * 4
+    assert set(out.state["hyperparameters_by_prior"]) == {"gamma"}
+    later = History(X.numpy(), Y.numpy(), np.zeros((0, 2)), 16)
+    again = opt.suggest(space, objs, later, n=4, seed=3, state=out.state)
+    assert [p.info["gp_prior"] for p in again.proposals] == ["dim_scaled"] * 4
+    by_prior = again.state["hyperparameters_by_prior"]
+    assert set(by_prior) == {"dim_scaled", "gamma"}  # the Gamma fit kept for its next turn
+    assert by_prior["gamma"] == out.state["hyperparameters_by_prior"]["gamma"]
     assert any("base_kernel" in k for k in by_prior["gamma"])  # the Gamma model's own state
-    again = opt.suggest(space, objs, history, n=4, seed=3, state=out.state)
-    assert [p.info["gp_prior"] for p in again.proposals] == ["dim_scaled"] * 2 + ["gamma"] * 2
+    assert again.state["hyperparameters"] == by_prior["dim_scaled"]
 
 
 def _mean_distance_error(prior: str, seed: int) -> float:

@@ -50,10 +50,6 @@ class History:
         deadline_s: seconds a free worker waits for this proposal before it gets a
             quasi-random point (the study's ``suggest_timeout``; None: no limit). An
             optimizer may spend less effort on later proposals when one took longer.
-        arms: for each row of ``X``, the model variant that proposed it (the proposal's
-            ``info["gp_prior"]``), None for a point no model proposed (the initial design, a
-            fallback, one told by hand). None: not known. An optimizer that hedges between
-            models credits each by how its points fared.
     """
 
     X: np.ndarray
@@ -65,7 +61,6 @@ class History:
     fidelity: np.ndarray | None = None
     X_stopped: np.ndarray | None = None
     deadline_s: float | None = None
-    arms: tuple[str | None, ...] | None = None
 
     @property
     def has_curves(self) -> bool:

@@ -46,15 +46,18 @@ class OptimizeSettings:
         gp_prior: the GP's hyperparameter priors: ``"dim_scaled"`` (BoTorch's default: an RBF kernel
             whose lengthscale prior grows with the number of inputs), ``"gamma"`` (BoTorch's before
             0.12: Matern-5/2, lengthscales near 0.5 of the unit cube whatever the dimension),
-            ``"hedge"`` (each batch split between a model with each; one point at a time,
-            alternating), or ``"auto"``: ``"hedge"`` up to 10 parameters and 2 objectives,
+            ``"hedge"`` (whole batches from a model with each prior in turn; one point at a
+            time, alternating), or ``"auto"``: ``"hedge"`` up to 10 parameters and 2 objectives,
             ``"dim_scaled"`` otherwise. Neither prior wins everywhere: on DTLZ2 with 6 inputs the
             dimension-scaled one proposed corners (gap after 48 evaluations -0.62 against -1.03 with
             Gamma priors), on ZDT1-4, VehicleSafety and ZDT3-10 the Gamma priors lost 0.2-0.8, and
             from 20 inputs on they were Sobol's level. The hedge kept most of both (-1.12 on
             DTLZ2-6, -0.62 against -0.54 at 48 and -1.01 against -0.62 at 100 on DTLZ2-6-noisy) for
             0.0-0.4 where the Gamma priors lost; at 20 inputs it still lost 1.4 and is not used
-            there, nor with 3+ objectives (no gain on the suite, 1.3-1.8x the time per batch).
+            there, nor with 3+ objectives (no gain on the suite, 1.3-1.8x the time per batch
+            while each batch was split between both). Splitting each batch cost ZDT3-10 0.6
+            decades at 100 evaluations against whole batches in turn (4 seeds), which matched
+            it within 0.08 on six other hedged problems and fit one model per batch.
         subset_size: past this many finished observations, the model is fitted on this many
             of them (see ``hpo_notebook.optimizers.botorch.subset``: the best-ranked half,
             the latest quarter and a space-filling rest), and the proposals' kind gets
@@ -109,8 +112,6 @@ class OptimizeSettings:
     subset_size: int | None = 256
     subset_baseline: int = 64
     hedge_max_observations: int | None = None
-    hedge_credit: bool = False
-    hedge_gamma_share: float = 0.5
     device: str = "auto"
     lazy_screening_from_q: int | None = 8
 
