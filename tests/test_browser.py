@@ -182,6 +182,22 @@ def _run_cell(page, index: int) -> None:
     page.keyboard.press("Shift+Enter")
 
 
+def run_until(page, index: int, text: str, timeout_s: float = 40, attempts: int = 3) -> None:
+    """Run cell ``index`` until ``text`` shows in an output. A run request sent while the
+    page still connects its kernel can be lost (seen in Notebook 7 once in five runs, and in
+    JupyterLab under load): ask again; the cell can run twice."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for attempt in range(attempts):
+        _run_cell(page, index)
+        try:
+            _wait_text(page, text, timeout_s)
+            return
+        except PlaywrightTimeout:
+            if attempt == attempts - 1:
+                raise
+
+
 def hover_and_select(page, dash: int, shot: str) -> None:
     """On dashboard number ``dash`` (a two-objective study), open the Pareto tab, hover a
     point (the chart names its trial), click it (the trial is selected: its details show),

@@ -22,6 +22,7 @@ from tests.test_browser import (
     _wait_text,
     hover_and_select,
     jupyter,  # noqa: F401 - the fixture: JupyterLab's server, which serves Notebook 7 too
+    run_until,
 )
 
 pytestmark = pytest.mark.slow
@@ -29,7 +30,6 @@ pytestmark = pytest.mark.slow
 
 def test_dashboard_in_notebook_7(jupyter):  # noqa: F811
     pytest.importorskip("notebook", reason="Notebook 7 is in the test extras")
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -44,16 +44,7 @@ def test_dashboard_in_notebook_7(jupyter):  # noqa: F811
                 timeout=90000,
             )
             page.evaluate(OBSERVER_JS)
-            # a run request sent while Notebook 7 still connects its kernel can be lost (seen
-            # once in five runs): ask again, the setup cell can run twice
-            for attempt in range(3):
-                _run_cell(page, 0)
-                try:
-                    _wait_text(page, "SETUP DONE", 40)
-                    break
-                except PlaywrightTimeout:
-                    if attempt == 2:
-                        raise
+            run_until(page, 0, "SETUP DONE")
             _run_cell(page, 1)  # await study.run_async(...)
             page.locator(".hpo-dashboard").first.wait_for(timeout=60000)
             page.wait_for_function(

@@ -24,9 +24,8 @@ from tests.test_browser import (
     CHROMIUM,
     SCREENSHOT_DIR,
     TOKEN,
-    _run_cell,
-    _wait_text,
     jupyter,  # noqa: F401 - the fixture: a JupyterLab server on 127.0.0.1
+    run_until,
 )
 
 pytestmark = pytest.mark.slow
@@ -124,7 +123,6 @@ def _chart(board, tab: str):
 
 
 def test_every_tab_in_light_and_dark_theme(jupyter):  # noqa: F811
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
     _notebook(jupyter)
@@ -146,16 +144,7 @@ def test_every_tab_in_light_and_dark_theme(jupyter):  # noqa: F811
                     ".jp-StatusBar-TextItem')].some(e => /Idle/.test(e.textContent))",
                     timeout=90000,
                 )
-                # a run request sent while the page still connects its kernel can be lost
-                # (seen under load): ask again; the cell can run twice
-                for attempt in range(3):
-                    _run_cell(page, 0)
-                    try:
-                        _wait_text(page, "STUDY READY", 60)
-                        break
-                    except PlaywrightTimeout:
-                        if attempt == 2:
-                            raise
+                run_until(page, 0, "STUDY READY", 60)
                 board = page.locator(".hpo-dashboard").first
                 board.wait_for(timeout=60000)
                 seen[theme] = {}
