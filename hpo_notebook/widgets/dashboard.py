@@ -557,6 +557,7 @@ class Dashboard:
             if layout != sent[1]:
                 fig.update_layout(new.layout.to_plotly_json(), overwrite=True)
                 fig.layout.height = new.layout.height or height
+                fig.layout.autosize = True  # a new layout keeps the box's width (_fit_width)
         for trace in fig.data:
             if getattr(trace, "customdata", None) is not None:
                 trace.on_click(self._on_point_click)
