@@ -202,19 +202,36 @@ def hover_and_select(page, dash: int, shot: str) -> None:
     """On dashboard number ``dash`` (a two-objective study), open the Pareto tab, hover a
     point (the chart names its trial), click it (the trial is selected: its details show),
     and save a screenshot of the dashboard as ``shot``."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     board = page.locator(".hpo-dashboard").nth(dash)
     board.get_by_role("tab", name="Pareto").click()
+    which = f"document.querySelectorAll('.hpo-dashboard')[{dash}]"
+    # the chart takes its box's width once shown (a relayout): points move until then
+    page.wait_for_function(
+        f"() => {{ const c = {which}.querySelector('.hpo-pareto .js-plotly-plot');"
+        " const svg = c && c.querySelector('.main-svg');"
+        " return svg && svg.getBoundingClientRect().width >= 0.95 * c.getBoundingClientRect()"
+        ".width && c.getBoundingClientRect().width > 0; }",
+        timeout=30000,
+    )
     point = board.locator(".hpo-pareto .js-plotly-plot .scatterlayer .point").nth(3)
     point.wait_for(timeout=60000)
-    box = point.bounding_box()  # under plotly's drag layer: move the mouse there
-    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    page.mouse.move(x, y)
-    which = f"document.querySelectorAll('.hpo-dashboard')[{dash}]"
-    page.wait_for_function(
-        f"() => /trial \\d+/.test({which}.querySelector('.hpo-pareto .hoverlayer')"
-        "?.textContent || '')",
-        timeout=15000,
-    )
+    for attempt in range(3):  # under plotly's drag layer: move the mouse to the point
+        box = point.bounding_box()
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        page.mouse.move(x, y)
+        try:
+            page.wait_for_function(
+                f"() => /trial \\d+/.test({which}.querySelector('.hpo-pareto .hoverlayer')"
+                "?.textContent || '')",
+                timeout=5000,
+            )
+            break
+        except PlaywrightTimeout:  # the chart was still resizing: find the point again
+            if attempt == 2:
+                raise
+            page.mouse.move(0, 0)
     page.mouse.click(x, y)
     page.wait_for_function(f"() => /Trial \\d+/.test({which}.textContent)", timeout=15000)
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
