@@ -160,6 +160,29 @@ def test_system_exit_in_a_trial_fails_that_trial_only():
     assert study.counts()["COMPLETE"] + len(failed) == 8
 
 
+@pytest.mark.timeout(120)
+def test_a_failure_of_the_simulator_around_a_trial_fails_that_trial_and_the_study_goes_on(
+    monkeypatch,
+):
+    """Seeding the trial once raised (torch half-imported by the proposer's thread): the
+    trial stayed RUNNING and the study waited for it forever."""
+    from hpo_notebook.execution import simulated
+
+    seed = simulated._seed
+    calls = itertools.count()
+
+    def broken(s: int) -> None:
+        if next(calls) == 1:
+            raise AttributeError("partially initialized module 'torch' has no attribute 'x'")
+        seed(s)
+
+    monkeypatch.setattr(simulated, "_seed", broken)
+    study = run(study_of(epochs(2, 1.0), max_failure_share=1.0), 6, workers=2)
+    failed = [t for t in study.trials if t.state is hn.TrialState.FAILED]
+    assert len(failed) == 1 and "the simulated cluster failed: AttributeError" in failed[0].error
+    assert study.counts()["COMPLETE"] == 5
+
+
 def test_trial_timeout_frees_the_worker_at_the_virtual_deadline():
     def some_hang(params, trial):
         trial.sleep(1000.0 if params["x"] > 0.5 else 10.0)

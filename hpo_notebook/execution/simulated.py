@@ -46,6 +46,7 @@ import random
 import sys
 import threading
 import time
+import traceback
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -68,7 +69,7 @@ from hpo_notebook.execution.base import (
     check_resources,
 )
 from hpo_notebook.reports import Report
-from hpo_notebook.trial import TrialContext
+from hpo_notebook.trial import TrialContext, TrialState
 
 
 class _Tick:
@@ -359,8 +360,9 @@ class _Fiber:
                 self.sim.run_job(job)
             except TrialAbandoned:
                 pass
-            except BaseException:  # a bug of ours: log it, never leave the driver waiting
+            except BaseException as exc:  # a bug of ours: log it, never leave the driver waiting
                 logging.getLogger(__name__).exception("simulated trial %s", job.spec.number)
+                self.sim.failed(job, exc)
             finally:
                 self.job = None
                 self.sim.fiber_free(self, job)
@@ -616,6 +618,26 @@ class SimulatedExecutor:
                 )
             )
 
+    def failed(self, job: _Job, exc: BaseException) -> None:
+        """Fiber side: the simulator itself failed around a trial; the trial ends FAILED (it
+        must end, or the study would wait for it forever)."""
+        if job.abandoned or job.ended:
+            return
+        job.ended = True
+        now = self.clock.time()
+        self.post(
+            TrialEnded(
+                job.spec.number,
+                job.spec.attempt,
+                state=TrialState.FAILED,
+                error=f"the simulated cluster failed: {type(exc).__name__}: {exc}",
+                traceback="".join(traceback.format_exception(exc)),
+                ended_at=now,
+                started_at=now,
+                worker=job.worker,
+            )
+        )
+
     def fiber_free(self, fiber: _Fiber, job: _Job) -> None:
         """Fiber side, last act of a trial: its worker takes the next one."""
         job.fiber = None
@@ -687,6 +709,9 @@ def _seed(seed: int) -> None:
     np = sys.modules.get("numpy")
     if np is not None:
         np.random.seed(seed % 2**32)
-    torch = sys.modules.get("torch")
-    if torch is not None:
+    if "torch" in sys.modules:
+        # another thread (the proposer) may be importing torch right now: the import
+        # statement waits until it is complete, where sys.modules would hand over half of it
+        import torch
+
         torch.manual_seed(seed)
