@@ -133,9 +133,13 @@ def run_optuna(problem: SuiteProblem, seed: int, n: int, sampler: str) -> dict[s
     step_s: list[float] = []
     for _ in range(n):
         t0 = time.perf_counter()
-        trial = study.ask(dists)
+        if problem.space.is_conditional:
+            trial = study.ask()
+            p = _define_by_run(trial, problem.space)
+        else:
+            trial = study.ask(dists)
+            p = dict(trial.params)
         step_s.append(time.perf_counter() - t0)
-        p = dict(trial.params)
         y = problem.evaluate(p, rng)
         if constraints:  # Optuna: a value <= 0 means satisfied
             trial.set_user_attr(
@@ -146,6 +150,22 @@ def run_optuna(problem: SuiteProblem, seed: int, n: int, sampler: str) -> dict[s
         study.tell(trial, values)
         params.append(p)
     return {"params": params, "batch_s": step_s}
+
+
+def _define_by_run(trial: Any, space: hn.Space) -> Params:
+    """Optuna's way with a tree: suggest each parameter once the choices above make it active
+    (as a user's objective function would, branch by branch)."""
+    p: Params = {}
+    for name in space.names:
+        if name in space.active_names(p):
+            q = space[name]
+            if isinstance(q, hn.Float):
+                p[name] = trial.suggest_float(name, q.low, q.high, log=q.log)
+            elif isinstance(q, hn.Int):
+                p[name] = trial.suggest_int(name, q.low, q.high, log=q.log)
+            else:
+                p[name] = trial.suggest_categorical(name, list(q.options))
+    return p
 
 
 # ---------------------------------------------------------------------- Ax
@@ -167,12 +187,15 @@ def run_ax(problem: SuiteProblem, seed: int, n: int, q: int = 4) -> dict[str, An
                 )
             )
         else:
+            # a tree: Ax's hierarchical search space, each option's own parameters dependent
+            dependents = {str(o): list(b.top_level()) for o, b in zip(p.options, p.branches) if b}
             parameters.append(
                 ChoiceParameterConfig(
                     name=name,
                     parameter_type="str",
                     values=[str(o) for o in p.options],
                     is_ordered=False,
+                    dependent_parameters=dependents or None,
                 )
             )
     client.configure_experiment(parameters=parameters)
@@ -306,6 +329,11 @@ METHODS = ("ours q=4", "ours q=1", "Sobol", "Optuna TPE", "Optuna GP", "Ax", "Bo
 def run(method: str, problem: SuiteProblem, seed: int, n: int) -> dict[str, Any]:
     """Run ``method`` (one of :data:`METHODS`, or ``"ours q=4 <setting>=<value>..."``)."""
     if method.startswith("ours"):
+        words = method.split()
+        if "flat" in words:  # a tree searched as the flat box a user would write without it
+            from benchmarks.suite_conditional import flat
+
+            problem, method = flat(problem), " ".join(w for w in words if w != "flat")
         q = int(method.split()[1].removeprefix("q="))
         return run_ours(problem, seed, n, q=q, optimizer=_our_optimizer(method))
     if method == "Sobol":

@@ -451,7 +451,20 @@ def _catalogue() -> dict[str, Callable[[], SuiteProblem]]:
         ),
         "MixedDTLZ2-8": _mixed_dtlz2,
         "SGD-digits": _sgd_digits,
+        "CondZDT-12": _lazy("cond_zdt"),
+        "Family-digits": _lazy("family_digits"),
     }
+
+
+def _lazy(name: str) -> Callable[[], SuiteProblem]:
+    """A problem of ``benchmarks/suite_conditional.py`` (which imports this module)."""
+
+    def make() -> SuiteProblem:
+        from benchmarks import suite_conditional
+
+        return getattr(suite_conditional, name)()
+
+    return make
 
 
 #: name -> a factory of the problem (built lazily: some compute their front on creation).

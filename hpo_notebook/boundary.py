@@ -105,11 +105,14 @@ def boundary_warnings(
         param = space[name]
         if isinstance(param, Choice):
             continue
-        u = np.array([param.to_unit(t.params[name]) for t in good], dtype=float)
+        active = [t for t in good if name in t.params]  # a conditional one may be inactive
+        if len(active) < MIN_GOOD:
+            continue
+        u = np.array([param.to_unit(t.params[name]) for t in active], dtype=float)
         for bound, near, value in (
             ("lower", int(np.sum(u <= MARGIN)), param.low),
             ("upper", int(np.sum(u >= 1.0 - MARGIN)), param.high),
         ):
-            if near >= MIN_GOOD and 2 * near >= len(good):
-                out.append(BoundaryWarning(name, bound, value, near, len(good), what))
+            if near >= MIN_GOOD and 2 * near >= len(active):
+                out.append(BoundaryWarning(name, bound, value, near, len(active), what))
     return out

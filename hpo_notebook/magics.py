@@ -1,7 +1,8 @@
 """IPython magics: ``%load_ext hpo_notebook``, then ``%%hpo`` and ``%hpo``.
 
 A ``%%hpo`` cell becomes a study's trial function: each parameter of the space is a local
-variable, ``params`` and ``trial`` are there too, and the objectives are read from the
+variable (None while it is inactive, in a conditional space), ``params`` and ``trial`` are
+there too, and the objectives are read from the
 variables of the same name when the cell ends (or from what it ``return``s)::
 
     %%hpo --space space --objectives val_loss:min,latency_ms:min --trials 40 --concurrency 4
@@ -172,8 +173,10 @@ def trial_source(cell: str, space: Any, metrics: list[str]) -> str:
     """The source of the trial function a ``%%hpo`` cell stands for."""
     # Whatever from the study file shapes this source must be in _trust.cell_payload too, or
     # an edited file could change the code that %hpo resume runs without breaking its signature.
+    conditional = getattr(space, "conditions", {})
     unpack = [
-        f"    {n} = params[{n!r}]"
+        # a parameter of a conditional space that is inactive for this trial is None
+        f"    {n} = params.get({n!r})" if n in conditional else f"    {n} = params[{n!r}]"
         for n in space.names
         if n.isidentifier() and not keyword.iskeyword(n)
     ]

@@ -70,13 +70,21 @@ def objective_matrix(trials: Sequence[Trial], objectives: Objectives) -> np.ndar
     return np.array([objectives.to_max_frame(t.values or {}) for t in trials], dtype=float)
 
 
-def trials_frame(trials: Sequence[Trial], objectives: Objectives) -> pd.DataFrame:
-    """One row per trial: number, state, ``params_<name>`` columns, metrics, timings."""
+def trials_frame(
+    trials: Sequence[Trial], objectives: Objectives, param_names: Sequence[str] = ()
+) -> pd.DataFrame:
+    """One row per trial: number, state, ``params_<name>`` columns, metrics, timings.
+
+    ``param_names`` (the space's) orders the parameter columns and keeps one for every
+    parameter: a parameter a trial does not have (inactive in a conditional space) is
+    missing (None) in its row.
+    """
     import pandas as pd
 
     rows = []
     for t in trials:
         row: dict[str, Any] = {"number": t.number, "state": t.state.value}
+        row.update({f"params_{k}": t.params.get(k) for k in param_names})
         row.update({f"params_{k}": v for k, v in t.params.items()})
         for k, v in (t.values or {}).items():
             row[metric_column(k)] = v

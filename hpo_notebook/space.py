@@ -206,22 +206,63 @@ class Choice:
     Options must be distinct JSON scalars (str, int, float, bool or None) so that a study
     file can store them without pickling.
 
+    Given a dict instead of a list, each option may carry its own :class:`Space` of
+    parameters that exist only when the choice takes that option (``None``: no parameters
+    of its own). Sub-spaces nest to any depth; every parameter name must be unique in the
+    whole tree, so the trial function's ``params`` stay a flat dict of the parameters that
+    are active.
+
     Args:
-        options: the values, a list or tuple (their order does not matter to the optimizer).
+        options: the values, a list or tuple (their order does not matter to the optimizer),
+            or a dict of the values to their sub-spaces.
 
     Example:
         >>> Choice(["adam", "sgd"])
         Choice(options=('adam', 'sgd'))
+        >>> opt = Choice({"sgd": Space(momentum=Float(0, 0.99)), "adam": None})
+        >>> opt.options, opt.branch("sgd").names
+        (('sgd', 'adam'), ('momentum',))
     """
 
     options: tuple[Any, ...] = field()
+    branches: tuple[Space | None, ...] = field(default=())
 
     kind = "choice"
 
-    def __init__(self, options: Sequence[Any]) -> None:
-        if isinstance(options, (str, bytes)) or not isinstance(options, Sequence):
-            raise SpaceError(f"Choice: options must be a list or tuple of values, got {options!r}")
+    def __init__(self, options: Sequence[Any] | Mapping[Any, Space | None]) -> None:
+        branches: tuple[Space | None, ...] = ()
+        if isinstance(options, Mapping):
+            subs = []
+            for opt, sub in options.items():
+                if isinstance(sub, Mapping) and not isinstance(sub, Space):
+                    sub = Space(sub)
+                if sub is not None and not isinstance(sub, Space):
+                    raise SpaceError(
+                        f"Choice: option {opt!r} must map to an hn.Space of the parameters it "
+                        f"brings, or None for none, got {type(sub).__name__} {sub!r}"
+                    )
+                subs.append(sub)
+            if any(sub is not None for sub in subs):
+                branches = tuple(subs)
+            options = list(options.keys())
+        elif isinstance(options, (str, bytes)) or not isinstance(options, Sequence):
+            raise SpaceError(
+                f"Choice: options must be a list or tuple of values (or a dict of values to "
+                f"sub-spaces), got {options!r}"
+            )
         object.__setattr__(self, "options", tuple(options))
+        object.__setattr__(self, "branches", branches)
+
+    def __repr__(self) -> str:
+        if not self.branches:
+            return f"Choice(options={self.options!r})"
+        inner = ", ".join(f"{o!r}: {b!r}" for o, b in zip(self.options, self.branches))
+        return f"Choice({{{inner}}})"
+
+    def branch(self, option: Any) -> Space | None:
+        """The sub-space that ``option`` brings (None if it brings no parameters)."""
+        i = self.index(option)
+        return self.branches[i] if self.branches else None
 
     def _check_definition(self, name: str) -> None:
         if not self.options:
@@ -243,9 +284,11 @@ class Choice:
 
     def __eq__(self, other: object) -> bool:
         # 1 == True in Python, but they are different options here.
-        return isinstance(other, Choice) and [_option_key(o) for o in self.options] == [
-            _option_key(o) for o in other.options
-        ]
+        return (
+            isinstance(other, Choice)
+            and [_option_key(o) for o in self.options] == [_option_key(o) for o in other.options]
+            and self.branches == other.branches
+        )
 
     def __hash__(self) -> int:
         return hash(tuple(_option_key(o) for o in self.options))
@@ -285,7 +328,11 @@ class Choice:
             ) from None
 
     def to_json(self) -> dict[str, Any]:
-        return {"type": "choice", "options": list(self.options)}
+        out: dict[str, Any] = {"type": "choice", "options": list(self.options)}
+        if self.branches:
+            # JSON object keys are strings; options are not, so branches line up with options
+            out["branches"] = [None if b is None else b.to_json() for b in self.branches]
+        return out
 
 
 def _option_key(value: Any) -> tuple[str, Any]:
@@ -315,8 +362,19 @@ def _check_bounds(kind: str, name: str, low: Any, high: Any, log: Any, integral:
         raise SpaceError(f"{kind} {name!r}: log=True needs low > 0, got low={low!r}")
 
 
+#: The unit coordinate an inactive parameter (one whose Choice took another option) is
+#: encoded at. The optimizers do not read meaning into it: they see which branch a point is in.
+INACTIVE_UNIT = 0.5
+
+
 class Space(Mapping[str, Param]):
-    """An ordered set of named parameters.
+    """An ordered set of named parameters, flat or a tree.
+
+    A :class:`Choice` given a dict of options to sub-spaces makes the space conditional: a
+    sub-space's parameters are active only while the choice takes that option. The space
+    then maps every name of the tree to its parameter (a choice's sub-parameters right after
+    it), ``dim`` counts them all, and an assignment (a trial's ``params``) holds the active
+    ones only.
 
     Args:
         params: a mapping of names to parameters (for names that are not identifiers).
@@ -329,6 +387,11 @@ class Space(Mapping[str, Param]):
         >>> space = Space(lr=Float(1e-4, 1e-1, log=True), layers=Int(1, 4))
         >>> len(space), space.names
         (2, ('lr', 'layers'))
+        >>> tree = Space(opt=Choice({"sgd": Space(momentum=Float(0, 0.99)), "adam": None}))
+        >>> tree.names, tree.conditions
+        (('opt', 'momentum'), {'momentum': ('opt', ('sgd',))})
+        >>> tree.from_unit([1.0, 0.3])
+        {'opt': 'adam'}
     """
 
     def __init__(self, params: Mapping[str, Param] | None = None, **kwargs: Param) -> None:
@@ -336,13 +399,15 @@ class Space(Mapping[str, Param]):
         if params is not None:
             if not isinstance(params, Mapping):
                 raise SpaceError(f"Space: params must be a mapping of names, got {params!r}")
-            merged.update(params)
+            merged.update(params.top_level() if isinstance(params, Space) else params)
         for name in kwargs:
             if name in merged:
                 raise SpaceError(f"Space: parameter {name!r} is defined twice")
         merged.update(kwargs)
         if not merged:
             raise SpaceError("Space: define at least one parameter, e.g. Space(x=Float(0, 1))")
+        flat: dict[str, Param] = {}
+        conditions: dict[str, tuple[str, tuple[Any, ...]]] = {}
         for name, p in merged.items():
             if not isinstance(name, str) or not name:
                 raise SpaceError(f"Space: parameter names must be non-empty strings, got {name!r}")
@@ -352,7 +417,22 @@ class Space(Mapping[str, Param]):
                     f"got {type(p).__name__} {p!r}"
                 )
             p._check_definition(name)
-        self._params = merged
+            _add(flat, conditions, name, p, None)
+            if isinstance(p, Choice):
+                for option, sub in zip(p.options, p.branches):
+                    if sub is None:
+                        continue
+                    for sname, sp in sub.items():
+                        _add(
+                            flat,
+                            conditions,
+                            sname,
+                            sp,
+                            sub._conditions.get(sname, (name, (option,))),
+                        )
+        self._top = merged
+        self._params = flat
+        self._conditions = conditions
 
     # Mapping protocol
     def __getitem__(self, name: str) -> Param:
@@ -365,20 +445,22 @@ class Space(Mapping[str, Param]):
         return len(self._params)
 
     def __repr__(self) -> str:
-        inner = ", ".join(f"{k}={v!r}" for k, v in self._params.items())
+        inner = ", ".join(f"{k}={v!r}" for k, v in self._top.items())
         return f"Space({inner})"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Space) and list(self._params.items()) == list(
-            other._params.items()
-        )
+        return isinstance(other, Space) and list(self._top.items()) == list(other._top.items())
 
     def __hash__(self) -> int:
         return hash(tuple(self._params.items()))
 
+    def top_level(self) -> dict[str, Param]:
+        """The parameters defined at the top (a conditional choice holds its sub-spaces)."""
+        return dict(self._top)
+
     @property
     def names(self) -> tuple[str, ...]:
-        """Parameter names, in order."""
+        """Parameter names, in order (every name of a conditional tree)."""
         return tuple(self._params)
 
     @property
@@ -386,27 +468,88 @@ class Space(Mapping[str, Param]):
         """Number of unit-cube coordinates (one per parameter)."""
         return len(self._params)
 
+    @property
+    def conditions(self) -> dict[str, tuple[str, tuple[Any, ...]]]:
+        """For each conditional parameter: the choice it hangs on and the options that make it
+        active (it is active when that choice is active and takes one of them)."""
+        return dict(self._conditions)
+
+    @property
+    def is_conditional(self) -> bool:
+        """Whether some parameter exists only for some options of a choice."""
+        return bool(self._conditions)
+
+    def _is_active(self, name: str, values: Mapping[str, Any]) -> bool:
+        cond = self._conditions.get(name)
+        if cond is None:
+            return True
+        parent, options = cond
+        if parent not in values:  # the parent is inactive itself (checked before its children)
+            return False
+        key = _option_key(values[parent])
+        return any(_option_key(o) == key for o in options)
+
+    def active_names(self, params: Mapping[str, Any]) -> tuple[str, ...]:
+        """The parameters that are active given the choices in ``params``.
+
+        Example:
+            >>> tree = Space(opt=Choice({"sgd": Space(momentum=Float(0, 0.99)), "adam": None}))
+            >>> tree.active_names({"opt": "sgd"}), tree.active_names({"opt": "adam"})
+            (('opt', 'momentum'), ('opt',))
+        """
+        seen: dict[str, Any] = {}
+        for name in self._params:
+            if self._is_active(name, seen):
+                seen[name] = params.get(name)
+        return tuple(seen)
+
+    def _where(self, name: str) -> str:
+        cond = self._conditions.get(name)
+        if cond is None:
+            return ""
+        parent, options = cond
+        shown = options[0] if len(options) == 1 else list(options)
+        word = "=" if len(options) == 1 else " in "
+        return f"{parent}{word}{shown!r}"
+
     def validate(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """Check a full parameter assignment and return it in canonical types and order.
 
+        In a conditional space the assignment holds the active parameters; an inactive one may
+        be left out or given as None or NaN (as ``trials_frame()`` shows it).
+
         Raises:
-            SpaceError: a name is missing or unknown, or a value is out of its range.
+            SpaceError: a name is missing or unknown, a value is out of its range, or an
+                inactive parameter has a value.
         """
         if not isinstance(params, Mapping):
             raise SpaceError(f"params must be a mapping of parameter names, got {params!r}")
-        missing = [n for n in self._params if n not in params]
         unknown = [n for n in params if n not in self._params]
+        out: dict[str, Any] = {}
+        missing: list[str] = []
+        for name, p in self._params.items():
+            if not self._is_active(name, out):
+                if name in params and not _is_absent(params[name]):
+                    raise SpaceError(
+                        f"parameter {name!r} is inactive here: it exists only when "
+                        f"{self._where(name)}; leave it out (got {name}={params[name]!r})"
+                    )
+                continue
+            if name not in params or (name in self._conditions and _is_absent(params[name])):
+                missing.append(name)
+                continue
+            out[name] = p.check_value(name, params[name])
         if missing or unknown:
             parts = []
             if missing:
                 parts.append(f"missing {missing}")
             if unknown:
                 parts.append(f"unknown {unknown}")
+            expected = list(self.active_names(out)) if self._conditions else list(self._params)
             raise SpaceError(
-                f"params do not match the space ({'; '.join(parts)}); "
-                f"expected exactly {list(self._params)}"
+                f"params do not match the space ({'; '.join(parts)}); expected exactly {expected}"
             )
-        return {n: p.check_value(n, params[n]) for n, p in self._params.items()}
+        return out
 
     def check_widening(self, wider: Space) -> None:
         """Check that ``wider`` holds every value of this space: the same parameters in the
@@ -434,23 +577,38 @@ class Space(Mapping[str, Param]):
                     raise SpaceError(f"parameter {name!r}: the wider space drops options {lost}")
             elif new.low > old.low or new.high < old.high:  # type: ignore[union-attr]
                 raise SpaceError(f"parameter {name!r}: {new!r} does not contain the range {old!r}")
+            if self._where(name) != wider._where(name):
+                raise SpaceError(
+                    f"parameter {name!r}: a widened space must keep when it is active "
+                    f"({self._where(name) or 'always'}), got {wider._where(name) or 'always'}"
+                )
 
     def to_unit(self, params: Mapping[str, Any]) -> list[float]:
-        """Encode a parameter assignment as a point of the unit cube."""
+        """Encode a parameter assignment as a point of the unit cube (an inactive parameter
+        at :data:`INACTIVE_UNIT`)."""
         checked = self.validate(params)
-        return [p.to_unit(checked[n]) for n, p in self._params.items()]
+        return [
+            p.to_unit(checked[n]) if n in checked else INACTIVE_UNIT
+            for n, p in self._params.items()
+        ]
 
     def from_unit(self, u: Sequence[float]) -> dict[str, Any]:
-        """Decode a point of the unit cube (values are clipped and rounded as needed)."""
-        if len(u) != self.dim:
-            raise SpaceError(f"expected a point with {self.dim} coordinates, got {len(u)}")
-        return {n: p.from_unit(float(x)) for (n, p), x in zip(self._params.items(), u)}
+        """Decode a point of the unit cube (values are clipped and rounded as needed); the
+        coordinates of inactive parameters are ignored."""
+        return self._decode(u, "from_unit")
 
     def from_uniform(self, u: Sequence[float]) -> dict[str, Any]:
         """Decode a uniform draw so that every integer and option is equally likely."""
+        return self._decode(u, "from_uniform")
+
+    def _decode(self, u: Sequence[float], how: str) -> dict[str, Any]:
         if len(u) != self.dim:
             raise SpaceError(f"expected a point with {self.dim} coordinates, got {len(u)}")
-        return {n: p.from_uniform(float(x)) for (n, p), x in zip(self._params.items(), u)}
+        out: dict[str, Any] = {}
+        for (n, p), x in zip(self._params.items(), u):
+            if self._is_active(n, out):
+                out[n] = getattr(p, how)(float(x))
+        return out
 
     def sobol(self, n: int, seed: int, skip: int = 0) -> list[dict[str, Any]]:
         """``n`` points of a scrambled Sobol sequence, starting at index ``skip``.
@@ -473,25 +631,76 @@ class Space(Mapping[str, Param]):
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-serializable description (see :meth:`from_json`)."""
-        return {n: p.to_json() for n, p in self._params.items()}
+        return {n: p.to_json() for n, p in self._top.items()}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any] | str) -> Space:
         """Rebuild a space from :meth:`to_json` output (a dict or its JSON text)."""
         if isinstance(data, str):
             data = json.loads(data)
+        if not isinstance(data, Mapping):
+            raise SpaceError(f"a stored space must be a JSON object, got {data!r}")
         params: dict[str, Param] = {}
         for name, d in data.items():
-            t = d.get("type")
+            t = d.get("type") if isinstance(d, Mapping) else None
             if t == "float":
                 params[name] = Float(d["low"], d["high"], log=d.get("log", False))
             elif t == "int":
                 params[name] = Int(d["low"], d["high"], log=d.get("log", False))
             elif t == "choice":
-                params[name] = Choice(d["options"])
+                branches = d.get("branches")
+                if branches is None:
+                    params[name] = Choice(d["options"])
+                elif not isinstance(branches, list) or len(branches) != len(d["options"]):
+                    raise SpaceError(
+                        f"parameter {name!r}: stored branches must be a list with one entry "
+                        f"per option ({len(d['options'])}), got {branches!r}"
+                    )
+                else:
+                    params[name] = Choice(
+                        {
+                            o: None if b is None else cls.from_json(b)
+                            for o, b in zip(d["options"], branches)
+                        }
+                    )
             else:
                 raise SpaceError(f"parameter {name!r}: unknown type {t!r} in stored space")
         return cls(params)
+
+
+def _is_absent(value: Any) -> bool:
+    """None or NaN: how an inactive parameter may be given (a DataFrame's missing value)."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _add(
+    flat: dict[str, Param],
+    conditions: dict[str, tuple[str, tuple[Any, ...]]],
+    name: str,
+    p: Param,
+    cond: tuple[str, tuple[Any, ...]] | None,
+) -> None:
+    """Add one parameter of the tree; the same definition under several options of one
+    choice is one parameter, active for each of them."""
+    if name not in flat:
+        flat[name] = p
+        if cond is not None:
+            conditions[name] = cond
+        return
+    old = conditions.get(name)
+    if cond is not None and old is not None and old[0] == cond[0] and flat[name] == p:
+        if old != cond:
+            conditions[name] = (old[0], old[1] + tuple(o for o in cond[1] if o not in old[1]))
+        return
+
+    def where(c: tuple[str, tuple[Any, ...]] | None) -> str:
+        return "at the top level" if c is None else f"under {c[0]}={c[1][0]!r}"
+
+    raise SpaceError(
+        f"Space: parameter {name!r} is defined twice ({where(old)} and {where(cond)}); names "
+        "must be unique in the whole tree: give each its own name (e.g. 'sgd_lr'), or define "
+        "it once at the top level if every option uses it"
+    )
 
 
 @functools.lru_cache(maxsize=16)

@@ -1040,7 +1040,7 @@ class Study:
 
     def trials_frame(self) -> pd.DataFrame:
         """One row per trial (pandas): state, ``params_*``, metrics, timings, errors."""
-        return R.trials_frame(self.trials, self.objectives)
+        return R.trials_frame(self.trials, self.objectives, self.space.names)
 
     def curves(self, trial: int | None = None) -> pd.DataFrame:
         """One row per intermediate report: trial, step, attempt, time and metrics."""

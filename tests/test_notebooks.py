@@ -76,8 +76,12 @@ def small(monkeypatch, tmp_path):
 
 @pytest.mark.slow
 def test_01_quickstart(small):
-    out = "\n".join(texts(execute("01_quickstart", small)))
+    nb = execute("01_quickstart", small)
+    out = "\n".join(texts(nb))
     assert "<Study 'mlp': 6 trials (6 complete" in out
+    assert "<Study 'mlp-tree': 6 trials (6 complete" in out  # the conditional space
+    frame = next(t for t in texts(nb) if "params_momentum" in t)
+    assert "NaN" in frame and "sgd" in frame and "adam" in frame
     assert "hypervolume" in out and out.count("<png>") >= 4  # dashboard fallback + 3 figures
     assert (small / "runs" / "quickstart.db").is_file()
 

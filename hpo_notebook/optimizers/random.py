@@ -57,7 +57,8 @@ def sobol_proposals(
 
 def known_params(space: Space, history: History) -> list[dict[str, Any]]:
     """Parameters of the evaluated and pending points of ``history``; empty when the space has
-    a Float parameter (repeats are then impossible and the check would cost time)."""
+    a Float parameter and is not conditional (repeats are then impossible and the check would
+    cost time)."""
     if not _is_discrete(space):
         return []
     return [space.from_unit(x) for x in [*history.X.tolist(), *history.X_pending.tolist()]]
@@ -68,7 +69,8 @@ def _key(params: Mapping[str, Any]) -> tuple[Any, ...]:
 
 
 def _is_discrete(space: Space) -> bool:
-    return all(p.kind != "float" for p in space.values())
+    # in a conditional space a branch without Float parameters can repeat a point
+    return space.is_conditional or all(p.kind != "float" for p in space.values())
 
 
 class SobolSearch:

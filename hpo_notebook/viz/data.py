@@ -98,16 +98,28 @@ class AnytimeData:
     best: bool = False
 
 
+#: Where parallel coordinates draw a parameter that is inactive for a trial (a conditional
+#: space), below the axis's low end.
+INACTIVE_AT = -0.15
+
+
 @dataclass(frozen=True)
 class ParallelData:
     """Parameters on the unit scale and one objective, for parallel coordinates."""
 
     params: tuple[str, ...]
     labels: tuple[tuple[str, str], ...]  # (low, high) tick labels per axis
-    unit: np.ndarray  # n x d
+    unit: np.ndarray  # n x d; NaN where a parameter is inactive (a conditional space)
     objective: str
     values: np.ndarray  # n
     direction: str
+
+    def placed(self) -> np.ndarray:
+        """``unit`` with inactive parameters at :data:`INACTIVE_AT`, below the axis."""
+        return np.where(np.isnan(self.unit), INACTIVE_AT, self.unit)
+
+    def has_inactive(self) -> bool:
+        return bool(np.isnan(self.unit).any())
 
     def maximized(self) -> np.ndarray:
         """The objective's values in the maximization frame (bigger is better)."""
@@ -323,6 +335,9 @@ def parallel_data(
     name = objective or objectives.names[0]
     done = [t for t in R.completed(trials, objectives) if name in (t.values or {})]
     unit = np.array([space.to_unit(t.params) for t in done], dtype=float).reshape(-1, space.dim)
+    if space.is_conditional:  # an inactive parameter has no value to show
+        for i, t in enumerate(done):
+            unit[i, [j for j, n in enumerate(space.names) if n not in t.params]] = np.nan
     labels = []
     for p in space.values():
         if p.kind == "choice":
@@ -348,7 +363,8 @@ def importance_data(
 ) -> ImportanceData:
     """Parameter importance: inverse GP lengthscales of the last model fit (ARD relevance,
     averaged over the model's outputs), or, before a model was fitted or for a mixed model,
-    the absolute rank correlation of each parameter with the first objective."""
+    the absolute rank correlation of each parameter with the first objective (a conditional
+    parameter's over the trials where it is active)."""
     d = space.dim
     hp = (optimizer_state or {}).get("hyperparameters") or {}
     raw = hp.get("covar_module.raw_lengthscale") or hp.get(
@@ -368,12 +384,14 @@ def importance_data(
     ranks_y = np.argsort(np.argsort(data.values))
     rel = []
     for j in range(d):
-        x = data.unit[:, j]
-        if np.ptp(x) == 0:
+        on = ~np.isnan(data.unit[:, j])  # the trials where the parameter is active
+        x = data.unit[on, j]
+        if on.sum() < 3 or np.ptp(x) == 0:
             rel.append(0.0)
             continue
         rx = np.argsort(np.argsort(x))
-        rel.append(abs(float(np.corrcoef(rx, ranks_y)[0, 1])))
+        ry = np.argsort(np.argsort(data.values[on])) if not on.all() else ranks_y
+        rel.append(abs(float(np.corrcoef(rx, ry)[0, 1])))
     total = sum(rel) or 1.0
     return ImportanceData(space.names, tuple(r / total for r in rel), "|rank correlation|")
 

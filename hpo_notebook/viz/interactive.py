@@ -229,11 +229,15 @@ def parallel(data: D.ParallelData) -> Figure:
     """Parallel coordinates of the completed trials' parameters, coloured by an objective
     (drag along an axis to filter)."""
     go = _go()
-    dims = [
-        {"label": p, "values": data.unit[:, i], "range": [0, 1], "tickvals": [0, 1],
-         "ticktext": [lo, hi]}
-        for i, (p, (lo, hi)) in enumerate(zip(data.params, data.labels))
-    ]  # fmt: skip
+    unit, off = data.placed(), D.INACTIVE_AT
+    dims = []
+    for i, (p, (lo, hi)) in enumerate(zip(data.params, data.labels)):
+        inactive = bool(np.isnan(data.unit[:, i]).any())  # a conditional parameter
+        dims.append(
+            {"label": p, "values": unit[:, i], "range": [off - 0.05 if inactive else 0, 1],
+             "tickvals": [off, 0, 1] if inactive else [0, 1],
+             "ticktext": ["inactive", lo, hi] if inactive else [lo, hi]}
+        )  # fmt: skip
     dims.append({"label": data.objective, "values": data.values})
     fig = go.Figure(
         go.Parcoords(

@@ -388,15 +388,19 @@ def parallel(study_or_data: Any, objective: str | None = None) -> Figure:
 
     xs = np.arange(d)
     order = np.argsort(vals)  # best drawn last, on top
-    segs = [np.column_stack([xs, data.unit[k]]) for k in order]
+    unit = data.placed()
+    segs = [np.column_stack([xs, unit[k]]) for k in order]
     ax.add_collection(
         LineCollection(segs, colors=cmap(norm(vals[order])), linewidths=1.0, alpha=0.8)
     )
-    ax.set_ylim(-0.05, 1.05)
+    ax.set_ylim(D.INACTIVE_AT - 0.05 if data.has_inactive() else -0.05, 1.05)
     ax.set_xticks(
         xs, [f"{p}\n{lo} … {hi}" for p, (lo, hi) in zip(data.params, data.labels)], fontsize=7
     )
-    ax.set_yticks([0, 1], ["low", "high"])
+    if data.has_inactive():
+        ax.set_yticks([D.INACTIVE_AT, 0, 1], ["inactive", "low", "high"])
+    else:
+        ax.set_yticks([0, 1], ["low", "high"])
     ax.set_xlim(-0.2, d - 0.8)
     from matplotlib.cm import ScalarMappable
 

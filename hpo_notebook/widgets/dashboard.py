@@ -30,7 +30,7 @@ import threading
 import time
 import warnings
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -255,7 +255,7 @@ class Dashboard:
             from ipydatagrid import DataGrid
 
             self.trial_grid = DataGrid(
-                trial_table([], objs.names),
+                trial_table([], objs.names, self.study.space.names),
                 selection_mode="row",
                 base_column_size=84,
                 base_row_header_size=0,
@@ -616,7 +616,7 @@ class Dashboard:
         key = tuple(id(t) for t in trials)  # a changed trial is a new snapshot object
         if key != self._grid_key:
             self._grid_key = key
-            table = trial_table(trials, self.study.objectives.names)
+            table = trial_table(trials, self.study.objectives.names, self.study.space.names)
             self._grid_trials = [int(n) for n in table["trial"]]
             with _quiet():
                 self.trial_grid.data = table
@@ -764,15 +764,19 @@ def _quiet() -> Any:
         yield
 
 
-def trial_table(trials: list[Any], objective_names: tuple[str, ...]) -> Any:
+def trial_table(
+    trials: list[Any], objective_names: tuple[str, ...], param_names: Sequence[str] = ()
+) -> Any:
     """The trial table's rows: number, state, objectives, parameters, duration, proposal
-    (numbers to 5 significant digits: a table to scan and sort; the details pane has them all)."""
+    (numbers to 5 significant digits: a table to scan and sort; the details pane has them all).
+    ``param_names`` orders the parameter columns; a parameter a trial does not have (inactive
+    in a conditional space) is an empty cell."""
     import pandas as pd
 
     def short(v: Any) -> Any:
         return float(f"{v:.5g}") if isinstance(v, float) else v
 
-    params = list(dict.fromkeys(k for t in trials for k in t.params))
+    params = list(dict.fromkeys([*param_names, *(k for t in trials for k in t.params)]))
     rows = []
     for t in trials:
         row: dict[str, Any] = {"trial": t.number, "state": t.state.value}
@@ -781,7 +785,12 @@ def trial_table(trials: list[Any], objective_names: tuple[str, ...]) -> Any:
             row[n] = short(float(v)) if isinstance(v, (int, float)) else None
         for k in params:
             v = t.params.get(k)
-            row[k] = short(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v)
+            if k not in t.params:
+                row[k] = None
+            elif isinstance(v, (int, float)) and not isinstance(v, bool):
+                row[k] = short(v)
+            else:
+                row[k] = str(v)
         row["duration_s"] = None if t.duration is None else round(float(t.duration), 3)
         row["proposal"] = t.proposal.get("kind")
         rows.append(row)

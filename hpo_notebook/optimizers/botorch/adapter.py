@@ -195,6 +195,7 @@ class BoTorchOptimizer:
         import torch
 
         from hpo_notebook.optimizers.botorch import candidates as C
+        from hpo_notebook.optimizers.botorch.conditional import InactiveFill
         from hpo_notebook.optimizers.botorch.outcomes import winsorize_bad_tail
         from hpo_notebook.pareto import reference_point
 
@@ -298,6 +299,7 @@ class BoTorchOptimizer:
                     self.settings.fit_maxiter,
                     prior,
                     fresh=fresh,
+                    input_transform=InactiveFill.for_space(space, self.settings.inactive_fill),
                 )
                 fit_s += time.perf_counter() - t_fit
                 pend = torch.cat([pending, *picks]) if picks else pending
@@ -620,6 +622,7 @@ def _fit(
     maxiter: int,
     prior: str = "dim_scaled",
     fresh: bool = True,
+    input_transform: Any = None,
 ) -> tuple[Any, Any]:
     """Fit from the prior's starting point and, given a warm start, from the previous fit's
     hyperparameters too; keep the fit with the higher marginal likelihood. ``fresh=False``
@@ -641,7 +644,7 @@ def _fit(
         if start is None and fits and not fresh:
             break  # the warm fit worked, and it is all that was asked for
         try:
-            fits.append(fit_model(X, Y, cat_dims, start, maxiter, prior))
+            fits.append(fit_model(X, Y, cat_dims, start, maxiter, prior, input_transform))
         except Exception as exc:  # a stale warm start can break the fit; so can bad data
             error = exc
     if not fits:

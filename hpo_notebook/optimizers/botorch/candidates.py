@@ -123,6 +123,7 @@ def fit_model(
     warm_state: dict[str, Any] | None = None,
     maxiter: int = 75,
     prior: str = "dim_scaled",
+    input_transform: Any = None,
 ) -> tuple[Any, dict[str, Any]]:
     """Fit a GP to ``X`` (``n x d``) and ``Y`` (``n x k``), return it and its hyperparameters.
 
@@ -134,6 +135,8 @@ def fit_model(
             kernel whose lengthscale prior grows with the number of inputs, Hvarfner et al.
             2024); ``"gamma"`` is BoTorch's default before 0.12 (Matern-5/2, lengthscale
             Gamma(3, 6), noise Gamma(1.1, 0.05)).
+        input_transform: a BoTorch input transform (the inactive coordinates of a
+            conditional space, :class:`~hpo_notebook.optimizers.botorch.conditional.InactiveFill`).
 
     Raises:
         botorch.exceptions.ModelFittingError: the fit failed (callers fall back).
@@ -143,6 +146,8 @@ def fit_model(
         raise ValueError(f"unknown GP prior {prior!r}; expected 'dim_scaled' or 'gamma'")
     k = Y.shape[-1]
     kwargs: dict[str, Any] = {"outcome_transform": Standardize(k)}
+    if input_transform is not None:
+        kwargs["input_transform"] = input_transform
     if prior == "gamma":
         kwargs.update(_gamma_modules(X.shape[-1], k, bool(cat_dims)))
     if cat_dims:

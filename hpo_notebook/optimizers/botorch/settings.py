@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -93,6 +94,9 @@ class OptimizeSettings:
             ``"cuda"`` or ``"cuda:N"``. Trials run on the workers' GPUs either way; on a
             machine whose GPUs also run trials, a proposal shares the GPU with one of them
             (it needs little memory: tens of MB at a few thousand observations).
+        inactive_fill: in a conditional space, the unit value the GP sees for a parameter
+            that is inactive (its choice took another option), on every point it is fitted
+            to or asked about (see ``optimizers/botorch/conditional.py``).
     """
 
     num_restarts: int = 2
@@ -114,6 +118,7 @@ class OptimizeSettings:
     hedge_max_observations: int | None = None
     device: str = "auto"
     lazy_screening_from_q: int | None = 8
+    inactive_fill: float = 0.5
 
     def __post_init__(self) -> None:
         if self.gp_prior not in GP_PRIORS:
@@ -127,6 +132,9 @@ class OptimizeSettings:
         lazy = self.lazy_screening_from_q
         if lazy is not None and (isinstance(lazy, bool) or not isinstance(lazy, int) or lazy < 2):
             raise ValueError(f"lazy_screening_from_q={lazy!r}; expected None or an integer >= 2")
+        fill = self.inactive_fill
+        if isinstance(fill, bool) or not isinstance(fill, (int, float)) or not math.isfinite(fill):
+            raise ValueError(f"inactive_fill={fill!r}; expected a finite number")
         for name in ("subset_size", "subset_baseline", "hedge_max_observations"):
             value = getattr(self, name)
             if value is None and name != "subset_baseline":
