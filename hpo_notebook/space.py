@@ -469,6 +469,21 @@ class Space(Mapping[str, Param]):
         return len(self._params)
 
     @property
+    def max_active(self) -> int:
+        """The most parameters one assignment has active (``dim`` for a flat space).
+
+        Example:
+            >>> Space(opt=Choice({"a": Space(x=Float(0, 1), y=Float(0, 1)), "b": None})).max_active
+            3
+        """
+        total = 0
+        for p in self._top.values():
+            total += 1
+            if isinstance(p, Choice) and p.branches:
+                total += max(0 if b is None else b.max_active for b in p.branches)
+        return total
+
+    @property
     def conditions(self) -> dict[str, tuple[str, tuple[Any, ...]]]:
         """For each conditional parameter: the choice it hangs on and the options that make it
         active (it is active when that choice is active and takes one of them)."""

@@ -51,6 +51,7 @@ def test_tree_is_flattened_in_order_with_conditions():
     assert s.top_level().keys() == {"lr", "opt", "layers"}
     assert s["opt"].branch("plain") is None
     assert s["opt"].branch("adam").names == ("beta2",)
+    assert Space(s) == s and Space(s).conditions == s.conditions  # a copy, not a flattening
 
 
 def test_active_names_follow_the_chain():
@@ -414,3 +415,44 @@ def test_the_dashboard_shows_a_tree():
     assert list(table.columns[4:7]) == ["opt", "x", "w"]
     b_rows = table[table["opt"] == "b"]
     assert len(b_rows) and b_rows["x"].isna().all()
+
+
+@pytest.mark.parametrize("pruned_in_model", ["last", "fidelity"])
+def test_pruning_and_pending_trials_work_across_branches(pruned_in_model):
+    """Trials of every branch report, are pruned against each other by ASHA, and (with
+    "fidelity") their curves enter the model with the branch's inactive coordinates filled."""
+
+    def fn(params: dict, trial: object) -> dict:
+        level = params["w"] + (params["x"] if params["opt"] == "a" else 0.3)
+        for epoch in range(1, 10):
+            trial.sleep(1.0)
+            trial.report(epoch, y=level + 1.0 / epoch)
+        return {"y": level + 1.0 / 9}
+
+    s = Space(opt=Choice({"a": Space(x=Float(0, 1)), "b": None}), w=Float(0, 1))
+    study = hn.Study(fn, s, objectives={"y": "min"}, seed=0, pruner=hn.ASHA(max_steps=9),
+                     pruned_in_model=pruned_in_model)  # fmt: skip
+    study.run(n_trials=24, concurrency=4, cluster=hn.SimulatedCluster(n_workers=4), show=False)
+    states = [t.state for t in study.trials]
+    assert states.count(hn.TrialState.PRUNED) >= 6
+    assert states.count(hn.TrialState.COMPLETE) + states.count(hn.TrialState.PRUNED) == 24
+    pruned = {t.params["opt"] for t in study.trials if t.state is hn.TrialState.PRUNED}
+    assert pruned == {"a", "b"}
+    model = [t for t in study.trials if t.proposal.get("kind", "").startswith("qLog")]
+    assert model, [t.proposal.get("kind") for t in study.trials]
+    if pruned_in_model == "fidelity":
+        assert any(t.proposal.get("n_curve_points", 0) > 0 for t in model)
+    for t in study.trials:
+        assert tuple(t.params) == s.active_names(t.params)
+
+
+def test_the_initial_design_counts_the_parameters_a_point_has():
+    from hpo_notebook.optimizers.botorch import BoTorchOptimizer
+
+    s = (
+        tree()
+    )  # 7 coordinates; sgd with nesterov has lr, opt, momentum, nesterov, dampening, layers
+    assert s.max_active == 6 and Space(x=Float(0, 1), y=Int(0, 3)).max_active == 2
+    assert BoTorchOptimizer("qLogNEHVI").initial_design_size(s) == 2 * (6 + 1)
+    shared = Space(opt=Choice({"a": Space(m=Float(0, 1)), "b": Space(m=Float(0, 1))}))
+    assert shared.dim == 2 and shared.max_active == 2

@@ -136,7 +136,9 @@ class BoTorchOptimizer:
     def initial_design_size(self, space: Space) -> int:
         if self.n_initial is not None:
             return self.n_initial
-        return min(2 * (space.dim + 1), MAX_INITIAL)
+        # a point of a conditional space has max_active inputs at most: counting every
+        # parameter of the tree spent twice the quasi-random points a branch needs
+        return min(2 * (space.max_active + 1), MAX_INITIAL)
 
     def warm_up(self) -> None:
         """Import BoTorch (seconds, once per process) and start loading its compiled kernel in
@@ -282,7 +284,7 @@ class BoTorchOptimizer:
                 self.settings.gp_prior,
                 n,
                 history.n_trials,
-                space.dim,
+                space.max_active,  # (inactive inputs are constant within a branch)
                 m,
                 n_obs,
                 self.settings.hedge_max_observations,
