@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 import hpo_notebook as hn
-from benchmarks.suite_problems import Metrics, SuiteProblem, hypervolume
+from benchmarks.suite_problems import Metrics, SuiteProblem, hypervolume, real_model_problem
 
 # ---------------------------------------------------------------------- synthetic
 
@@ -180,18 +180,13 @@ def family_digits() -> SuiteProblem:
         )
     )
     ref = [0.3, 5.0]  # 70% accuracy; 100,000 multiply-adds (k-NN's 80,448 is inside)
-    return SuiteProblem(
+    return real_model_problem(
         "Family-digits",
         space,
         {"val_error": "min", "log10_cost": "min"},
-        None,
-        {},
         ref,
-        float("nan"),  # set from the suite's own results (see suite.py)
-        lambda params, rng: _family_metrics(params, int(rng.integers(1, 2**31))),
-        lambda params: _family_metrics(params, 0),
+        _family_metrics,
         ("conditional", "real model", "model family", "inferred reference", "2 objectives"),
-        notes="scored on the run with seed 0 of each configuration",
     )
 
 

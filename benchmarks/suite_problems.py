@@ -361,17 +361,38 @@ def _sgd_digits() -> SuiteProblem:
         average=hn.Choice(["no", "yes"]),
     )
     ref = [1.0, 650.0]  # log-loss of a weak model; all 640 weights plus a margin
-    return SuiteProblem(
+    return real_model_problem(
         "SGD-digits",
         space,
         {"val_log_loss": "min", "nonzero_weights": "min"},
+        ref,
+        _sgd_digits_metrics,
+        ("real model", "mixed space", "heavy-tailed loss", "seed noise", "inferred reference"),
+    )
+
+
+def real_model_problem(
+    name: str,
+    space: hn.Space,
+    objectives: dict[str, str],
+    ref: list[float],
+    metrics: Callable[[Mapping[str, Any], int], Metrics],
+    tags: tuple[str, ...],
+) -> SuiteProblem:
+    """A real model trained with a seed: each evaluation draws a new seed, the score uses the
+    run with seed 0, no thresholds are told, and ``max_hv`` comes from the suite's own results
+    (see ``suite.py``)."""
+    return SuiteProblem(
+        name,
+        space,
+        objectives,
         None,
         {},
         ref,
-        float("nan"),  # set from the suite's own results (see suite.py)
-        lambda params, rng: _sgd_digits_metrics(params, int(rng.integers(1, 2**31))),
-        lambda params: _sgd_digits_metrics(params, 0),
-        ("real model", "mixed space", "heavy-tailed loss", "seed noise", "inferred reference"),
+        float("nan"),
+        lambda params, rng: metrics(params, int(rng.integers(1, 2**31))),
+        lambda params: metrics(params, 0),
+        tags,
         notes="scored on the run with seed 0 of each configuration",
     )
 
