@@ -31,7 +31,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -211,12 +210,3 @@ def flat(problem: SuiteProblem) -> SuiteProblem:
         observe=lambda params, rng: observe(active(params), rng),
         truth=lambda params: truth(active(params)),
     )
-
-
-def _time_one(problem: SuiteProblem, n: int = 20) -> float:
-    """Mean seconds per evaluation over ``n`` quasi-random points (for the docs)."""
-    rng = np.random.default_rng(0)
-    t0 = time.perf_counter()
-    for p in problem.space.sobol(n, seed=0):
-        problem.evaluate(p, rng)
-    return (time.perf_counter() - t0) / n
