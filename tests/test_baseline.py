@@ -72,6 +72,7 @@ def test_a_bad_baseline_is_refused_before_anything_runs(baseline, error, match):
         hn.Study(bowl, UNIT, OBJ, baseline=baseline)
 
 
+@pytest.mark.slow
 def test_the_front_shows_its_gain_over_the_baseline_per_objective():
     study = hn.Study(None, UNIT, {"loss": "min", "acc": "max"}, optimizer="sobol",
                      baseline={"x": 0.5, "y": 0.5})  # fmt: skip

@@ -64,6 +64,7 @@ def test_variants_name_optimizer_settings_and_unknown_ones_are_refused():
     assert (hedge.settings.hedge_max_observations, hedge.settings.device) == (100, "cpu")
 
 
+@pytest.mark.slow
 def test_every_problem_evaluates_and_scores_its_centre():
     rng = np.random.default_rng(0)
     for name, make in PROBLEMS.items():

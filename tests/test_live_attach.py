@@ -189,6 +189,7 @@ def test_the_browser_app_shows_a_study_that_another_process_runs(tmp_path):
                 proc.wait(15)
 
 
+@pytest.mark.slow
 def test_the_browser_app_stops_voila_when_it_is_terminated(tmp_path):
     """SIGTERM to ``hpo-notebook dashboard`` (a scheduler, ``kill``) stops the Voilà server it
     started: the port closes and its notebook folder is gone. Before, Voilà and its kernel

@@ -368,3 +368,34 @@ def test_the_first_model_proposal_does_not_race_the_warm_up_imports(tmp_path):
         ).stdout.splitlines()
         assert "qLogNEHVI" in out[-2] and "sobol-fallback" not in out[-2], out[-2]
         assert out[-1] == "[]", out[-1]
+
+
+JITTER_CHILD = """
+import warnings
+import torch
+from linear_operator.utils.cholesky import psd_safe_cholesky
+import hpo_notebook.optimizers.botorch.candidates  # noqa: F401  (sets the filter)
+singular = torch.ones(3, 3, dtype=torch.float64)
+with warnings.catch_warnings(record=True) as caught:
+    psd_safe_cholesky(singular)  # not p.d.: jitter is added, a warning each time
+    warnings.warn("a warning of the user's own", RuntimeWarning)
+print([str(w.message) for w in caught])
+"""
+
+
+def test_gpytorchs_jitter_notices_do_not_reach_the_user(tmp_path):
+    """GPyTorch says "A not p.d., added jitter" each time it repairs a covariance matrix,
+    hundreds of times in a long study's output; the fit goes on, so the notice is noise.
+    (A fresh process: pytest resets warning filters around each test.)"""
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", JITTER_CHILD],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+        cwd=tmp_path,
+    ).stdout.splitlines()
+    assert out[-1] == "[\"a warning of the user's own\"]", out[-1]

@@ -627,6 +627,7 @@ print(study.counts()["COMPLETE"], flush=True)
 """
 
 
+@pytest.mark.slow
 def test_a_script_ends_without_waiting_for_a_proposal_nobody_will_use(tmp_path):
     """The study is over, a model proposal is still being computed: the process exits at
     once (the proposal thread was a ThreadPoolExecutor's, which the interpreter joins at exit:

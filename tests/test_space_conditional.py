@@ -279,6 +279,7 @@ def _loss(params: dict, trial: object) -> dict:
     return {"a": x**2 + extra, "b": (x - 1) ** 2 + extra / 2, "seen": sorted(params)}
 
 
+@pytest.mark.slow
 def test_a_study_proposes_and_passes_only_active_parameters(tmp_path):
     s = tree()
     seen: list[dict] = []
@@ -318,6 +319,7 @@ def test_pending_trials_in_other_branches_are_not_proposed_again():
     )
 
 
+@pytest.mark.slow
 def test_the_model_finds_the_branch_with_the_optimum():
     """The optimum is in branch 'c' only; after the initial design the model's proposals go
     there more often than a third of the time."""
@@ -354,6 +356,7 @@ def test_magics_unpack_inactive_parameters_as_none():
     assert fn({"lr": 0.01, "opt": "plain", "layers": 1}, None) == {"y": None}
 
 
+@pytest.mark.slow
 def test_parallel_coordinates_and_importance_treat_inactive_as_missing():
     s = Space(opt=Choice({"a": Space(x=Float(0, 1)), "b": None}), w=Float(0, 1))
     study = hn.Study(None, s, objectives={"y": "min"}, seed=0)
@@ -418,6 +421,7 @@ def test_the_dashboard_shows_a_tree():
 
 
 @pytest.mark.parametrize("pruned_in_model", ["last", "fidelity"])
+@pytest.mark.slow
 def test_pruning_and_pending_trials_work_across_branches(pruned_in_model):
     """Trials of every branch report, are pruned against each other by ASHA, and (with
     "fidelity") their curves enter the model with the branch's inactive coordinates filled."""

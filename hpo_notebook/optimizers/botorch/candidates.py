@@ -52,6 +52,7 @@ from botorch.utils.sampling import draw_sobol_samples
 from gpytorch.kernels import MaternKernel
 from gpytorch.mlls import ExactMarginalLogLikelihood
 from gpytorch.priors import GammaPrior
+from linear_operator.utils.warnings import NumericalWarning
 from torch import Tensor
 
 from hpo_notebook.optimizers.botorch._kernel import ensure_nonblocking
@@ -68,6 +69,15 @@ warnings.filterwarnings(
     message=r"Optimization failed (in `gen_candidates_scipy`|on the second try)",
     category=RuntimeWarning,
     module=r"botorch\.",
+)
+# GPyTorch adds a little jitter to a covariance matrix that is not numerically positive
+# definite and says so every time (hundreds of lines in a long study); the fit goes on, and
+# a matrix that jitter cannot repair raises NotPSDError, and the proposal falls back.
+warnings.filterwarnings(
+    "ignore",
+    message=r"A not p\.d\., added jitter",
+    category=NumericalWarning,
+    module=r"linear_operator\.",
 )
 
 DTYPE = torch.float64
