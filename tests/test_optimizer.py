@@ -398,4 +398,4 @@ def test_gpytorchs_jitter_notices_do_not_reach_the_user(tmp_path):
         check=True,
         cwd=tmp_path,
     ).stdout.splitlines()
-    assert out[-1] == "[\"a warning of the user's own\"]", out[-1]
+    assert out[-1] == '["a warning of the user\'s own"]', out[-1]
