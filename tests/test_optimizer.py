@@ -4,7 +4,10 @@ constraints and fallbacks. No Dask here: the optimizer is pure."""
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -354,18 +357,8 @@ def test_the_first_model_proposal_does_not_race_the_warm_up_imports(tmp_path):
     model proposal imports BoTorch while the warm-up thread still does: BoTorch's circular
     imports then gave one of them a half-initialized module, and that proposal fell back to
     quasi-random points (in 2 of 3 fresh processes before the fix)."""
-    import subprocess
-    import sys
-
     for _ in range(2):
-        out = subprocess.run(
-            [sys.executable, "-c", FIRST_PROPOSAL_CHILD],
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=True,
-            cwd=tmp_path,
-        ).stdout.splitlines()
+        out = _child(FIRST_PROPOSAL_CHILD, tmp_path)
         assert "qLogNEHVI" in out[-2] and "sobol-fallback" not in out[-2], out[-2]
         assert out[-1] == "[]", out[-1]
 
@@ -387,15 +380,14 @@ def test_gpytorchs_jitter_notices_do_not_reach_the_user(tmp_path):
     """GPyTorch says "A not p.d., added jitter" each time it repairs a covariance matrix,
     hundreds of times in a long study's output; the fit goes on, so the notice is noise.
     (A fresh process: pytest resets warning filters around each test.)"""
-    import subprocess
-    import sys
-
-    out = subprocess.run(
-        [sys.executable, "-c", JITTER_CHILD],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-        cwd=tmp_path,
-    ).stdout.splitlines()
+    out = _child(JITTER_CHILD, tmp_path)
     assert out[-1] == '["a warning of the user\'s own"]', out[-1]
+
+
+def _child(script: str, cwd: Path) -> list[str]:
+    """The lines a fresh Python process running ``script`` prints."""
+    run = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, cwd=cwd
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    return run.stdout.splitlines()
