@@ -43,7 +43,7 @@ import torch
 from botorch.acquisition.multi_objective.logei import qLogExpectedHypervolumeImprovement
 from torch import Tensor
 
-from hpo_notebook.optimizers.botorch.boxes import ExactPartitioning
+from hpo_notebook.optimizers.botorch.boxes import ExactPartitioning, log_qehvi_one_point
 
 
 class BelieverLogEHVI(qLogExpectedHypervolumeImprovement):
@@ -101,6 +101,10 @@ class BelieverLogEHVI(qLogExpectedHypervolumeImprovement):
         for c in cons:
             feasible &= c(mean) <= 0
         return pick(mean)[feasible]
+
+    def _compute_log_qehvi(self, samples: Tensor, X: Tensor | None = None) -> Any:
+        one = log_qehvi_one_point(self, samples, X)
+        return super()._compute_log_qehvi(samples, X) if one is None else one
 
     def set_X_pending(self, X_pending: Tensor | None = None) -> None:
         """Put the pending points' posterior means into the front and recompute its boxes
