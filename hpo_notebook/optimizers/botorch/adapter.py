@@ -222,13 +222,8 @@ class BoTorchOptimizer:
         name, acq_cons, ref = self._choose(objectives, Y_seen, cons, reference_point)
         n_model = self._model_points(len(X), state)
         subset = n_model < len(X)
-        # on the subset, qLogEHVI against the mean front of many points, if asked for
-        believe = (
-            subset and self.settings.subset_front == "mean" and name in ("qLogNEHVI", "qLogEHVI")
-        )
         X_base = X
         if subset:
-            from hpo_notebook.optimizers.botorch.settings import MEAN_FRONT_POINTS
             from hpo_notebook.optimizers.botorch.subset import model_subset
 
             feasible = torch.ones(len(Y), dtype=torch.bool)
@@ -240,10 +235,9 @@ class BoTorchOptimizer:
                 feasible.numpy(),
                 n_model,
                 s,
-                MEAN_FRONT_POINTS if believe else self.settings.subset_baseline,
+                self.settings.subset_baseline,
             )
             X, Y, X_base = X[idx], Y[idx], X[front]
-            name = "qLogEHVI" if believe else name
         X_fit, Y_all = X, Y
         if history.has_curves:
             # learning curves: how far along each point is becomes one more input, and the
@@ -312,9 +306,7 @@ class BoTorchOptimizer:
                 fit_s += time.perf_counter() - t_fit
                 pend = torch.cat([pending, *picks]) if picks else pending
                 picks.append(
-                    self._propose(
-                        name, model, X_base, Y, m, ref, acq_cons, pend, dims, k, s, believe
-                    )
+                    self._propose(name, model, X_base, Y, m, ref, acq_cons, pend, dims, k, s)
                 )
                 used += [prior] * k
         cand = torch.cat(picks)[:, : space.dim].cpu()
@@ -328,7 +320,6 @@ class BoTorchOptimizer:
             "fresh_fit": fresh,
             "n_model": len(X),
             "n_pending": len(pending),
-            **({"n_front": len(X_base)} if believe else {}),
             "ref_point": ref,
             "gp_priors": used,
             "device": str(device),
@@ -387,10 +378,8 @@ class BoTorchOptimizer:
         dims: Any,
         n: int,
         s: int,
-        believe: bool = False,
     ) -> Any:
-        """``n`` candidates from ``model``'s acquisition, given ``pending`` points (with
-        ``believe``, at their posterior mean: ``candidates.build_acquisition``)."""
+        """``n`` candidates from ``model``'s acquisition, given ``pending`` points."""
         from hpo_notebook.optimizers.botorch import candidates as C
 
         if name == "qLogNParEGO":
@@ -407,7 +396,6 @@ class BoTorchOptimizer:
             self.settings.mc_samples_many if m >= 3 else self.settings.mc_samples,
             s,
             alpha=self.settings.hv_alpha if m >= 3 else 0.0,
-            believe_pending=believe,
         )
         return C.optimize_candidates(acq, dims, n, self.settings)
 

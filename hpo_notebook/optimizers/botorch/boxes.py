@@ -264,48 +264,38 @@ class _LogNEHVI(qLogNoisyExpectedHypervolumeImprovement):
         return samples, X
 
     def _compute_log_qehvi(self, samples: torch.Tensor, X: torch.Tensor | None = None) -> Any:
-        one = log_qehvi_one_point(self, samples, X)
-        return super()._compute_log_qehvi(samples, X) if one is None else one
+        # One new point at a time (sequential greedy; pending points are in the cached
+        # baseline): BoTorch's inclusion-exclusion then runs three log-sum-exps over
+        # samples x batch x cells that each return their input unchanged (a sum over one
+        # subset, the odd terms plus no even ones, minus none). Skipping them gives the same
+        # numbers; they were a fifth of a proposal.
+        if samples.shape[-2] != 1 or _logei._C is None or not self.fat:
+            return super()._compute_log_qehvi(samples, X)
+        if samples.device.type != "cpu":
+            return super()._compute_log_qehvi(samples, X)
+        obj = self.objective(samples, X=X)  # mc_samples x batch x 1 x m
+        lower, upper = self.cell_lower_bounds, self.cell_upper_bounds
+        batch = obj.shape[:-2]
+        n_tbatch = len(batch) - (lower.ndim - 2)
+        if lower.ndim > 2 and n_tbatch > 0:  # as BoTorch expands them for the kernel
+            view = (lower.shape[0], *[1] * n_tbatch, *lower.shape[1:])
+            lower = lower.view(view).expand(*batch, *lower.shape[-2:])
+            upper = upper.view(view).expand(*batch, *upper.shape[-2:])
+        subsets = obj.view(*batch, 1, 1, obj.shape[-1])
+        log_areas = _logei._FusedLogAreas.apply(subsets, lower, upper, self.tau_relu, self.tau_max)[
+            ..., 0
+        ]  # mc_samples x batch x cells
+        if self.constraints is not None:
+            log_feas = compute_smoothed_feasibility_indicator(
+                constraints=self.constraints, samples=samples, eta=self.eta, log=True, fat=self.fat
+            )
+            log_areas = log_areas + log_feas  # mc_samples x batch x 1
+        return logmeanexp(logsumexp(log_areas, dim=-1), dim=0)
 
     def _set_cell_bounds(self, num_new_points: int) -> None:
         if self.alpha == 0:  # exact: one partitioning per MC sample, decomposed together
             self.p_class = functools.partial(ExactPartitioning, batch=_Batch())
         super()._set_cell_bounds(num_new_points)
-
-
-def log_qehvi_one_point(acq: Any, samples: torch.Tensor, X: torch.Tensor | None) -> Any:
-    """BoTorch's ``_compute_log_qehvi`` of qLogEHVI and qLogNEHVI for one new point at a
-    time, or None where another path is needed (several new points, no fused kernel, not
-    the fat variant, not the CPU).
-
-    One new point at a time (sequential greedy; pending points are in the cached baseline
-    or, for :mod:`~hpo_notebook.optimizers.botorch.believer`, in the front): BoTorch's
-    inclusion-exclusion then runs three log-sum-exps over samples x batch x cells that each
-    return their input unchanged (a sum over one subset, the odd terms plus no even ones,
-    minus none). Skipping them gives the same numbers; they were a fifth of a proposal.
-    """
-    if samples.shape[-2] != 1 or _logei._C is None or not acq.fat:
-        return None
-    if samples.device.type != "cpu":
-        return None
-    obj = acq.objective(samples, X=X)  # mc_samples x batch x 1 x m
-    lower, upper = acq.cell_lower_bounds, acq.cell_upper_bounds
-    batch = obj.shape[:-2]
-    n_tbatch = len(batch) - (lower.ndim - 2)
-    if lower.ndim > 2 and n_tbatch > 0:  # as BoTorch expands them for the kernel
-        view = (lower.shape[0], *[1] * n_tbatch, *lower.shape[1:])
-        lower = lower.view(view).expand(*batch, *lower.shape[-2:])
-        upper = upper.view(view).expand(*batch, *upper.shape[-2:])
-    subsets = obj.view(*batch, 1, 1, obj.shape[-1])
-    log_areas = _logei._FusedLogAreas.apply(subsets, lower, upper, acq.tau_relu, acq.tau_max)[
-        ..., 0
-    ]  # mc_samples x batch x cells
-    if acq.constraints is not None:
-        log_feas = compute_smoothed_feasibility_indicator(
-            constraints=acq.constraints, samples=samples, eta=acq.eta, log=True, fat=acq.fat
-        )
-        log_areas = log_areas + log_feas  # mc_samples x batch x 1
-    return logmeanexp(logsumexp(log_areas, dim=-1), dim=0)
 
 
 def log_nehvi(*args: Any, **kwargs: Any) -> qLogNoisyExpectedHypervolumeImprovement:
@@ -314,4 +304,4 @@ def log_nehvi(*args: Any, **kwargs: Any) -> qLogNoisyExpectedHypervolumeImprovem
     return _LogNEHVI(*args, **kwargs)
 
 
-__all__ = ["ExactPartitioning", "log_nehvi", "log_qehvi_one_point"]
+__all__ = ["ExactPartitioning", "log_nehvi"]

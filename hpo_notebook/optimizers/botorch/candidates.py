@@ -57,7 +57,6 @@ from torch import Tensor
 
 from hpo_notebook.optimizers.botorch._kernel import ensure_nonblocking
 from hpo_notebook.optimizers.botorch.baseline import prune_baseline
-from hpo_notebook.optimizers.botorch.believer import BelieverLogEHVI
 from hpo_notebook.optimizers.botorch.boxes import ExactPartitioning, log_nehvi
 from hpo_notebook.optimizers.botorch.settings import OptimizeSettings
 
@@ -243,7 +242,6 @@ def build_acquisition(
     seed: int = 0,
     scalarization_weights: Tensor | None = None,
     alpha: float = 0.0,
-    believe_pending: bool = False,
 ) -> Any:
     """Build a BoTorch acquisition function by name (one of :data:`ACQUISITIONS`).
 
@@ -252,9 +250,6 @@ def build_acquisition(
     ``alpha`` > 0 approximates the hypervolume box decompositions of qLogEHVI and qLogNEHVI
     (BoTorch's ``NondominatedPartitioning``): fewer boxes, faster with 3+ objectives. Exact
     decompositions use :class:`~hpo_notebook.optimizers.botorch.boxes.ExactPartitioning`.
-    ``believe_pending`` (qLogEHVI only) puts pending points into the front at their
-    posterior mean (:class:`~hpo_notebook.optimizers.botorch.believer.BelieverLogEHVI`)
-    instead of judging them jointly with the candidates.
     """
     # First, before any BoTorch constructor: qLogEHVI's and qLogNEHVI's would otherwise
     # compile BoTorch's fused kernel, or wait forever on a build lock left by a killed compile.
@@ -311,16 +306,6 @@ def build_acquisition(
             prune_baseline=False,
             cache_root=True,
             alpha=alpha,
-        )
-    if name == "qLogEHVI" and believe_pending:
-        return BelieverLogEHVI(
-            model,
-            ref_point=ref,
-            X_front=X_baseline,
-            sampler=sampler,
-            objective=mo_objective,
-            constraints=cons,
-            X_pending=X_pending,
         )
     if name == "qLogEHVI":
         # Partition the objective space under the model's posterior mean at the feasible

@@ -9,12 +9,6 @@ from dataclasses import dataclass
 #: what ``OptimizeSettings.gp_prior`` accepts
 GP_PRIORS = ("auto", "dim_scaled", "gamma", "hedge")
 
-#: how many best-ranked observations make the front of ``subset_front="mean"``
-MEAN_FRONT_POINTS = 1024
-
-#: what ``OptimizeSettings.subset_front`` accepts
-SUBSET_FRONTS = ("sampled", "mean")
-
 #: what ``OptimizeSettings.device`` accepts: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``
 _DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
 
@@ -80,13 +74,6 @@ class OptimizeSettings:
             observations of all, spread along the front. Its cost per evaluation grows with
             them; fewer leave gaps in the front that look open (a baseline of 32 cost 0.4
             decades on DTLZ2 at 300 evaluations, 128 cost 0.15).
-        subset_front: on the subset, the front the hypervolume improvement is measured
-            against. ``"sampled"``: qLogNEHVI's, whose baseline is ``subset_baseline`` points
-            and whose MC samples each decompose their own front. ``"mean"``: qLogEHVI against
-            the model's posterior mean at up to ``MEAN_FRONT_POINTS`` best-ranked
-            observations (the whole front, where it is smaller), one decomposition shared
-            by every sample, with running trials and the batch's earlier points joining it
-            at their posterior mean (:mod:`~hpo_notebook.optimizers.botorch.believer`).
         lazy_screening_from_q: in batches of at least this many points (of one model, on
             continuous spaces), only the first point's starting points are screened from fresh
             raw samples; later points re-screen the same ones lazily
@@ -128,7 +115,6 @@ class OptimizeSettings:
     gp_prior: str = "auto"
     subset_size: int | None = 256
     subset_baseline: int = 64
-    subset_front: str = "sampled"
     hedge_max_observations: int | None = None
     device: str = "auto"
     lazy_screening_from_q: int | None = 8
@@ -137,8 +123,6 @@ class OptimizeSettings:
     def __post_init__(self) -> None:
         if self.gp_prior not in GP_PRIORS:
             raise ValueError(f"gp_prior={self.gp_prior!r}; expected one of {GP_PRIORS}")
-        if self.subset_front not in SUBSET_FRONTS:
-            raise ValueError(f"subset_front={self.subset_front!r}; expected one of {SUBSET_FRONTS}")
         if not isinstance(self.device, str) or not _DEVICE.fullmatch(self.device):
             raise ValueError(
                 f"device={self.device!r}; expected 'auto', 'cpu', 'cuda' or 'cuda:N' (N: the "
