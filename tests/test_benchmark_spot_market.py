@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from benchmarks import spot_market
 
 
+@pytest.mark.slow
 def test_a_small_spot_market_counts_every_trial_once_and_bounds_the_loss():
     res = spot_market.run(trials=60, workers=8, half_life_s=3600.0, replace_after_s=300.0)
     assert res["counted_once"] and res["curves_unbroken"] and res["complete"] == 60

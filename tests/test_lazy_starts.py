@@ -85,6 +85,7 @@ def test_fixed_features_hold_in_every_start() -> None:
         acq.X_pending = starts[0]
 
 
+@pytest.mark.slow
 def test_batches_of_a_real_model_screen_lazily_from_the_threshold_on(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

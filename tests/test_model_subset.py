@@ -23,10 +23,9 @@ from hpo_notebook.optimizers.botorch.subset import (
 
 
 def _brute_counts(Y: np.ndarray) -> list[int]:
-    return [
-        sum(bool((Y[j] >= Y[i]).all() and (Y[j] > Y[i]).any()) for j in range(len(Y)))
-        for i in range(len(Y))
-    ]
+    """The definition, pair by pair (``j`` dominates ``i``), as one broadcast comparison."""
+    other, me = Y[None, :, :], Y[:, None, :]
+    return ((other >= me).all(axis=-1) & (other > me).any(axis=-1)).sum(axis=1).tolist()
 
 
 @pytest.mark.parametrize("m", [2, 3])

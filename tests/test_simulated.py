@@ -516,6 +516,7 @@ def test_proposals_are_kept_ready_ahead_and_are_pending_points_of_the_next():
 
 
 @pytest.mark.parametrize("model_s", [0.0, 0.4])
+@pytest.mark.slow
 def test_more_proposals_are_kept_ahead_when_trials_end_faster_than_one_is_made(model_s):
     """Half the workers' worth while proposals are fast; as many as end while one is made
     (up to two rounds of workers) when they are slow. Requests made while all 4 workers are
