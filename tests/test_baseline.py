@@ -40,6 +40,7 @@ def _run(baseline, n=16, **kw):
     return study
 
 
+@pytest.mark.slow
 def test_the_baseline_runs_first_once_and_a_reopened_study_does_not_run_it_again(tmp_path):
     path = str(tmp_path / "s.db")
     study = hn.Study(bowl, UNIT, OBJ, optimizer="sobol", seed=1, storage=path,
@@ -89,6 +90,7 @@ def test_the_front_shows_its_gain_over_the_baseline_per_objective():
     assert "vs baseline loss +0.3, acc +0.1" in dash.header.value
 
 
+@pytest.mark.slow
 def test_a_baseline_nothing_beats_gets_one_warning(monkeypatch):
     monkeypatch.setattr(study_module, "BASELINE_PATIENCE", 6)
     with pytest.warns(hn.HpoWarning, match="no trial dominates the baseline") as got:

@@ -35,6 +35,7 @@ def test_non_dominated_matches_botorch_with_ties_and_nan_rows(m: int) -> None:
     assert non_dominated(torch.zeros(3, 0, m, dtype=DT)).shape == (3, 0)
 
 
+@pytest.mark.slow
 def test_non_dominated_large_batches_match_botorchs_loop() -> None:
     # BoTorch switches to its loop here (more than 5 MB of pairwise comparisons)
     g = torch.Generator().manual_seed(0)
@@ -53,6 +54,7 @@ def _model(n: int = 40, k: int = 2, d: int = 4, seed: int = 0, **kwargs: Any) ->
     return model, X, Y
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("constrained", [False, True])
 def test_prune_baseline_keeps_botorchs_points(constrained: bool) -> None:
     model, X, _ = _model(k=3 if constrained else 2)
@@ -96,6 +98,7 @@ def _same_values_and_gradients(ours: Any, theirs: Any, shape: tuple[int, ...]) -
     assert torch.allclose(grads[0], grads[1], rtol=1e-5, atol=1e-7)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("k", "m", "cat"), [(2, 2, False), (3, 3, False), (3, 2, True), (2, 2, True)]
 )
@@ -151,6 +154,7 @@ def _count_samples(acq: Any, monkeypatch: pytest.MonkeyPatch, fail: bool = False
     return calls
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fail", [False, True])
 def test_repeated_calls_sample_on_tensors_with_botorchs_numbers(
     fail: bool, monkeypatch: pytest.MonkeyPatch

@@ -7,6 +7,7 @@ import pytest
 from benchmarks import scale
 
 
+@pytest.mark.slow
 def test_driver_cost_accounts_for_every_trial_and_report(tmp_path):
     out = scale.driver_cost(150, 8)
     assert out["all_accounted"] and out["reports_made"] == out["reports_stored"] > 150
@@ -15,6 +16,7 @@ def test_driver_cost_accounts_for_every_trial_and_report(tmp_path):
     assert out["real_ms_per_trial"] > 0 and out["file_mb"] > 0
 
 
+@pytest.mark.slow
 def test_speedup_of_quasi_random_proposals_is_near_linear():
     got = scale.speedup(120, [1, 4], "sobol")
     one, four = got["rows"]
@@ -23,6 +25,7 @@ def test_speedup_of_quasi_random_proposals_is_near_linear():
     assert four["speedup"] == pytest.approx(4.0, rel=0.1) and four["efficiency"] <= 1.0
 
 
+@pytest.mark.slow
 def test_the_report_renders_every_part(tmp_path):
     results = {
         "driver_cost": scale.driver_cost(60, 4),
@@ -44,6 +47,7 @@ def test_utilization_by_windows_of_trials():
     assert "| 21-40 |" in scale.render({"utilization": got})
 
 
+@pytest.mark.slow
 def test_a_real_time_budget_stops_part_b():
     got = scale.utilization(10_000, 4, optimizer="sobol", real_budget_s=0.5)
     assert got["stopped_by_budget"] and got["complete"] < 10_000

@@ -77,6 +77,7 @@ class TowardsTheEdge:
         return Suggestion([Proposal(p, "model") for p in points], state)
 
 
+@pytest.mark.slow
 def test_a_study_warns_once_and_continues_with_a_widened_space(tmp_path):
     path = str(tmp_path / "s.db")
     space = hn.Space(x=hn.Float(0.0, 1.0), y=hn.Float(0.0, 1.0))

@@ -33,6 +33,7 @@ def _outcomes(n: int, m: int, seed: int) -> torch.Tensor:
     return Y
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("m", [3, 4, 5])
 @pytest.mark.parametrize("n", [0, 1, 2, 9, 40])
 def test_same_boxes_as_botorch(m: int, n: int) -> None:

@@ -75,6 +75,7 @@ def _objects(options, prefix):
     return sorted(p.split("/", 1)[1] for p in _fs(options).find(prefix))
 
 
+@pytest.mark.slow
 def test_round_trip_one_checkpoint_per_trial_and_the_folder_is_a_url(options, bucket):
     policy = Checkpoints(f"s3://{bucket}/runs", storage_options=options)
     study = hn.Study(None, SPACE, objectives={"loss": "min"}, checkpoints=policy)
@@ -93,6 +94,7 @@ def test_round_trip_one_checkpoint_per_trial_and_the_folder_is_a_url(options, bu
     assert meta["step"] == 3 and meta["bytes"] > 0 and meta["reports"][0]["step"] == 3
 
 
+@pytest.mark.slow
 def test_a_save_cut_short_leaves_the_previous_checkpoint_and_its_step(options, bucket, monkeypatch):
     study = hn.Study(
         None, SPACE, objectives={"loss": "min"},
@@ -131,6 +133,7 @@ def test_a_save_cut_short_leaves_the_previous_checkpoint_and_its_step(options, b
     assert len(pts) == 1 and C.load(study._ledger.checkpoint_root, 0) == ({"at": 3}, 3)
 
 
+@pytest.mark.slow
 def test_cleanup_keeps_the_best_and_drops_pruned_and_failed(options, bucket):
     study = hn.Study(
         None, SPACE, objectives={"loss": "min"}, optimizer="sobol",
@@ -150,6 +153,7 @@ def test_cleanup_keeps_the_best_and_drops_pruned_and_failed(options, bucket):
     assert folders == {"trial-1", "trial-3"}
 
 
+@pytest.mark.slow
 def test_cleanup_never_deletes_what_the_study_did_not_write(options, bucket):
     study = hn.Study(
         None, SPACE, objectives={"loss": "min"},
@@ -179,6 +183,7 @@ def _resumable(params, trial):
     return {"loss": params["x"] / 5}
 
 
+@pytest.mark.slow
 def test_an_interrupted_trial_resumes_from_its_s3_checkpoint_in_a_reopened_study(
     tmp_path, options, bucket
 ):
@@ -322,6 +327,7 @@ def test_driver_killed_then_resumed_with_checkpoints_in_s3(tmp_path, options, bu
     assert len(kept) == 3 and all(n.startswith(f"runs/{uid}/") for n in _objects(options, bucket))
 
 
+@pytest.mark.slow
 def test_max_bytes_bounds_the_store_worst_first(options, bucket):
     policy = Checkpoints(f"s3://{bucket}/c", keep_best=3, max_bytes=2_500, storage_options=options)
     study = hn.Study(None, SPACE, {"loss": "min"}, optimizer="sobol", checkpoints=policy)

@@ -79,6 +79,7 @@ def test_clicking_a_learning_curve_selects_its_trial():
     assert dash.curves_fig.data[-1].name == f"trial {number}"  # drawn on top
 
 
+@pytest.mark.slow
 def test_the_pareto_chart_sends_data_only_when_it_changed_and_a_click_selects_a_trial():
     from plotly.callbacks import Points
 
@@ -106,6 +107,7 @@ def test_the_pareto_chart_sends_data_only_when_it_changed_and_a_click_selects_a_
     assert dash.sent["pareto"] == 3
 
 
+@pytest.mark.slow
 def test_events_mark_the_right_panels_dirty():
     s = make_study(2)
     dash = Dashboard(s, autostart=False)
@@ -119,6 +121,7 @@ def test_events_mark_the_right_panels_dirty():
     assert dash._dirty >= {"pareto", "hypervolume", "trials"}
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # reading ipydatagrid's .data
 def test_trial_table_holds_every_trial_and_a_selected_row_shows_its_details():
     s = make_study(4)
@@ -176,6 +179,7 @@ def test_render_thread_redraws_after_events():
         dash.close()
 
 
+@pytest.mark.slow
 def test_study_display_outside_jupyter_has_image_fallback():
     s = make_study(4)
     bundle = s._repr_mimebundle_()
@@ -204,6 +208,7 @@ def test_buttons_control_a_running_study(dask_client):
     assert counts["COMPLETE"] + counts["INTERRUPTED"] == len(s.trials) < 50
 
 
+@pytest.mark.slow
 def test_curves_offer_every_reported_metric():
     s = hn.Study(None, UNIT_2D, objectives={"f0": "min"}, optimizer="sobol", seed=3)
     t = s.ask()

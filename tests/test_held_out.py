@@ -53,6 +53,7 @@ def test_held_out_metrics_are_stored_shown_and_kept_by_a_reopened_study(tmp_path
     again.close()
 
 
+@pytest.mark.slow
 def test_the_gap_on_the_front_says_how_much_worse_the_held_out_values_are():
     study = hn.Study(None, UNIT, {"loss": "min", "acc": "max"}, optimizer="sobol",
                      held_out={"test_loss": "loss", "test_acc": "acc"})  # fmt: skip

@@ -114,6 +114,7 @@ def _has_trials(path: str) -> bool:
         study.close()
 
 
+@pytest.mark.slow
 def test_hpo_attach_shows_the_dashboard_of_a_stored_study(tmp_path, ipython_shell):
     path = str(tmp_path / "s.db")
     study = hn.Study(None, {"x": hn.Float(0, 1)}, {"loss": "min"}, storage=path, seed=0)

@@ -160,6 +160,7 @@ def test_resume_after_a_restart_rebuilds_the_trial_function(ip, tmp_path, capsys
     assert len(stored_magic(db)["signature"]) == 64
 
 
+@pytest.mark.slow
 def test_rerunning_a_cell_on_a_stored_study_says_how_to_go_on(ip, tmp_path, capsys):
     db = tmp_path / "again.db"
     cell = f"%%hpo --space space --objectives f0:min,f1:min --no-run --storage {db} --name e\n"
@@ -261,6 +262,7 @@ def test_resume_shows_a_changed_cell_and_runs_nothing(shell, tmp_path, capsys, m
     assert "exp" not in shell.user_ns  # no study was bound either
 
 
+@pytest.mark.slow
 def test_resume_with_trust_runs_the_code_it_showed(shell, tmp_path, capsys, no_trials_run):
     db, marker = tmp_path / "sent.db", tmp_path / "marker"
     define(shell, db)

@@ -235,6 +235,7 @@ def test_constraint_steers_proposals_into_the_feasible_region():
     assert {p.kind for p in s.proposals} <= {"qLogNEI", "sobol-duplicate"}
 
 
+@pytest.mark.slow
 def test_probability_of_feasibility_while_nothing_is_feasible():
     objs = Objectives.parse({"f0": "min", "f1": "min"}, constraints={"g": ("<=", -1.0)})
     rng = np.random.default_rng(11)
@@ -247,6 +248,7 @@ def test_probability_of_feasibility_while_nothing_is_feasible():
     assert s.proposals[0].kind == "qLogPoF"
 
 
+@pytest.mark.slow
 def test_duplicate_proposal_is_replaced(monkeypatch):
     """In a tiny discrete space the model may re-propose an evaluated point; it becomes a
     quasi-random point and says so."""
@@ -376,6 +378,7 @@ print([str(w.message) for w in caught])
 """
 
 
+@pytest.mark.slow
 def test_gpytorchs_jitter_notices_do_not_reach_the_user(tmp_path):
     """GPyTorch says "A not p.d., added jitter" each time it repairs a covariance matrix,
     hundreds of times in a long study's output; the fit goes on, so the notice is noise.

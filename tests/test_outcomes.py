@@ -100,6 +100,7 @@ def test_a_diverged_run_does_not_flatten_the_model():
     assert robust > raw + 0.2, (robust, raw)
 
 
+@pytest.mark.slow
 def test_the_optimizer_fits_its_model_on_winsorized_outcomes(monkeypatch):
     seen: list[torch.Tensor] = []
     real_fit = adapter_mod._fit

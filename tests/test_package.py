@@ -5,9 +5,12 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 import hpo_notebook as hn
 
 
+@pytest.mark.slow
 def test_import_stays_light():
     code = (
         "import sys, hpo_notebook; "

@@ -114,6 +114,7 @@ def _objective_sets(draw):
     return Y, ref
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(_objective_sets())
 def test_hypervolume_history_equals_prefix_recomputation(Y_ref):

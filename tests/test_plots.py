@@ -35,6 +35,7 @@ def study():
     return s
 
 
+@pytest.mark.slow
 def test_pareto_data_and_plot(study):
     data = D.pareto_data(study.trials, study.objectives)
     assert data.front.sum() >= 1 and not (data.front & ~data.feasible).any()

@@ -309,6 +309,7 @@ def test_min_share_round_trips_and_old_files_mean_zero():
     assert pruner_from_json(old).min_share == 0.0
 
 
+@pytest.mark.slow
 def test_asha_incremental_rung_index_matches_the_full_ranking():
     """ASHA keeps each rung's values sorted as trials arrive; with arrivals, re-runs that drop
     reports, non-finite values and a new report log, it decides as the full ranking does."""

@@ -127,6 +127,7 @@ def test_the_dashboard_line_marks_a_gamble():
     assert "step 1 value: 1.00" in signal_html(study2.rank_correlations())
 
 
+@pytest.mark.slow
 def test_the_dashboard_shows_the_figures_under_the_curves_and_updates_on_completion():
     from hpo_notebook.widgets.dashboard import Dashboard
 

@@ -32,6 +32,7 @@ def make_study(tmp_path: Path) -> hn.Study:
     return study
 
 
+@pytest.mark.slow
 def test_the_report_holds_every_section_and_needs_nothing_from_outside(tmp_path):
     study = make_study(tmp_path)
     path = study.report(tmp_path / "out" / "study.html")
@@ -123,6 +124,7 @@ def test_hover_texts_escape_what_the_user_named():
     assert "<b>relu</b>" not in text.replace("<b>trial 0</b>", "")
 
 
+@pytest.mark.slow
 def test_a_study_without_results_still_gets_a_report(tmp_path):
     for objectives in ({"a": "min", "b": "min"}, "min"):
         study = hn.Study(None, SPACE, objectives, seed=0)

@@ -129,6 +129,7 @@ def test_the_robust_front_of_hand_made_trials():
     assert b["on_front_share"] == pytest.approx(2 / 3) and b["unstable"]
 
 
+@pytest.mark.slow
 def test_the_plot_and_the_dashboard_show_the_reruns():
     from hpo_notebook.viz import data as D
     from hpo_notebook.widgets.dashboard import Dashboard

@@ -81,6 +81,7 @@ class SlowSobol:
         return out
 
 
+@pytest.mark.slow
 def test_proposal_compute_is_charged_to_the_virtual_clock():
     # trials take no virtual time: every virtual second is spent waiting for proposals
     def instant(params, trial):
@@ -218,6 +219,7 @@ def test_run_timeout_is_virtual_and_interrupts_running_trials():
     assert study.clock.time() > T0 + 1250.0  # the clock went on from where it stopped
 
 
+@pytest.mark.slow
 def test_pause_resume_stop_from_the_event_stream_and_another_thread():
     study = study_of(epochs(2, 10.0))
     finished = []
@@ -460,6 +462,7 @@ def test_a_stuck_optimizer_warm_up_never_holds_up_proposals():
     assert {t.proposal["kind"] for t in study.trials} == {"sobol"}
 
 
+@pytest.mark.slow
 def test_a_late_model_proposal_is_used_when_it_arrives_not_dropped():
     """A model slower than suggest_timeout: free workers get quasi-random points after the
     timeout, and the model's proposals, when they arrive, start the next trials. (They were

@@ -134,6 +134,7 @@ def _same(a, b) -> bool:
     return type(a) is type(b) and a == b
 
 
+@pytest.mark.slow
 @settings(deadline=None)
 @given(spaces_and_params())
 def test_unit_round_trip(space_and_params):
@@ -159,6 +160,7 @@ def _points(dim, lo, hi):
     return st.lists(st.floats(lo, hi), min_size=dim, max_size=dim)
 
 
+@pytest.mark.slow
 @settings(deadline=None)
 @given(st.data())
 def test_from_unit_and_from_uniform_stay_in_the_space(data):
@@ -393,6 +395,7 @@ def _typed(x):
     return (type(x).__name__, x)
 
 
+@pytest.mark.slow
 @settings(deadline=None)
 @given(spaces())
 def test_json_round_trip(space):

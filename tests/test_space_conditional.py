@@ -241,6 +241,7 @@ def test_inactive_fill_sets_every_inactive_coordinate_along_the_chain():
     assert fill.transform(X.view(2, 2, 7)).shape == (2, 2, 7)
 
 
+@pytest.mark.slow
 def test_the_fitted_model_ignores_inactive_coordinates_and_learns_from_active_ones():
     from hpo_notebook.optimizers.botorch.candidates import fit_model
 
@@ -400,6 +401,7 @@ def test_boundary_warnings_count_only_trials_where_the_parameter_is_active():
     assert ("x", "upper") in names
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # reading ipydatagrid's .data
 def test_the_dashboard_shows_a_tree():
     from hpo_notebook.widgets.dashboard import Dashboard

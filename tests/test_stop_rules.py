@@ -237,6 +237,7 @@ def test_a_run_rule_is_kept_with_the_plan_and_a_study_rule_with_the_study(tmp_pa
     assert hn.load_study(path).settings.stop_when == hn.stop.Budget(trials=6)
 
 
+@pytest.mark.slow
 def test_the_dashboard_header_shows_the_budget_live_and_the_reason_after(monkeypatch):
     from hpo_notebook.events import TrialChanged
     from hpo_notebook.widgets.dashboard import Dashboard, summarize
@@ -281,6 +282,7 @@ def shell(ipython_shell, tmp_path, monkeypatch):
     ipython_shell.reset()
 
 
+@pytest.mark.slow
 def test_the_magics_take_stopping_rules_for_the_study_and_for_one_run(shell):
     def cell(code):
         result = shell.run_cell(code)
@@ -297,6 +299,7 @@ def test_the_magics_take_stopping_rules_for_the_study_and_for_one_run(shell):
     assert len(shell.user_ns["b"].trials) == 3
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("code", "message"),
     [
