@@ -563,6 +563,9 @@ class _LocalChannel:
     def verdict(self, step: float | None, previous: float | None = None) -> str | None:
         return self.reason
 
+    def stop_heard(self) -> bool:
+        return False
+
     def stopping(self) -> bool:
         return False
 

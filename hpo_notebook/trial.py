@@ -133,6 +133,11 @@ class ReportChannel(Protocol):
         that decision; with ``step=None`` never wait."""
         ...
 
+    def stop_heard(self) -> bool:
+        """Whether a stop was pushed to this trial already (no round trip: called at every
+        report)."""
+        ...
+
     def stopping(self) -> bool:
         """Whether the study is stopping (may cost a round trip: called on a timer)."""
         ...
@@ -306,6 +311,8 @@ class TrialContext:
     def _check_stop(self) -> None:
         if self._channel is None:
             return
+        if self._channel.stop_heard():
+            raise TrialInterrupted(f"trial {self.number}: the study is stopping")
         now = self._now()
         if now - self._last_stop_check < self.stop_check_interval:
             return

@@ -238,6 +238,20 @@ def hover_and_select(page, dash: int, shot: str) -> None:
     board.screenshot(path=str(SCREENSHOT_DIR / shot))
 
 
+def click_stop(page) -> float:
+    """Click the first dashboard's Stop button; return when the browser dispatched the click
+    (UNIX seconds). Playwright's own checks before a click (visible, stable, enabled) took
+    1-1.3 s under load, which is the test's time, not the study's."""
+    stop = page.locator(".hpo-dashboard").first.get_by_role("button", name="Stop")
+    stop.evaluate(
+        "b => b.addEventListener('click', () => { window.__stopClickedAt = Date.now(); },"
+        " {capture: true, once: true})"
+    )
+    stop.click()
+    page.wait_for_function("() => window.__stopClickedAt !== undefined", timeout=10000)
+    return page.evaluate("window.__stopClickedAt") / 1000.0
+
+
 def _changes(page, dash: int) -> int:
     return page.evaluate(f"window.__srcChanges.filter(c => c.dash === {dash}).length")
 
@@ -286,9 +300,7 @@ def _drive(page, jupyter: str) -> Path:
         assert "complete" in header and "running" in header, header
 
         # Stop while the awaiting cell is still executing
-        stop = page.locator(".hpo-dashboard").first.get_by_role("button", name="Stop")
-        clicked_at = time.time()
-        stop.click()
+        clicked_at = click_stop(page)
         _wait_text(page, "ASYNC DONE", 10)
         text = page.locator(".jp-OutputArea-output", has_text="ASYNC DONE").first.inner_text()
         done_at = float(text.split("at=")[1].split()[0])

@@ -7,8 +7,6 @@ Needs Debian's ``chromium`` and the ``notebook`` package (the test extras)."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from tests.test_browser import (
@@ -20,6 +18,7 @@ from tests.test_browser import (
     _changes,
     _run_cell,
     _wait_text,
+    click_stop,
     hover_and_select,
     jupyter,  # noqa: F401 - the fixture: JupyterLab's server, which serves Notebook 7 too
     run_until,
@@ -51,9 +50,7 @@ def test_dashboard_in_notebook_7(jupyter):  # noqa: F811
                 "() => window.__srcChanges.filter(c => c.dash === 0).length >= 3", timeout=60000
             )
             assert page.get_by_text("Loading widget...").count() == 0
-            stop = page.locator(".hpo-dashboard").first.get_by_role("button", name="Stop")
-            clicked_at = time.time()
-            stop.click()
+            clicked_at = click_stop(page)
             _wait_text(page, "ASYNC DONE", 10)
             text = page.locator(".jp-OutputArea-output", has_text="ASYNC DONE").first.inner_text()
             assert "status=idle" in text

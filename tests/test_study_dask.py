@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import _thread
 import threading
+import time
 
 import pytest
 
@@ -62,6 +63,28 @@ def test_stop_interrupts_running_trials_and_run_continues_them(dask_client):
         steps = study.curves(number)["step"].tolist()
         assert steps == list(range(1, len(steps) + 1))  # no duplicated or stale steps
         assert set(study.curves(number)["attempt"]) == {2}
+
+
+def test_a_stop_is_pushed_to_running_trials_which_stop_at_their_next_report(dask_client):
+    def chatty(params, trial):
+        trial.stop_check_interval = float("inf")  # never ask the scheduler: only the push
+        for step in range(1, 3001):
+            time.sleep(0.01)
+            trial.report(step, y=params["x"])
+        return params["x"]
+
+    study = hn.Study(chatty, X_SPACE, objectives={"y": "min"}, seed=3, optimizer="sobol")
+    reported = threading.Event()
+    study.subscribe(lambda e: e["type"] == "reports" and reported.set())
+    study.start(n_trials=2, concurrency=2, cluster=dask_client)
+    assert reported.wait(30)
+    study.stop()
+    assert study.wait(timeout=30)
+    assert [t.state for t in study.trials] == [hn.TrialState.INTERRUPTED] * 2
+    # each trial raised TrialInterrupted itself (not abandoned after the grace period)
+    assert all("the study is stopping" in (t.error or "") for t in study.trials), [
+        t.error for t in study.trials
+    ]
 
 
 def test_keyboard_interrupt_stops_cleanly_and_keeps_cluster_usable(dask_client):

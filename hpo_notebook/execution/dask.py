@@ -365,6 +365,9 @@ class DaskExecutor:
         self._rpc("log_event", topic=self._control, msg=msg)
 
     def stop_trials(self) -> None:
+        # Pushed to the workers, so a trial stops at its very next report; the event is for
+        # trials that start later or report rarely (they ask for it on a timer).
+        self._rpc("log_event", topic=self._control, msg={"stop": True})
         self._rpc("event_set", name=self._stop_name)
 
     def stop_trial(self, number: int, attempt: int, reason: str, worker: str | None) -> None:
@@ -475,6 +478,7 @@ class _Inbox:
         self.cond = threading.Condition()
         self.decided_step = -math.inf
         self.prune: str | None = None
+        self.stopped = False  # the study is stopping (pushed to every trial of the run)
 
     def deliver(self, msg: dict[str, Any]) -> None:
         with self.cond:
@@ -483,9 +487,17 @@ class _Inbox:
                 self.prune = str(msg["prune"])
             self.cond.notify_all()
 
+    def stop(self) -> None:
+        with self.cond:
+            self.stopped = True
+            self.cond.notify_all()
+
     def wait(self, step: float, timeout: float) -> str | None:
         with self.cond:
-            self.cond.wait_for(lambda: self.prune is not None or self.decided_step >= step, timeout)
+            self.cond.wait_for(
+                lambda: self.prune is not None or self.stopped or self.decided_step >= step,
+                timeout,
+            )
             return self.prune
 
 
@@ -514,6 +526,7 @@ class _ControlTopic:
         from distributed import get_client
 
         self.inboxes: dict[tuple[int, int], _Inbox] = {}
+        self.stopped = False
         get_client().subscribe_topic(topic, self._on_event)
 
     @classmethod
@@ -526,7 +539,11 @@ class _ControlTopic:
                     with cls._lock:
                         cls._topics[topic] = created
         with cls._lock:
-            return cls._topics[topic].inboxes.setdefault((number, attempt), _Inbox())
+            control = cls._topics[topic]
+            box = control.inboxes.setdefault((number, attempt), _Inbox())
+            if control.stopped:
+                box.stop()
+            return box
 
     @classmethod
     def release(cls, topic: str, number: int, attempt: int) -> None:
@@ -536,6 +553,13 @@ class _ControlTopic:
 
     def _on_event(self, event: tuple[float, dict[str, Any]]) -> None:
         _, msg = event  # runs on the worker client's event loop: only hand over
+        if msg.get("stop"):
+            with self._lock:
+                self.stopped = True
+                boxes = list(self.inboxes.values())
+            for b in boxes:
+                b.stop()
+            return
         key = (int(msg["trial"]), int(msg["attempt"]))
         with self._lock:
             box = self.inboxes.setdefault(key, _Inbox())
@@ -575,7 +599,12 @@ class _WorkerChannel:
     def sleep(self, seconds: float) -> None:
         time.sleep(seconds)
 
+    def stop_heard(self) -> bool:
+        return self.inbox.stopped
+
     def stopping(self) -> bool:
+        if self.inbox.stopped:
+            return True
         if self._stop_event is None:
             from distributed import Event
 

@@ -393,6 +393,9 @@ class _Channel:
                 job.awaited = step
         return job.prune
 
+    def stop_heard(self) -> bool:
+        return False  # a simulated trial sees a stop on its timer (in virtual time)
+
     def stopping(self) -> bool:
         return self.sim.stopping
 
