@@ -21,6 +21,24 @@ X_SPACE = hn.Space(x=hn.Float(0.0, 1.0))
 SLEEP_SPACE = hn.Space(x=hn.Float(0.0, 1.0), seconds=hn.Float(0.2, 0.3))
 
 
+def _stop_once_reported(study: hn.Study, client, n_trials: int, reporting: int) -> None:
+    """Start ``study``, stop it once ``reporting`` trials have sent a report, and wait."""
+    seen: set[int] = set()
+    enough = threading.Event()
+
+    def on_event(e) -> None:
+        if e["type"] == "reports":
+            seen.update(r.trial for r in e.reports)
+            if len(seen) >= reporting:
+                enough.set()
+
+    study.subscribe(on_event)
+    study.start(n_trials=n_trials, concurrency=2, cluster=client)
+    assert enough.wait(60)
+    study.stop()
+    assert study.wait(timeout=30)
+
+
 def test_every_trial_accounted_for_with_reports(dask_client):
     study = hn.Study(
         branin_currin, UNIT_2D, objectives={"f0": "min", "f1": "min"}, seed=1, n_initial=4
@@ -43,12 +61,7 @@ def test_every_trial_accounted_for_with_reports(dask_client):
 def test_stop_interrupts_running_trials_and_run_continues_them(dask_client):
     space = hn.Space(x=hn.Float(0.0, 1.0), seconds=hn.Float(0.6, 0.7))
     study = hn.Study(sleepy, space, objectives={"y": "min"}, seed=9, optimizer="sobol")
-    reported = threading.Event()
-    study.subscribe(lambda e: e["type"] == "reports" and reported.set())
-    study.start(n_trials=3, concurrency=2, cluster=dask_client)
-    assert reported.wait(30)
-    study.stop()
-    assert study.wait(timeout=30)
+    _stop_once_reported(study, dask_client, n_trials=3, reporting=1)
     interrupted = [t for t in study.trials if t.state is hn.TrialState.INTERRUPTED]
     # sleepy reports every 50 ms, so the running trials see the stop at a report
     assert len(interrupted) == 2 and study.counts()["RUNNING"] == 0
@@ -74,12 +87,8 @@ def test_a_stop_is_pushed_to_running_trials_which_stop_at_their_next_report(dask
         return params["x"]
 
     study = hn.Study(chatty, X_SPACE, objectives={"y": "min"}, seed=3, optimizer="sobol")
-    reported = threading.Event()
-    study.subscribe(lambda e: e["type"] == "reports" and reported.set())
-    study.start(n_trials=2, concurrency=2, cluster=dask_client)
-    assert reported.wait(30)
-    study.stop()
-    assert study.wait(timeout=30)
+    # both running (a worker hears pushes once one of its trials of this run has started)
+    _stop_once_reported(study, dask_client, n_trials=2, reporting=2)
     assert [t.state for t in study.trials] == [hn.TrialState.INTERRUPTED] * 2
     # each trial raised TrialInterrupted itself (not abandoned after the grace period)
     assert all("the study is stopping" in (t.error or "") for t in study.trials), [
