@@ -103,11 +103,14 @@ def test_held_out_values_change_nothing_the_study_decides():
         study.run(10, cluster=hn.SimulatedCluster(2, start=T0), progress=False, show=False)
         runs.append(study)
     sane, wild = runs
-    # the proposals: equal up to the optimizer's own run-to-run noise (about 1e-8 here: two
-    # runs of the same study differ that much too)
+    # the proposals: equal up to the optimizer's own run-to-run noise (about 1e-8 here, up to
+    # about 1e-6 on other machines: two runs of the same study differ that much too)
     for a, b in zip(sane.trials, wild.trials):
         assert a.params == pytest.approx(b.params, abs=1e-5)
     assert [t.state for t in sane.trials] == [t.state for t in wild.trials]  # pruning
     assert sane.pareto()["number"].tolist() == wild.pareto()["number"].tolist()  # ranking
-    assert sane.hypervolume() == pytest.approx(wild.hypervolume(), rel=1e-5)
+    # Branin's slope (hundreds per unit) turns that noise into about 1e-5 of the hypervolume
+    # (seen in CI: 28.03477 against 28.03437); a held-out value that leaked in (1e6, 1e9) would
+    # move it by far more than 1e-3
+    assert sane.hypervolume() == pytest.approx(wild.hypervolume(), rel=1e-3)
     assert any(t.proposal.get("kind", "").startswith("q") for t in sane.trials)  # the model
