@@ -15,7 +15,7 @@ import pytest
 import hpo_notebook as hn
 from hpo_notebook.objectives import Objectives
 from hpo_notebook.optimizers import History, make_optimizer
-from hpo_notebook.optimizers.botorch import BoTorchOptimizer
+from hpo_notebook.optimizers.botorch import BoTorchOptimizer, OptimizeSettings
 from hpo_notebook.optimizers.botorch import adapter as adapter_mod
 from hpo_notebook.pareto import hypervolume
 from hpo_notebook.testing.problems import UNIT_2D, branin_currin_values
@@ -268,6 +268,47 @@ def test_duplicate_proposal_is_replaced(monkeypatch):
     )
     s = BoTorchOptimizer(n_initial=2).suggest(space, objs, h, n=1, seed=0)
     assert s.proposals[0].kind == "sobol-duplicate"
+
+
+@pytest.mark.slow
+def test_a_repeated_point_is_proposed_again_with_the_repeat_pending(monkeypatch):
+    """A model that does not know an observation (one left out of its subset) may propose it
+    again; the acquisition is asked once more with that point pending, and its answer is
+    kept instead of a quasi-random point (before: ``sobol-duplicate``)."""
+    from hpo_notebook.optimizers.botorch import candidates as C
+
+    objs = Objectives.parse({"f0": "min", "f1": "min"})
+    rng = np.random.default_rng(3)
+    X = rng.random((12, 2))
+    Y = np.array([branin_currin_values(*x) for x in X])
+    h = History(X, Y, np.zeros((0, 2)), 12)
+    real_optimize, real_build = C.optimize_candidates, C.build_acquisition
+    pendings: list = []
+
+    def build(*args, **kwargs):
+        pendings.append(args[7] if len(args) > 7 else kwargs.get("X_pending"))
+        return real_build(*args, **kwargs)
+
+    def first_repeats(acq, dims, q, settings):
+        import torch
+
+        if len(pendings) == 1:  # the first call: the batch's second point repeats X[5]
+            out = real_optimize(acq, dims, q, settings)
+            out[1] = torch.as_tensor(X[5], dtype=out.dtype)
+            return out
+        return real_optimize(acq, dims, q, settings)
+
+    monkeypatch.setattr(C, "build_acquisition", build)
+    monkeypatch.setattr(C, "optimize_candidates", first_repeats)
+    opt = BoTorchOptimizer(n_initial=4, settings=OptimizeSettings(gp_prior="dim_scaled"))
+    s = opt.suggest(UNIT_2D, objs, h, n=3, seed=0)
+    assert [p.kind for p in s.proposals] == ["qLogNEHVI"] * 3
+    assert s.proposals[0].info["n_reproposed"] == 1
+    assert len(pendings) == 2  # one proposal, then one more for the repeat
+    again = pendings[1].numpy()
+    assert np.allclose(again[1], X[5]) and len(again) == 3  # the repeat is pending, and the rest
+    new = np.array(list(s.proposals[1].params.values()))
+    assert not np.any(np.all(np.isclose(new, X, atol=1e-6), axis=1))
 
 
 def test_a_batch_that_repeats_itself_gets_distinct_points(monkeypatch):

@@ -13,6 +13,7 @@ import dataclasses
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
@@ -309,7 +310,13 @@ class BoTorchOptimizer:
                     self._propose(name, model, X_base, Y, m, ref, acq_cons, pend, dims, k, s)
                 )
                 used += [prior] * k
-        cand = torch.cat(picks)[:, : space.dim].cpu()
+            full, reproposed = self._repropose_repeats(
+                space, history, torch.cat(picks), pending,
+                lambda pend, k, r: self._propose(
+                    name, model, X_base, Y, m, ref, acq_cons, pend, dims, k, s + r
+                ),
+            )  # fmt: skip
+        cand = full[:, : space.dim].cpu()
         t2 = time.perf_counter()
 
         info = {
@@ -324,6 +331,8 @@ class BoTorchOptimizer:
             "gp_priors": used,
             "device": str(device),
         }
+        if reproposed:
+            info["n_reproposed"] = reproposed
         if history.has_curves:
             info["n_curve_points"] = len(X_fit) - len(history.X[finite])
         kind = f"{name}-subset" if subset else name
@@ -340,6 +349,40 @@ class BoTorchOptimizer:
         if cap is not None:
             new_state["model_points"] = cap
         return Suggestion(proposals, new_state)
+
+    @staticmethod
+    def _repropose_repeats(
+        space: Space,
+        history: History,
+        full: Any,
+        pending: Any,
+        propose: Callable[[Any, int, int], Any],
+        rounds: int = 2,
+    ) -> tuple[Any, int]:
+        """Candidates that repeat a known point (or an earlier candidate) proposed again,
+        with every candidate so far, repeats included, as pending points.
+
+        The model on a subset does not know the observations left out of it, and proposes
+        them again where they looked good (a 2-input study of 200 trials in batches of 8,
+        subset of 64: 14 of 192 model proposals). Pending at the repeated point, a
+        candidate there adds no hypervolume, so the acquisition's next-best point wins.
+        Returns the candidates (repeats that survive ``rounds`` become quasi-random in
+        :meth:`_decode`) and how many were proposed again.
+        """
+        import torch
+
+        table = _known_table(space, history)
+        done = 0
+        for r in range(1, rounds + 1):
+            rows = full[:, : space.dim].cpu().tolist()
+            again = _repeated_rows(space, rows, table)
+            if not again:
+                break
+            new = propose(torch.cat([pending, full]), len(again), r)
+            full = full.clone()
+            full[again] = new.to(full)
+            done += len(again)
+        return full, done
 
     def _model_points(self, n_obs: int, state: dict[str, Any] | None) -> int:
         """How many of ``n_obs`` finished observations the model is fitted on: all of them
@@ -473,18 +516,7 @@ class BoTorchOptimizer:
         seed: int,
     ) -> list[Proposal]:
         """Candidates -> params; a candidate that repeats a known point becomes quasi-random."""
-        rows = history.X_pending.tolist() + history.X.tolist()
-        if history.X_stopped is not None:
-            rows += history.X_stopped.tolist()
-        # the studies' rows are to_unit(params) already; a hand-made History may hold other
-        # values of Int and Choice dimensions, so those round-trip (0.6 s at 5,000 rows)
-        if all(isinstance(p, Float) for p in space.values()):
-            known = rows
-        else:
-            known = [space.to_unit(space.from_unit(x)) for x in rows]
-        # one array compare per candidate: np.allclose per known point took 1.5 s for a
-        # batch of 32 at 1,000 observations
-        table = np.asarray(known, dtype=float).reshape(len(known), len(space))
+        table = _known_table(space, history)
         out: list[Proposal] = []
         priors = info.pop("gp_priors", None)
         for i, row in enumerate(cand.tolist()):
@@ -653,6 +685,35 @@ def _fit(
         assert error is not None
         raise error
     return max(fits, key=lambda fit: log_marginal_likelihood(fit[0]))
+
+
+def _known_table(space: Space, history: History) -> np.ndarray:
+    """The unit rows of every evaluated, running and stopped point, one array."""
+    rows = history.X_pending.tolist() + history.X.tolist()
+    if history.X_stopped is not None:
+        rows += history.X_stopped.tolist()
+    # the studies' rows are to_unit(params) already; a hand-made History may hold other
+    # values of Int and Choice dimensions, so those round-trip (0.6 s at 5,000 rows)
+    if all(isinstance(p, Float) for p in space.values()):
+        known = rows
+    else:
+        known = [space.to_unit(space.from_unit(x)) for x in rows]
+    # one array compare per candidate: np.allclose per known point took 1.5 s for a
+    # batch of 32 at 1,000 observations
+    return np.asarray(known, dtype=float).reshape(len(known), len(space))
+
+
+def _repeated_rows(space: Space, rows: list[list[float]], table: np.ndarray) -> list[int]:
+    """Indexes of ``rows`` (unit candidates) whose params repeat a row of ``table`` or an
+    earlier row of ``rows``."""
+    out = []
+    for i, row in enumerate(rows):
+        u = np.asarray(space.to_unit(space.from_unit(row)), dtype=float)
+        if _repeats(u, table):
+            out.append(i)
+        else:
+            table = np.vstack([table, u])
+    return out
 
 
 def _repeats(u: np.ndarray, known: np.ndarray) -> bool:
