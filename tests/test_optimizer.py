@@ -272,9 +272,9 @@ def test_duplicate_proposal_is_replaced(monkeypatch):
 
 @pytest.mark.slow
 def test_a_repeated_point_is_proposed_again_with_the_repeat_pending(monkeypatch):
-    """A model that does not know an observation (one left out of its subset) may propose it
-    again; the acquisition is asked once more with that point pending, and its answer is
-    kept instead of a quasi-random point (before: ``sobol-duplicate``)."""
+    """With ``repeat_rounds``, a candidate that repeats a known point is asked for once more
+    with that point pending, and the answer is kept instead of a quasi-random point (before:
+    ``sobol-duplicate``)."""
     from hpo_notebook.optimizers.botorch import candidates as C
 
     objs = Objectives.parse({"f0": "min", "f1": "min"})
@@ -300,7 +300,8 @@ def test_a_repeated_point_is_proposed_again_with_the_repeat_pending(monkeypatch)
 
     monkeypatch.setattr(C, "build_acquisition", build)
     monkeypatch.setattr(C, "optimize_candidates", first_repeats)
-    opt = BoTorchOptimizer(n_initial=4, settings=OptimizeSettings(gp_prior="dim_scaled"))
+    settings = OptimizeSettings(gp_prior="dim_scaled", repeat_rounds=1)
+    opt = BoTorchOptimizer(n_initial=4, settings=settings)
     s = opt.suggest(UNIT_2D, objs, h, n=3, seed=0)
     assert [p.kind for p in s.proposals] == ["qLogNEHVI"] * 3
     assert s.proposals[0].info["n_reproposed"] == 1
@@ -309,6 +310,13 @@ def test_a_repeated_point_is_proposed_again_with_the_repeat_pending(monkeypatch)
     assert np.allclose(again[1], X[5]) and len(again) == 3  # the repeat is pending, and the rest
     new = np.array(list(s.proposals[1].params.values()))
     assert not np.any(np.all(np.isclose(new, X, atol=1e-6), axis=1))
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, True, "1"])
+def test_repeat_rounds_must_be_a_count(bad):
+    with pytest.raises(ValueError, match=rf"repeat_rounds={bad!r}; expected an integer >= 0"):
+        OptimizeSettings(repeat_rounds=bad)
+    assert OptimizeSettings().repeat_rounds == 0  # off by default: see its docstring
 
 
 def test_a_batch_that_repeats_itself_gets_distinct_points(monkeypatch):

@@ -315,6 +315,7 @@ class BoTorchOptimizer:
                 lambda pend, k, r: self._propose(
                     name, model, X_base, Y, m, ref, acq_cons, pend, dims, k, s + r
                 ),
+                self.settings.repeat_rounds,
             )  # fmt: skip
         cand = full[:, : space.dim].cpu()
         t2 = time.perf_counter()
@@ -357,14 +358,15 @@ class BoTorchOptimizer:
         full: Any,
         pending: Any,
         propose: Callable[[Any, int, int], Any],
-        rounds: int = 2,
+        rounds: int,
     ) -> tuple[Any, int]:
         """Candidates that repeat a known point (or an earlier candidate) proposed again,
         with every candidate so far, repeats included, as pending points.
 
-        The model on a subset does not know the observations left out of it, and proposes
-        them again where they looked good (a 2-input study of 200 trials in batches of 8,
-        subset of 64: 14 of 192 model proposals). Pending at the repeated point, a
+        On the subset path, a known point in the model's subset but not in qLogNEHVI's
+        baseline is a peak of the acquisition (its improvement over the baseline's front is
+        certain), and the optimizer lands on it (2-input BraninCurrin: every repeat within
+        5e-7 of a known point on the edge x1 = 1). Pending at the repeated point, a
         candidate there adds no hypervolume, so the acquisition's next-best point wins.
         Returns the candidates (repeats that survive ``rounds`` become quasi-random in
         :meth:`_decode`) and how many were proposed again.
