@@ -19,9 +19,11 @@ SCRIPT = textwrap.dedent(
     import sys, time
     import hpo_notebook as hn
 
+    pause = float(sys.argv[3]) if len(sys.argv) > 3 else 0.1
+
     def fn(params, trial):
         for step in (1, 2):
-            time.sleep(0.1)  # real time: the watcher sees the study grow
+            time.sleep(pause)  # real time: the watcher sees the study grow
             trial.report(step, loss=params["x"] / step)
         return {"loss": params["x"]}
 
@@ -70,7 +72,10 @@ def test_a_dashboard_follows_a_study_that_another_process_runs(tmp_path):
     from hpo_notebook.widgets.dashboard import Dashboard
 
     path = str(tmp_path / "batch.db")
-    proc = subprocess.Popen([sys.executable, "-c", SCRIPT, path, "24"])
+    # steps of 0.5 s (24 trials, about 12 s): building the dashboard imports plotly's widget,
+    # which imports nbformat's validator and with it rfc3987_syntax (2.7 s alone here), and
+    # with steps of 0.1 s the run had ended before the dashboard showed 3 trials
+    proc = subprocess.Popen([sys.executable, "-c", SCRIPT, path, "24", "0.5"])
     try:
         wait_for(lambda: _has_trials(path), 60, "the other process starts its study")
         study = hn.load_study(path)
@@ -173,9 +178,11 @@ def test_the_browser_app_shows_a_study_that_another_process_runs(tmp_path):
                     f".match(/(\\d+) complete/)[1] > {first}",
                     timeout=30000,
                 )  # it follows the other process
-                page.wait_for_function(  # and its curves stream as the reports arrive
+                # and its curves stream as the reports arrive (90 s, not 30: once in CI, on
+                # 2 cores shared with a benchmark, three redraws took longer than 30 s)
+                page.wait_for_function(
                     "() => window.__srcChanges.filter(c => c.dash === 0).length >= 3",
-                    timeout=30000,
+                    timeout=90000,
                 )
                 assert "read-only: this study is run by process" in page.inner_text(
                     ".hpo-dashboard"
