@@ -373,6 +373,8 @@ class BoTorchOptimizer:
         """
         import torch
 
+        if rounds == 0:  # the default: no second table of the known points
+            return full, 0
         table = _known_table(space, history)
         done = 0
         for r in range(1, rounds + 1):
