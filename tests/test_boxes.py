@@ -127,3 +127,41 @@ def test_log_nehvi_values_match_botorch_with_pending_points(constrained: bool) -
     Xq = torch.rand(7, 1, 4, generator=g, dtype=DT)
     with torch.no_grad():
         assert torch.allclose(ours(Xq), theirs(Xq), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.slow
+def test_screening_uses_the_first_samples_and_their_boxes() -> None:
+    # the first 8 of 16 scrambled Sobol base samples are the 8 an 8-sample sampler draws, so
+    # a 16-sample acquisition screening on 8 must give an 8-sample acquisition's values
+    ensure_nonblocking()
+    g = torch.Generator().manual_seed(0)
+    X = torch.rand(24, 4, generator=g, dtype=DT)
+    Y = torch.stack([X[:, 0], 1 - X[:, 0] ** 2], -1)
+    model = SingleTaskGP(X, Y)
+    ref = Y.min(dim=0).values - 0.1
+    X_pending = torch.rand(2, 4, generator=g, dtype=DT)
+
+    def build(make: Callable[..., Any], n: int) -> Any:
+        torch.manual_seed(1)
+        return make(
+            model,
+            ref_point=ref,
+            X_baseline=X,
+            sampler=SobolQMCNormalSampler(torch.Size([n]), seed=5),
+            X_pending=X_pending,
+            prune_baseline=True,
+            cache_root=True,
+            max_iep=0,
+        )
+
+    ours, eight = build(log_nehvi, 16), build(qLogNoisyExpectedHypervolumeImprovement, 8)
+    Xq = torch.rand(7, 1, 4, generator=g, dtype=DT)
+    with torch.no_grad():
+        full = ours(Xq)
+        with ours.screening(8):
+            screened = ours(Xq)
+        after = ours(Xq)
+        expected = eight(Xq)
+    assert torch.allclose(screened, expected, rtol=1e-10, atol=1e-12)
+    assert (screened - full).abs().max() > 1e-3  # fewer samples: other values
+    assert torch.allclose(after, full, rtol=1e-10)  # leaving it restores all samples

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -98,8 +100,8 @@ def test_batches_of_a_real_model_screen_lazily_from_the_threshold_on(
     made: list[C.LazyStarts] = []
     real = C.LazyStarts
 
-    def spy() -> C.LazyStarts:
-        made.append(real())
+    def spy(**kwargs: Any) -> C.LazyStarts:
+        made.append(real(**kwargs))
         return made[-1]
 
     monkeypatch.setattr(C, "LazyStarts", spy)
@@ -114,6 +116,48 @@ def test_batches_of_a_real_model_screen_lazily_from_the_threshold_on(
         assert bool(made) == lazy
         if lazy:
             assert made[0].evaluated[0] == 64 and max(made[0].evaluated[1:]) < 64
+
+
+class _Screened(_Bumps):
+    """Records the Monte-Carlo samples each evaluation was asked to use."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.mc: int | None = None
+        self.seen: list[int | None] = []
+
+    @contextmanager
+    def screening(self, mc_samples: int | None) -> Iterator[None]:
+        old, self.mc = self.mc, mc_samples
+        try:
+            yield
+        finally:
+            self.mc = old
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        self.seen.append(self.mc)
+        return super().forward(X)
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_raw_points_are_screened_on_the_screening_samples(lazy: bool) -> None:
+    torch.manual_seed(0)
+    acq = _Screened()
+    make = C._starts(OptimizeSettings(screening_mc_samples=4), lazy=lazy)
+    assert make is not None
+    for _ in range(3):  # three steps of a sequential batch
+        starts = make(acq, BOUNDS, 1, 2, 64, None, OPTIONS)
+        assert starts.shape == (2, 1, 3)
+        acq.X_pending = starts[0]
+    assert acq.seen and set(acq.seen) == {4}
+    assert acq.mc is None  # and only while screening
+    assert C._starts(OptimizeSettings(), lazy=False) is None  # BoTorch's own generator
+
+
+@pytest.mark.parametrize("bad", [0, -1, True, 2.5, "16"])
+def test_screening_samples_are_validated(bad: Any) -> None:
+    with pytest.raises(ValueError, match="screening_mc_samples"):
+        OptimizeSettings(screening_mc_samples=bad)
 
 
 @pytest.mark.parametrize("bad", [1, 0, True, 2.5, "4"])

@@ -21,7 +21,9 @@ directly::
 
 from __future__ import annotations
 
+import contextlib
 import functools
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -219,7 +221,26 @@ class ExactPartitioning(FastNondominatedPartitioning):
 class _LogNEHVI(qLogNoisyExpectedHypervolumeImprovement):
     """qLogNEHVI whose exact box decompositions (3+ objectives) use :class:`ExactPartitioning`,
     and whose joint posteriors of baseline and new points reuse the baseline's block
-    (:class:`~hpo_notebook.optimizers.botorch.joint.BaselinePosterior`)."""
+    (:class:`~hpo_notebook.optimizers.botorch.joint.BaselinePosterior`).
+
+    Inside :meth:`screening`, one new point at a time is judged on the first few
+    Monte-Carlo samples only (ranking starting points needs less precision than L-BFGS).
+    """
+
+    _screen_mc: int | None = None
+
+    @contextlib.contextmanager
+    def screening(self, mc_samples: int | None) -> Iterator[None]:
+        """Evaluate with the first ``mc_samples`` Monte-Carlo samples (and their boxes)
+        while inside; ``None``: all of them. Applies where one new point is evaluated on the
+        CPU with BoTorch's fused kernel (every step of a sequential batch); elsewhere all
+        samples are used. Scrambled Sobol base samples keep their balance in a prefix of a
+        power of two."""
+        old, self._screen_mc = self._screen_mc, mc_samples
+        try:
+            yield
+        finally:
+            self._screen_mc = old
 
     def _compute_posterior_samples_and_concat_pending(self, X: torch.Tensor) -> Any:
         # BoTorch's method, with model.posterior(X_full) computed by BaselinePosterior
@@ -273,8 +294,12 @@ class _LogNEHVI(qLogNoisyExpectedHypervolumeImprovement):
             return super()._compute_log_qehvi(samples, X)
         if samples.device.type != "cpu":
             return super()._compute_log_qehvi(samples, X)
-        obj = self.objective(samples, X=X)  # mc_samples x batch x 1 x m
         lower, upper = self.cell_lower_bounds, self.cell_upper_bounds
+        k = self._screen_mc
+        if k is not None and k < samples.shape[0] and lower.ndim > 2:
+            # the first k samples and the boxes of the baseline's fronts in those samples
+            samples, lower, upper = samples[:k], lower[:k], upper[:k]
+        obj = self.objective(samples, X=X)  # mc_samples x batch x 1 x m
         batch = obj.shape[:-2]
         n_tbatch = len(batch) - (lower.ndim - 2)
         if lower.ndim > 2 and n_tbatch > 0:  # as BoTorch expands them for the kernel

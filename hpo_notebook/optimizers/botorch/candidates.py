@@ -17,9 +17,10 @@ Shapes: ``X`` is ``n x d``, ``Y`` is ``n x k`` where the first ``m`` columns are
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -364,7 +365,7 @@ def optimize_candidates(
             },
             sequential=True,
             fixed_features=fixed,
-            ic_generator=LazyStarts() if lazy else None,
+            ic_generator=_starts(settings, lazy),
         )
         return X.detach()
     X, _ = optimize_acqf_mixed_alternating(
@@ -398,8 +399,9 @@ class LazyStarts:
     not cover (q > 1, constraints on the inputs, fantasies) goes to BoTorch's own generator.
     """
 
-    def __init__(self, chunk: int = 32) -> None:
+    def __init__(self, chunk: int = 32, screening_mc: int | None = None) -> None:
         self.chunk = chunk
+        self.screening_mc = screening_mc
         self.X: Tensor | None = None
         self.values: Tensor | None = None
         self.evaluated: list[int] = []  # points evaluated per step, for tests and reports
@@ -436,14 +438,14 @@ class LazyStarts:
                 if near is not None:
                     X = torch.cat([X, near.view(-1, 1, bounds.shape[-1]).to(X)])
             self.X = fix_features(X, fixed_features=fixed_features, replace_current_value=True)
-            self.values = _evaluate(acq_function, self.X, limit)
+            self.values = _evaluate(acq_function, self.X, limit, self.screening_mc)
             idx = torch.arange(len(self.X))
         else:
             order = torch.argsort(self.values, descending=True)
             done = 0
             while True:
                 part = order[done : done + self.chunk]
-                self.values[part] = _evaluate(acq_function, self.X[part], limit)
+                self.values[part] = _evaluate(acq_function, self.X[part], limit, self.screening_mc)
                 done += len(part)
                 if (
                     done >= len(order)
@@ -464,9 +466,34 @@ def _given(value: Any) -> bool:
     return value is not None and not (isinstance(value, (list, tuple)) and len(value) == 0)
 
 
-def _evaluate(acq: Any, X: Tensor, limit: int) -> Tensor:
-    with torch.no_grad():
+def _evaluate(acq: Any, X: Tensor, limit: int, screening_mc: int | None = None) -> Tensor:
+    with torch.no_grad(), _screening(acq, screening_mc):
         return torch.cat([acq(x).detach() for x in X.split(limit)])
+
+
+def _screening(acq: Any, mc_samples: int | None) -> AbstractContextManager[None]:
+    """``acq.screening(mc_samples)`` where the acquisition has it (qLogNEHVI's, see
+    :mod:`~hpo_notebook.optimizers.botorch.boxes`), else nothing."""
+    if mc_samples is None or not hasattr(acq, "screening"):
+        return nullcontext()
+    return acq.screening(mc_samples)
+
+
+def _starts(settings: OptimizeSettings, lazy: bool) -> Callable[..., Tensor] | None:
+    """The starting-point generator for ``optimize_acqf`` (None: BoTorch's own)."""
+    if lazy:
+        return LazyStarts(screening_mc=settings.screening_mc_samples)
+    if settings.screening_mc_samples is None:
+        return None
+    return functools.partial(_screened_starts, settings.screening_mc_samples)
+
+
+def _screened_starts(
+    screening_mc: int | None, acq_function: Any, *args: Any, **kwargs: Any
+) -> Tensor:
+    """BoTorch's starting points, its raw points judged on ``screening_mc`` MC samples."""
+    with _screening(acq_function, screening_mc):
+        return gen_batch_initial_conditions(acq_function, *args, **kwargs)
 
 
 def resolve_device(name: str) -> torch.device:

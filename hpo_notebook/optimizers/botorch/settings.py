@@ -104,6 +104,9 @@ class OptimizeSettings:
             385 without (runs differ) and ended at a log10 hypervolume gap of -0.91 and -0.93
             against -0.95, in 1.7x and 2.2x the real time; in 200 trials in batches of 8 with
             a subset of 64, 2 rounds cut them from 14 and 26 to 0 and 5 (two seeds).
+        screening_mc_samples: the Monte-Carlo samples qLogNEHVI uses while screening the
+            raw points for L-BFGS's starting points (the first this many of ``mc_samples``;
+            on continuous spaces, on the CPU). None: all of them, as BoTorch does.
     """
 
     num_restarts: int = 2
@@ -127,6 +130,7 @@ class OptimizeSettings:
     lazy_screening_from_q: int | None = 8
     inactive_fill: float = 0.5
     repeat_rounds: int = 0
+    screening_mc_samples: int | None = None
 
     def __post_init__(self) -> None:
         if self.gp_prior not in GP_PRIORS:
@@ -140,6 +144,11 @@ class OptimizeSettings:
         lazy = self.lazy_screening_from_q
         if lazy is not None and (isinstance(lazy, bool) or not isinstance(lazy, int) or lazy < 2):
             raise ValueError(f"lazy_screening_from_q={lazy!r}; expected None or an integer >= 2")
+        screen = self.screening_mc_samples
+        if screen is not None and (
+            isinstance(screen, bool) or not isinstance(screen, int) or screen < 1
+        ):
+            raise ValueError(f"screening_mc_samples={screen!r}; expected None or an integer >= 1")
         rounds = self.repeat_rounds
         if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 0:
             raise ValueError(f"repeat_rounds={rounds!r}; expected an integer >= 0")
