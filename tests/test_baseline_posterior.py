@@ -14,11 +14,12 @@ from botorch.models import SingleTaskGP
 from botorch.models.transforms.input import Normalize
 from botorch.models.transforms.outcome import Standardize
 from botorch.utils.multi_objective.pareto import is_non_dominated
+from gpytorch.kernels import MaternKernel, RBFKernel, ScaleKernel
 
 from hpo_notebook.optimizers.botorch import candidates as C
 from hpo_notebook.optimizers.botorch.baseline import non_dominated, prune_baseline
 from hpo_notebook.optimizers.botorch.boxes import _LogNEHVI
-from hpo_notebook.optimizers.botorch.joint import BaselinePosterior
+from hpo_notebook.optimizers.botorch.joint import BaselinePosterior, _dense_kernel
 
 DT = torch.float64
 
@@ -100,20 +101,27 @@ def _same_values_and_gradients(ours: Any, theirs: Any, shape: tuple[int, ...]) -
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("k", "m", "cat"), [(2, 2, False), (3, 3, False), (3, 2, True), (2, 2, True)]
+    ("k", "m", "cat", "prior"),
+    [
+        (2, 2, False, "dim_scaled"),
+        (2, 2, False, "gamma"),
+        (3, 3, False, "dim_scaled"),
+        (3, 2, True, "dim_scaled"),
+        (2, 2, True, "dim_scaled"),
+    ],
 )
 def test_joint_posterior_gives_botorchs_acquisition_values_and_gradients(
-    k: int, m: int, cat: bool
+    k: int, m: int, cat: bool, prior: str
 ) -> None:
-    """Objectives only, three objectives, a constrained metric, a categorical input."""
+    """Objectives only (RBF and scaled Matern kernels), three objectives, a constrained
+    metric, a categorical input."""
     g = torch.Generator().manual_seed(k + m)
     X = torch.rand(50, 4, generator=g, dtype=DT)
     if cat:
         X[:, 3] = torch.randint(0, 3, (50,), generator=g).to(DT)
     Y = torch.stack([X[:, 0], 1 - X[:, 0] ** 2, X[:, 1] * X[:, 2]][:k], -1)
-    model, _ = C.fit_model(
-        X, Y + 0.05 * torch.randn(Y.shape, generator=g, dtype=DT), [3] if cat else [], None, 30
-    )
+    noisy = Y + 0.05 * torch.randn(Y.shape, generator=g, dtype=DT)
+    model, _ = C.fit_model(X, noisy, [3] if cat else [], None, 30, prior=prior)
     cons = [C.OutcomeConstraint(2, 1.0, "<=", 0.2)] if k > m else []
     pending = torch.rand(2, 4, generator=g, dtype=DT)
     ours, theirs = _acquisitions(model, X, Y, m, pending, cons)
@@ -122,6 +130,43 @@ def test_joint_posterior_gives_botorchs_acquisition_values_and_gradients(
         _same_values_and_gradients(ours, theirs, shape)
     assert isinstance(getattr(ours, "_joint_posterior", None), BaselinePosterior)
     assert getattr(ours, "_laid_out", None) is not None
+
+
+@pytest.mark.parametrize(
+    "kernel",
+    [
+        RBFKernel(ard_num_dims=4, batch_shape=torch.Size([2])),
+        *[
+            ScaleKernel(
+                MaternKernel(nu=nu, ard_num_dims=4, batch_shape=torch.Size([2])),
+                batch_shape=torch.Size([2]),
+            )
+            for nu in (0.5, 1.5, 2.5)
+        ],
+    ],
+)
+def test_dense_kernels_match_gpytorchs_values_and_gradients(kernel: Any) -> None:
+    g = torch.Generator().manual_seed(0)
+    kernel = kernel.to(DT)
+    with torch.no_grad():
+        for p in kernel.parameters():
+            p.copy_(torch.randn(p.shape, generator=g, dtype=DT))
+    train = torch.rand(2, 30, 4, generator=g, dtype=DT)
+    x = torch.rand(5, 1, 3, 4, generator=g, dtype=DT)
+    x[0, 0, 1] = x[0, 0, 0]  # a repeated point: distance zero
+    for x2 in (train, None):
+        grads = []
+        for dense in (
+            lambda a, b: kernel(a, b).to_dense(),
+            lambda a, b: _dense_kernel(kernel, a, b),
+        ):
+            xg = x.clone().requires_grad_(True)
+            k = dense(xg, xg if x2 is None else x2)
+            (k * torch.linspace(0, 1, k.shape[-1], dtype=DT)).sum().backward()
+            grads.append((k.detach(), xg.grad))
+        assert grads[0][0].shape == grads[1][0].shape
+        assert torch.allclose(grads[0][0], grads[1][0], rtol=1e-12, atol=1e-14)
+        assert torch.allclose(grads[0][1], grads[1][1], rtol=1e-9, atol=1e-12)
 
 
 def test_joint_posterior_follows_the_baseline_as_points_turn_pending() -> None:

@@ -18,6 +18,7 @@ and ``MixedSingleTaskGP`` as :mod:`~hpo_notebook.optimizers.botorch.candidates` 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -26,6 +27,7 @@ from botorch.models.transforms.outcome import Standardize
 from botorch.models.utils.assorted import gpt_posterior_settings
 from botorch.posteriors.gpytorch import GPyTorchPosterior
 from gpytorch.distributions import MultitaskMultivariateNormal, MultivariateNormal
+from gpytorch.kernels import MaternKernel, RBFKernel, ScaleKernel
 from gpytorch.likelihoods import GaussianLikelihood
 from linear_operator import to_linear_operator
 from linear_operator.operators import CatLinearOperator
@@ -148,12 +150,13 @@ class BaselinePosterior:
         model, (_, _, w_b, root) = self.model, self._blocks
         Xo = X.unsqueeze(-3)  # an output dimension, as BoTorch's add_output_dim
         strategy = model.prediction_strategy
-        k_xt = model.covar_module(Xo, strategy.train_inputs[0]).to_dense()
+        kernel = model.covar_module
+        k_xt = _dense_kernel(kernel, Xo, strategy.train_inputs[0])
         w_x = _per_output(k_xt, root)
         mean_x = model.mean_module(Xo) + (k_xt @ _mean_cache(strategy).unsqueeze(-1)).squeeze(-1)
-        k_xb = model.covar_module(Xo, self._key.unsqueeze(-3)).to_dense()
+        k_xb = _dense_kernel(kernel, Xo, self._key.unsqueeze(-3))
         cov_xb = k_xb - _per_output(w_x, w_b.transpose(-1, -2))
-        cov_xx = model.covar_module(Xo).to_dense() - w_x @ w_x.transpose(-1, -2)
+        cov_xx = _dense_kernel(kernel, Xo, Xo) - w_x @ w_x.transpose(-1, -2)
         return mean_x, cov_xb, cov_xx
 
     def _baseline_blocks(self, base: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
@@ -168,6 +171,35 @@ class BaselinePosterior:
         mean_b = model.mean_module(bo) + (k_bt @ _mean_cache(strategy).unsqueeze(-1)).squeeze(-1)
         cov_bb = model.covar_module(bo).to_dense() - w_b @ w_b.transpose(-1, -2)
         return mean_b.detach(), cov_bb.detach(), w_b.detach(), root.detach()
+
+
+def _dense_kernel(kernel: Any, x1: Tensor, x2: Tensor) -> Tensor:
+    """``kernel(x1, x2).to_dense()``, computed directly for the two kernels the fits use
+    (BoTorch's RBF with ARD lengthscales, and a scaled Matern with ARD lengthscales): for the
+    few new points of an L-BFGS step, GPyTorch's lazy kernel tensors cost 3-4x the
+    arithmetic. Other kernels (mixed spaces, active dimensions) go to GPyTorch."""
+    base = kernel.base_kernel if type(kernel) is ScaleKernel else kernel
+    if (
+        type(base) not in (RBFKernel, MaternKernel)
+        or base.active_dims is not None
+        or kernel.active_dims is not None
+        or (type(base) is MaternKernel and base.nu not in (0.5, 1.5, 2.5))
+    ):
+        return kernel(x1, x2).to_dense()
+    ls = base.lengthscale  # (batch) x 1 x d
+    a, b = x1 / ls, x2 / ls
+    d2 = (a.unsqueeze(-2) - b.unsqueeze(-3)).pow(2).sum(-1)
+    if type(base) is RBFKernel:
+        k = torch.exp(-0.5 * d2)
+    else:
+        # GPyTorch's Matern: the distance's gradient is zero where it is (near) zero
+        d = d2.clamp_min(1e-30).sqrt()
+        s = math.sqrt(2 * base.nu) * d
+        poly = {0.5: 1.0, 1.5: 1 + s, 2.5: 1 + s + s * s / 3}[base.nu]
+        k = poly * torch.exp(-s)
+    if base is not kernel:
+        k = k * kernel.outputscale.view(*kernel.outputscale.shape, 1, 1)
+    return k
 
 
 def _per_output(a: Tensor, b: Tensor) -> Tensor:
