@@ -319,6 +319,35 @@ def test_repeat_rounds_must_be_a_count(bad):
     assert OptimizeSettings().repeat_rounds == 0  # off by default: see its docstring
 
 
+@pytest.mark.parametrize(
+    ("fresh", "cap", "expected"),
+    [
+        (True, 20, [(None, 100), ("warm", 20)]),
+        (False, 20, [("warm", 20)]),
+        (True, None, [(None, 100), ("warm", 100)]),
+    ],
+)
+def test_warm_started_fits_stop_at_fit_maxiter_warm(monkeypatch, fresh, cap, expected):
+    from hpo_notebook.optimizers.botorch import candidates
+
+    calls = []
+
+    def fit_model(X, Y, cat_dims, start, maxiter, *args):
+        calls.append((start, maxiter))
+        return f"model from {start}", {}
+
+    monkeypatch.setattr(candidates, "fit_model", fit_model)
+    monkeypatch.setattr(candidates, "log_marginal_likelihood", lambda model: 0.0)
+    adapter_mod._fit(None, None, [], "warm", 100, fresh=fresh, warm_maxiter=cap)
+    assert calls == expected
+
+
+@pytest.mark.parametrize("bad", [0, -3, True, 2.5, "20"])
+def test_fit_maxiter_warm_must_be_a_positive_count(bad):
+    with pytest.raises(ValueError, match=rf"fit_maxiter_warm={bad!r}; expected None or an"):
+        OptimizeSettings(fit_maxiter_warm=bad)
+
+
 def test_a_batch_that_repeats_itself_gets_distinct_points(monkeypatch):
     """Candidates equal to each other (not to the history) are caught too: all but the first
     become quasi-random, and none of the replacements repeats another point."""

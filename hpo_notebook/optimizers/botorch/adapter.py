@@ -303,6 +303,7 @@ class BoTorchOptimizer:
                     prior,
                     fresh=fresh,
                     input_transform=InactiveFill.for_space(space, self.settings.inactive_fill),
+                    warm_maxiter=self.settings.fit_maxiter_warm,
                 )
                 fit_s += time.perf_counter() - t_fit
                 pend = torch.cat([pending, *picks]) if picks else pending
@@ -661,6 +662,7 @@ def _fit(
     prior: str = "dim_scaled",
     fresh: bool = True,
     input_transform: Any = None,
+    warm_maxiter: int | None = None,
 ) -> tuple[Any, Any]:
     """Fit from the prior's starting point and, given a warm start, from the previous fit's
     hyperparameters too; keep the fit with the higher marginal likelihood. ``fresh=False``
@@ -673,6 +675,7 @@ def _fit(
     80 evaluations, 1.2 decades of hypervolume gap lost at 100). Keeping the warm fit when it
     is the more likely one preserves what it knows when the fresh start misses it.
 
+    ``warm_maxiter`` caps the L-BFGS iterations from the warm start (None: ``maxiter``).
     """
     from hpo_notebook.optimizers.botorch.candidates import fit_model, log_marginal_likelihood
 
@@ -682,7 +685,8 @@ def _fit(
         if start is None and fits and not fresh:
             break  # the warm fit worked, and it is all that was asked for
         try:
-            fits.append(fit_model(X, Y, cat_dims, start, maxiter, prior, input_transform))
+            iters = maxiter if start is None or warm_maxiter is None else warm_maxiter
+            fits.append(fit_model(X, Y, cat_dims, start, iters, prior, input_transform))
         except Exception as exc:  # a stale warm start can break the fit; so can bad data
             error = exc
     if not fits:
