@@ -151,7 +151,8 @@ def test_raw_points_are_screened_on_the_screening_samples(lazy: bool) -> None:
         acq.X_pending = starts[0]
     assert acq.seen and set(acq.seen) == {4}
     assert acq.mc is None  # and only while screening
-    assert C._starts(OptimizeSettings(), lazy=False) is None  # BoTorch's own generator
+    # without screening samples: BoTorch's own generator
+    assert C._starts(OptimizeSettings(screening_mc_samples=None), lazy=False) is None
 
 
 @pytest.mark.parametrize("bad", [0, -1, True, 2.5, "16"])

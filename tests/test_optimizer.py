@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import hpo_notebook as hn
+from hpo_notebook.exceptions import HpoWarning
 from hpo_notebook.objectives import Objectives
 from hpo_notebook.optimizers import History, make_optimizer
 from hpo_notebook.optimizers.botorch import BoTorchOptimizer, OptimizeSettings
@@ -36,10 +37,14 @@ def run_ask_tell(optimizer: str, n_evals: int, seed: int, batch: int = 4) -> hn.
         seed=seed,
         optimizer=optimizer,
     )
-    while len(study.trials) < n_evals:
-        for t in study.ask(batch):
-            f0, f1 = branin_currin_values(t.params["x0"], t.params["x1"])
-            study.tell(t, {"f0": f0, "f1": f1})
+    with warnings.catch_warnings():
+        # BraninCurrin's Pareto set runs along x1 = 1: a front against that bound is right
+        # here, and whether 5 of 7 or 4 of 7 front trials lie there depends on the run
+        warnings.filterwarnings("ignore", message=r".*of its range from its", category=HpoWarning)
+        while len(study.trials) < n_evals:
+            for t in study.ask(batch):
+                f0, f1 = branin_currin_values(t.params["x0"], t.params["x1"])
+                study.tell(t, {"f0": f0, "f1": f1})
     return study
 
 
