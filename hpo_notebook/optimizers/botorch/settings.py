@@ -109,7 +109,7 @@ class OptimizeSettings:
             on continuous spaces, on the CPU). None: all of them, as BoTorch does. Ranking
             raw points needs less precision than L-BFGS: 16 cut the screening's
             hypervolume work 4x (a warm batch of 4 at 200 observations, 2 objectives: 2.82
-            to 2.43 s) and moved the suite's log10 gap at 100 evaluations by -0.06 to +0.07
+            to 2.43 s) and moved the suite's log10 gap at 100 evaluations by -0.07 to +0.06
             on seven 2-objective problems (3 seeds each) and by +0.01 on DTLZ2-6x3 (6 seeds;
             ``docs/results/suite_experiments/screen16.jsonl``, ``fast3obj_split.jsonl``).
         fit_maxiter_warm: L-BFGS iterations of a GP fit that starts from the previous
@@ -118,7 +118,10 @@ class OptimizeSettings:
             lengthscale drifts towards infinity along a flat ridge of the likelihood
             (DTLZ2 with 3 objectives at 200 observations: 8, 28 and 82 after 10, 100 and
             300 iterations, log marginal likelihood 4.253, 4.284 and 4.292), and the fit
-            runs to ``fit_maxiter``.
+            runs to ``fit_maxiter`` (4.1 s of an 8 s proposal there, 1.0 s capped at 20).
+            Off by default: on DTLZ2-6x3 (6 seeds) a cap of 20 and of 40 ended 0.03 and
+            0.02 decades of log10 hypervolume gap behind at 100 evaluations, worse on 4 of
+            6 seeds each time; with 2 objectives 20 was level (seven problems, 3 seeds).
     """
 
     num_restarts: int = 2
