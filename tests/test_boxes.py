@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import torch
+from botorch.acquisition.multi_objective import logei as _logei
 from botorch.acquisition.multi_objective.logei import qLogNoisyExpectedHypervolumeImprovement
 from botorch.models import SingleTaskGP
 from botorch.sampling import SobolQMCNormalSampler
@@ -130,10 +131,17 @@ def test_log_nehvi_values_match_botorch_with_pending_points(constrained: bool) -
 
 
 @pytest.mark.slow
-def test_screening_uses_the_first_samples_and_their_boxes() -> None:
+@pytest.mark.parametrize("fused", [True, False])
+def test_screening_uses_the_first_samples_and_their_boxes(
+    fused: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # the first 8 of 16 scrambled Sobol base samples are the 8 an 8-sample sampler draws, so
-    # a 16-sample acquisition screening on 8 must give an 8-sample acquisition's values
+    # a 16-sample acquisition screening on 8 must give an 8-sample acquisition's values, with
+    # BoTorch's fused kernel and without it (before it loads, on a GPU): a study's
+    # proposals must not depend on when the kernel loaded
     ensure_nonblocking()
+    if not fused:
+        monkeypatch.setattr(_logei, "_C", None)
     g = torch.Generator().manual_seed(0)
     X = torch.rand(24, 4, generator=g, dtype=DT)
     Y = torch.stack([X[:, 0], 1 - X[:, 0] ** 2], -1)

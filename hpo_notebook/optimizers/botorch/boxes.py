@@ -232,10 +232,8 @@ class _LogNEHVI(qLogNoisyExpectedHypervolumeImprovement):
     @contextlib.contextmanager
     def screening(self, mc_samples: int | None) -> Iterator[None]:
         """Evaluate with the first ``mc_samples`` Monte-Carlo samples (and their boxes)
-        while inside; ``None``: all of them. Applies where one new point is evaluated on the
-        CPU with BoTorch's fused kernel (every step of a sequential batch); elsewhere all
-        samples are used. Scrambled Sobol base samples keep their balance in a prefix of a
-        power of two."""
+        while inside; ``None``: all of them. Scrambled Sobol base samples keep their
+        balance in a prefix of a power of two."""
         old, self._screen_mc = self._screen_mc, mc_samples
         try:
             yield
@@ -285,6 +283,20 @@ class _LogNEHVI(qLogNoisyExpectedHypervolumeImprovement):
         return samples, X
 
     def _compute_log_qehvi(self, samples: torch.Tensor, X: torch.Tensor | None = None) -> Any:
+        lower, upper = self.cell_lower_bounds, self.cell_upper_bounds
+        k = self._screen_mc
+        if k is None or k >= samples.shape[0] or lower.ndim <= 2:
+            return self._log_qehvi(samples, X)
+        # the first k samples and the boxes of the baseline's fronts in those samples, on
+        # every path (BoTorch's too: the fused kernel may load between two proposals, and a
+        # study's proposals must not depend on when)
+        self.cell_lower_bounds, self.cell_upper_bounds = lower[:k], upper[:k]
+        try:
+            return self._log_qehvi(samples[:k], X)
+        finally:
+            self.cell_lower_bounds, self.cell_upper_bounds = lower, upper
+
+    def _log_qehvi(self, samples: torch.Tensor, X: torch.Tensor | None) -> Any:
         # One new point at a time (sequential greedy; pending points are in the cached
         # baseline): BoTorch's inclusion-exclusion then runs three log-sum-exps over
         # samples x batch x cells that each return their input unchanged (a sum over one
@@ -294,12 +306,8 @@ class _LogNEHVI(qLogNoisyExpectedHypervolumeImprovement):
             return super()._compute_log_qehvi(samples, X)
         if samples.device.type != "cpu":
             return super()._compute_log_qehvi(samples, X)
-        lower, upper = self.cell_lower_bounds, self.cell_upper_bounds
-        k = self._screen_mc
-        if k is not None and k < samples.shape[0] and lower.ndim > 2:
-            # the first k samples and the boxes of the baseline's fronts in those samples
-            samples, lower, upper = samples[:k], lower[:k], upper[:k]
         obj = self.objective(samples, X=X)  # mc_samples x batch x 1 x m
+        lower, upper = self.cell_lower_bounds, self.cell_upper_bounds
         batch = obj.shape[:-2]
         n_tbatch = len(batch) - (lower.ndim - 2)
         if lower.ndim > 2 and n_tbatch > 0:  # as BoTorch expands them for the kernel

@@ -106,7 +106,7 @@ class OptimizeSettings:
             a subset of 64, 2 rounds cut them from 14 and 26 to 0 and 5 (two seeds).
         screening_mc_samples: the Monte-Carlo samples qLogNEHVI uses while screening the
             raw points for L-BFGS's starting points (the first this many of ``mc_samples``;
-            on continuous spaces, on the CPU). None: all of them, as BoTorch does. Ranking
+            on continuous spaces). None: all of them, as BoTorch does. Ranking
             raw points needs less precision than L-BFGS: 16 cut the screening's
             hypervolume work 4x (a warm batch of 4 at 200 observations, 2 objectives: 2.82
             to 2.43 s) and moved the suite's log10 gap at 100 evaluations by -0.07 to +0.06
